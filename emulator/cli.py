@@ -1,0 +1,117 @@
+"""Command line: flags and `TELCO_EMULATOR_*` environment variables -> Settings -> uvicorn.
+
+Every flag has an environment variable (`--port` / `TELCO_EMULATOR_PORT`); a flag wins over its
+variable. Problems with flags or the fixture file end the program with a one-line message and a
+non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import sys
+from datetime import datetime, timezone
+from typing import Sequence
+
+from . import __version__
+from .core.errors import FixtureError
+from .settings import CLOCKS, LOG_LEVELS, Settings
+
+__all__ = ["main", "parse_settings"]
+
+ENV_PREFIX = "TELCO_EMULATOR_"
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _env(name: str, default):
+    return os.environ.get(ENV_PREFIX + name, default)
+
+
+def _timestamp(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an ISO 8601 time like 2026-01-01T00:00:00Z, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="telco-emulator",
+        description="A local emulator of the 46elks (/a1) and seven.io (/api) telephony APIs.",
+    )
+    parser.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="address to bind (env TELCO_EMULATOR_HOST; default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=_env("PORT", "8046"), help="port to listen on, 0 for any free port (env TELCO_EMULATOR_PORT; default 8046)")
+    parser.add_argument("--fixtures", default=_env("FIXTURES", None), help="YAML fixture file replacing (or extending) the embedded default (env TELCO_EMULATOR_FIXTURES)")
+    parser.add_argument("--seed", type=int, default=_env("SEED", "46"), help="seed of every random choice: ids, outcomes (env TELCO_EMULATOR_SEED; default 46)")
+    parser.add_argument("--clock", choices=CLOCKS, default=_env("CLOCK", "real"), help="real, or virtual: time moves only through POST /_emulator/clock/advance (env TELCO_EMULATOR_CLOCK)")
+    parser.add_argument("--clock-start", type=_timestamp, default=_env("CLOCK_START", None), help="start time of the virtual clock, ISO 8601 (env TELCO_EMULATOR_CLOCK_START; default now)")
+    parser.add_argument("--time-scale", type=float, default=_env("TIME_SCALE", "1"), help="divide every simulated delay (delivery reports, webhook retries) by this (env TELCO_EMULATOR_TIME_SCALE)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower, default=_env("LOG_LEVEL", "info"), help="(env TELCO_EMULATOR_LOG_LEVEL; default info)")
+    parser.add_argument("--version", action="version", version=f"telco-emulator {__version__}")
+    return parser
+
+
+def parse_settings(argv: Sequence[str] | None = None) -> Settings:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        port = int(args.port)
+        seed = int(args.seed)
+        scale = float(args.time_scale)
+        start = _timestamp(args.clock_start) if isinstance(args.clock_start, str) else args.clock_start
+        return Settings(
+            host=args.host, port=port, fixtures=args.fixtures, seed=seed, clock=args.clock,
+            time_scale=scale, clock_start=start, log_level=args.log_level,
+        )
+    except (ValueError, argparse.ArgumentTypeError) as exc:
+        parser.error(str(exc))
+        raise  # unreachable: parser.error exits
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = parse_settings(argv)
+    import uvicorn
+
+    from .app import build_engine, create_app
+
+    try:
+        engine = build_engine(settings)
+    except FixtureError as exc:
+        print(f"telco-emulator: {exc.message}", file=sys.stderr)
+        return 2
+    app = create_app(settings, engine=engine)
+    try:
+        sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        print(f"telco-emulator: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(app, log_level=settings.log_level, access_log=settings.log_level == "debug", lifespan="on")
+    server = uvicorn.Server(config)
+
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{port}"
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if server.started:
+            print(f"telco-emulator {__version__} ready on {url} (46elks {url}/a1, seven.io {url}/api, control {url}/_emulator)", flush=True)
+        await task
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+    return 0 if server.started else 1

@@ -1,0 +1,1 @@
+"""The emulator's own control API (`/_emulator`): health, reset, inspection, virtual clock."""

@@ -1,0 +1,4 @@
+"""Provider-neutral simulation core: models, store, clock, billing, text, phone numbers, webhooks.
+
+Nothing in this package knows HTTP, Starlette or either provider's wire format.
+"""

@@ -1,0 +1,164 @@
+"""Clocks and the scheduler of timed events.
+
+Everything in the emulator asks a clock for the time; nothing else reads the wall clock. Times
+are integers of microseconds since the Unix epoch, and `stamp()` hands out strictly increasing
+ones, so records created in the same instant (common under a virtual clock) still have a total
+order.
+
+- `RealClock` follows the wall clock; simulated delays are divided by `time_scale`, so a webhook
+  retry the provider makes after an hour can happen here after a second. A background task
+  (`run`) fires due events.
+- `VirtualClock` stands still until `advance()` or `set()` moves it; then every due event fires
+  in time order, each seeing the clock at its own due time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+__all__ = ["Clock", "RealClock", "VirtualClock", "ScheduledEvent", "MICROS", "create_clock"]
+
+MICROS = 1_000_000
+
+
+@dataclass(order=True)
+class ScheduledEvent:
+    due: int
+    seq: int
+    callback: Callable[[], None] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Clock:
+    """Common part: the event heap, unique stamps, delay scaling."""
+
+    virtual = False
+
+    def __init__(self, time_scale: float = 1.0) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        self.time_scale = time_scale
+        self._heap: list[ScheduledEvent] = []
+        self._seq = itertools.count()
+        self._last_stamp = 0
+
+    def now(self) -> int:
+        raise NotImplementedError
+
+    def stamp(self) -> int:
+        """A timestamp for a new record: now, but strictly after every stamp handed out before."""
+        value = max(self.now(), self._last_stamp + 1)
+        self._last_stamp = value
+        return value
+
+    def schedule(self, delay_seconds: float, callback: Callable[[], None]) -> ScheduledEvent:
+        """Run `callback` after `delay_seconds` of simulated time."""
+        delay = max(0.0, delay_seconds) / self.time_scale
+        return self._push(self.now() + int(delay * MICROS), callback)
+
+    def _push(self, due: int, callback: Callable[[], None]) -> ScheduledEvent:
+        event = ScheduledEvent(due, next(self._seq), callback)
+        heapq.heappush(self._heap, event)
+        self._wake()
+        return event
+
+    def _wake(self) -> None:
+        pass
+
+    def pending(self) -> int:
+        return sum(1 for event in self._heap if not event.cancelled)
+
+    def next_due(self) -> int | None:
+        while self._heap and self._heap[0].cancelled:
+            heapq.heappop(self._heap)
+        return self._heap[0].due if self._heap else None
+
+    def _fire_due(self, until: int, on_each: Callable[[int], None] | None = None) -> int:
+        fired = 0
+        while True:
+            due = self.next_due()
+            if due is None or due > until:
+                return fired
+            event = heapq.heappop(self._heap)
+            if on_each is not None:
+                on_each(event.due)
+            event.callback()
+            fired += 1
+
+    def clear(self) -> None:
+        for event in self._heap:
+            event.cancelled = True
+        self._heap.clear()
+
+
+class RealClock(Clock):
+    def __init__(self, time_scale: float = 1.0) -> None:
+        super().__init__(time_scale)
+        self._wakeup: asyncio.Event | None = None
+
+    def now(self) -> int:
+        return time.time_ns() // 1000
+
+    def _wake(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def run(self) -> None:
+        """Fire events when they fall due; runs until cancelled."""
+        self._wakeup = asyncio.Event()
+        while True:
+            self._fire_due(self.now())
+            due = self.next_due()
+            self._wakeup.clear()
+            timeout = None if due is None else max(0.0, (due - self.now()) / MICROS)
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+            except TimeoutError:
+                pass
+
+
+class VirtualClock(Clock):
+    virtual = True
+
+    def __init__(self, start: int, time_scale: float = 1.0) -> None:
+        super().__init__(time_scale)
+        self._now = start
+
+    def now(self) -> int:
+        return self._now
+
+    def _move_to(self, instant: int) -> None:
+        self._now = max(self._now, instant)
+
+    def advance(self, seconds: float) -> int:
+        """Move time forward, firing every event that falls due on the way; returns how many."""
+        if seconds < 0:
+            raise ValueError("cannot advance by a negative amount")
+        return self.set(self._now + int(seconds * MICROS))
+
+    def set(self, instant: int) -> int:
+        if instant < self._now:
+            raise ValueError("the virtual clock cannot go back")
+        fired = self._fire_due(instant, self._move_to)
+        self._now = instant
+        return fired
+
+    async def run(self) -> None:
+        """Nothing fires on its own under a virtual clock; kept for a uniform lifespan."""
+        await asyncio.Event().wait()
+
+
+def create_clock(kind: str, time_scale: float, start: int | None) -> Clock:
+    if kind == "virtual":
+        return VirtualClock(start if start is not None else time.time_ns() // 1000, time_scale)
+    if kind == "real":
+        return RealClock(time_scale)
+    raise ValueError(f"unknown clock {kind!r}: use 'real' or 'virtual'")

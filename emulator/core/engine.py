@@ -1,0 +1,113 @@
+"""The simulated network: one object that owns the clock, the store, ids, prices, the message
+lifecycle and the webhook outbox, and offers the operations both providers build on.
+
+Providers validate their own wire-level input, then call the engine; the engine never knows which
+provider's JSON it is feeding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .billing import PriceTable, charge
+from .clock import Clock
+from .ids import IdFactory
+from .lifecycle import Lifecycle, Outcome, OutcomeRule
+from .models import OUTBOUND, Account, Message
+from .phone import ParsedNumber
+from .store import Store
+from .text import Segmentation, segment
+from .webhooks import Outbox
+
+__all__ = ["Engine", "Quote", "Outgoing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    recipient: ParsedNumber
+    segmentation: Segmentation
+    price_per_part: int
+
+    @property
+    def cost(self) -> int:
+        return self.segmentation.parts * self.price_per_part
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """One message of a send request, validated and priced, not yet accepted."""
+
+    quote: Quote
+    sender: str
+    text: str
+    callback_url: str | None = None
+    attributes: dict[str, Any] | None = None
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        seed: int,
+        fixtures: Any,  # emulator.fixtures.Fixtures; kept loose so the core does not import YAML code
+    ) -> None:
+        self.clock = clock
+        self.seed = seed
+        self.fixtures = fixtures
+        self.ids = IdFactory(seed)
+        self.store: Store = fixtures.build_store(clock)
+        self.prices: dict[str, PriceTable] = fixtures.prices
+        self.lifecycle = Lifecycle(clock, fixtures.rules, fixtures.default_outcome)
+        self.outbox = Outbox(clock, self.store, self.ids, {})  # providers register their retry policies
+        self.reset_listeners: list[Callable[[], None]] = []
+
+    # -- control -------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Back to the fixtures: state, ids, pending events and outcome rules."""
+        self.clock.clear()
+        self.ids = IdFactory(self.seed)
+        self.store = self.fixtures.build_store(self.clock)
+        self.lifecycle.rules = list(self.fixtures.rules)
+        self.lifecycle.default = self.fixtures.default_outcome
+        self.outbox.reset(self.store, self.ids)
+        for listener in self.reset_listeners:
+            listener()
+
+    def add_rule(self, rule: OutcomeRule) -> None:
+        self.lifecycle.rules.insert(0, rule)
+
+    # -- messaging -----------------------------------------------------------------------
+    def quote_sms(self, provider: str, recipient: ParsedNumber, text: str) -> Quote:
+        return Quote(recipient, segment(text), self.prices[provider].sms_price(recipient.region))
+
+    def send_messages(self, account: Account, batch: list[Outgoing], make_id: Callable[[], str]) -> list[Message]:
+        """Charge the whole batch at once (all or nothing), store it and start each message's life."""
+        charge(account, sum(item.quote.cost for item in batch))
+        messages = []
+        for item in batch:
+            created = self.clock.stamp()
+            message = Message(
+                id=make_id(),
+                provider=account.provider,
+                account_id=account.id,
+                direction=OUTBOUND,
+                sender=item.sender,
+                recipient=item.quote.recipient.e164,
+                text=item.text,
+                encoding=item.quote.segmentation.encoding,
+                parts=item.quote.segmentation.parts,
+                cost=item.quote.cost,
+                created=created,
+                status="created",
+                callback_url=item.callback_url,
+                attributes=dict(item.attributes or {}),
+            )
+            self.store.messages.add(message.id, account.id, created, message)
+            self.lifecycle.begin(message)
+            messages.append(message)
+        return messages
+
+    def outcome_for(self, provider: str, recipient: str) -> Outcome:
+        return self.lifecycle.outcome_for(provider, recipient)

@@ -1,0 +1,120 @@
+"""The one exception tree of the emulator.
+
+Handlers and the core raise these; each provider renders them in its own wire format (46elks:
+plain-text bodies, seven.io: return codes or JSON failure objects, control API: JSON). A request
+that raises one of these has changed nothing.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EmulatorError",
+    "AuthenticationFailed",
+    "PermissionDenied",
+    "NotFound",
+    "RouteNotFound",
+    "MethodNotAllowed",
+    "ValidationError",
+    "MissingParameter",
+    "InvalidParameter",
+    "InvalidNumber",
+    "InvalidSender",
+    "TextTooLong",
+    "MalformedBody",
+    "InsufficientBalance",
+    "FixtureError",
+]
+
+
+class EmulatorError(Exception):
+    """Base of every error the emulator raises on purpose."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AuthenticationFailed(EmulatorError):
+    """Credentials missing or wrong."""
+
+    def __init__(self, message: str = "Authentication failed") -> None:
+        super().__init__(message)
+
+
+class PermissionDenied(EmulatorError):
+    """Credentials are right but may not use this operation."""
+
+
+class NotFound(EmulatorError):
+    """A resource id that does not exist (or is not visible to the caller)."""
+
+    def __init__(self, resource: str, identifier: str) -> None:
+        super().__init__(f"{resource} {identifier!r} not found")
+        self.resource = resource
+        self.identifier = identifier
+
+
+class RouteNotFound(EmulatorError):
+    def __init__(self, path: str) -> None:
+        super().__init__(f"No such resource: {path}")
+        self.path = path
+
+
+class MethodNotAllowed(EmulatorError):
+    def __init__(self, method: str, path: str) -> None:
+        super().__init__(f"Method {method} not allowed on {path}")
+        self.method = method
+        self.path = path
+
+
+class ValidationError(EmulatorError):
+    """Input that the provider would refuse; `field` names the parameter."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class MissingParameter(ValidationError):
+    def __init__(self, field: str) -> None:
+        super().__init__(field, f"Missing key {field}")
+
+
+class InvalidParameter(ValidationError):
+    def __init__(self, field: str, value: object, reason: str = "invalid value") -> None:
+        super().__init__(field, f"Invalid {field}: {reason}")
+        self.value = value
+        self.reason = reason
+
+
+class InvalidNumber(InvalidParameter):
+    def __init__(self, field: str, value: object) -> None:
+        super().__init__(field, value, "not a valid phone number")
+
+
+class InvalidSender(InvalidParameter):
+    def __init__(self, value: object, reason: str = "not an allowed sender") -> None:
+        super().__init__("from", value, reason)
+
+
+class TextTooLong(InvalidParameter):
+    def __init__(self, field: str, length: int, limit: int) -> None:
+        super().__init__(field, length, f"{length} characters, at most {limit} allowed")
+        self.length = length
+        self.limit = limit
+
+
+class MalformedBody(ValidationError):
+    def __init__(self, reason: str) -> None:
+        super().__init__("body", f"Malformed request body: {reason}")
+
+
+class InsufficientBalance(EmulatorError):
+    def __init__(self, required: int, available: int) -> None:
+        super().__init__(f"Not enough credits: {required} needed, {available} available")
+        self.required = required
+        self.available = available
+
+
+class FixtureError(EmulatorError):
+    """A fixture file that cannot be loaded; the message names the file and the field."""

@@ -1,0 +1,94 @@
+"""Message state machine and the rules that decide each outbound message's fate.
+
+Neutral statuses: `created` -> `sent` -> `delivered` | `failed` | `expired` | `rejected`, with an
+optional `buffered` step. Providers translate them into their own vocabulary (46elks
+`created/sent/delivered/failed`, seven.io `ACCEPTED/TRANSMITTED/.../DELIVERED`).
+
+Rules are matched on the recipient (exact E.164, a prefix ending in `*`, or a regular expression
+written `re:...`) and optionally on the provider; the first rule that matches wins, else the
+default outcome applies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+from .clock import Clock
+from .models import Message, StatusChange
+
+__all__ = ["Outcome", "OutcomeRule", "Lifecycle", "FINAL_STATUSES", "OUTCOME_STATUSES"]
+
+FINAL_STATUSES = frozenset({"delivered", "failed", "expired", "rejected"})
+# "none": sent, then silence (the handset never reports).
+OUTCOME_STATUSES = FINAL_STATUSES | {"none"}
+
+StatusListener = Callable[[Message, StatusChange], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str = "delivered"
+    sent_after: float = 0.5  # seconds after creation
+    final_after: float = 1.0  # seconds after creation
+    buffered: bool = False  # pass through `buffered` before the final status
+
+    def __post_init__(self) -> None:
+        if self.status not in OUTCOME_STATUSES:
+            raise ValueError(f"unknown outcome status {self.status!r}; expected one of {sorted(OUTCOME_STATUSES)}")
+        if self.sent_after < 0 or self.final_after < self.sent_after:
+            raise ValueError("delays must satisfy 0 <= sent_after <= final_after")
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRule:
+    match: str
+    outcome: Outcome
+    provider: str | None = None
+
+    def matches(self, provider: str, recipient: str) -> bool:
+        if self.provider is not None and self.provider != provider:
+            return False
+        pattern = self.match
+        if pattern.startswith("re:"):
+            return re.fullmatch(pattern[3:], recipient) is not None
+        if pattern.endswith("*"):
+            return recipient.startswith(pattern[:-1])
+        return recipient == pattern
+
+
+class Lifecycle:
+    def __init__(self, clock: Clock, rules: list[OutcomeRule], default: Outcome) -> None:
+        self.clock = clock
+        self.rules = list(rules)
+        self.default = default
+        self.listeners: list[StatusListener] = []
+
+    def outcome_for(self, provider: str, recipient: str) -> Outcome:
+        for rule in self.rules:
+            if rule.matches(provider, recipient):
+                return rule.outcome
+        return self.default
+
+    def begin(self, message: Message) -> None:
+        """Record `created` and schedule the rest of the message's life."""
+        message.history.append(StatusChange(message.status, message.created))
+        outcome = self.outcome_for(message.provider, message.recipient)
+        self.clock.schedule(outcome.sent_after, lambda: self.transition(message, "sent"))
+        if outcome.buffered:
+            middle = (outcome.sent_after + outcome.final_after) / 2
+            self.clock.schedule(middle, lambda: self.transition(message, "buffered"))
+        if outcome.status != "none":
+            self.clock.schedule(outcome.final_after, lambda: self.transition(message, outcome.status))
+
+    def transition(self, message: Message, status: str) -> None:
+        if message.status in FINAL_STATUSES:
+            return
+        change = StatusChange(status, self.clock.stamp())
+        message.status = status
+        message.history.append(change)
+        if status == "delivered":
+            message.delivered_at = change.at
+        for listener in self.listeners:
+            listener(message, change)

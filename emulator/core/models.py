@@ -1,0 +1,129 @@
+"""Plain records of the simulated world: accounts, numbers, messages, hooks, webhook deliveries.
+
+Provider-neutral: a field a provider needs and the other does not lives in `attributes`. Money is
+an integer in 1/10000 of the account's currency; times are integer microseconds since the epoch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "Account",
+    "Number",
+    "StatusChange",
+    "Message",
+    "Hook",
+    "Attempt",
+    "Delivery",
+    "OUTBOUND",
+    "INBOUND",
+]
+
+OUTBOUND = "outbound"
+INBOUND = "inbound"
+
+
+@dataclass(slots=True)
+class Account:
+    id: str
+    provider: str  # "elks" or "seven"
+    name: str
+    currency: str
+    balance: int
+    created: int
+    email: str | None = None
+    parent_id: str | None = None
+    credentials: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Number:
+    id: str
+    provider: str
+    account_id: str
+    number: str  # E.164
+    country: str  # ISO 3166 alpha-2, lower case as 46elks shows it
+    capabilities: tuple[str, ...]
+    created: int
+    active: bool = True
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class StatusChange:
+    status: str
+    at: int
+
+
+@dataclass(slots=True)
+class Message:
+    id: str
+    provider: str
+    account_id: str
+    direction: str  # OUTBOUND or INBOUND
+    sender: str
+    recipient: str
+    text: str
+    encoding: str
+    parts: int
+    cost: int
+    created: int
+    status: str
+    history: list[StatusChange] = field(default_factory=list)
+    callback_url: str | None = None
+    delivered_at: int | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status_at(self) -> int:
+        return self.history[-1].at if self.history else self.created
+
+
+@dataclass(slots=True)
+class Hook:
+    id: int
+    provider: str
+    account_id: str
+    target_url: str
+    event_type: str
+    request_method: str
+    created: int
+    event_filter: str | None = None
+    headers: str | None = None
+    enabled: bool = True
+
+
+@dataclass(slots=True)
+class Attempt:
+    number: int
+    at: int
+    url: str
+    method: str
+    request_headers: dict[str, str]
+    request_body: str
+    status: int | None = None
+    response_body: str | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One webhook to deliver, with every attempt made at it."""
+
+    id: str
+    provider: str
+    account_id: str
+    event: str
+    url: str
+    method: str
+    headers: dict[str, str]
+    body: bytes
+    created: int
+    subject_id: str | None = None
+    state: str = "pending"  # pending, delivered, failed (gave up)
+    attempts: list[Attempt] = field(default_factory=list)
+    next_attempt_at: int | None = None

@@ -1,0 +1,112 @@
+"""In-memory state: accounts, credentials, numbers, messages, hooks and webhook deliveries.
+
+Every record list is kept in creation order per owner (an append-only index of
+`(created, id)`), so a page newest-first is a binary search plus a short walk, whatever the size
+of the store. `created` stamps come from `Clock.stamp()` and are unique, which makes the order
+total even under a virtual clock where many records are made in the same instant.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Callable, Generic, Iterator, TypeVar
+
+from .models import Account, Delivery, Hook, Message, Number
+
+__all__ = ["Collection", "Page", "Store"]
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    has_more: bool
+
+
+class Collection(Generic[T]):
+    """Records by id, with a creation-ordered index per owner and one over all owners."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, T] = {}
+        self._by_owner: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self._all: list[tuple[int, str]] = []
+
+    def __len__(self) -> int:
+        return len(self.by_id)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.by_id.values())
+
+    def add(self, key: str, owner: str, created: int, item: T) -> T:
+        self.by_id[key] = item
+        self._insert(self._by_owner[owner], (created, key))
+        self._insert(self._all, (created, key))
+        return item
+
+    @staticmethod
+    def _insert(index: list[tuple[int, str]], entry: tuple[int, str]) -> None:
+        if not index or index[-1] <= entry:
+            index.append(entry)
+        else:  # records loaded from fixtures may arrive out of order
+            index.insert(bisect_left(index, entry), entry)
+
+    def get(self, key: str) -> T | None:
+        return self.by_id.get(key)
+
+    def remove(self, key: str) -> T | None:
+        # The indexes keep the stale entry; pages skip ids that are gone.
+        return self.by_id.pop(key, None)
+
+    def page(
+        self,
+        owner: str | None = None,
+        *,
+        before: int | None = None,
+        after: int | None = None,
+        limit: int = 100,
+        where: Callable[[T], bool] | None = None,
+    ) -> Page[T]:
+        """Newest first; `before`/`after` are exclusive bounds on `created`."""
+        index = self._all if owner is None else self._by_owner.get(owner, [])
+        position = len(index) if before is None else bisect_left(index, (before, ""))
+        items: list[T] = []
+        while position > 0:
+            position -= 1
+            created, key = index[position]
+            if after is not None and created <= after:
+                break
+            item = self.by_id.get(key)
+            if item is None or (where is not None and not where(item)):
+                continue
+            if len(items) == limit:
+                return Page(items, True)
+            items.append(item)
+        return Page(items, False)
+
+
+class Store:
+    def __init__(self) -> None:
+        self.accounts: dict[str, Account] = {}
+        self.credentials: dict[tuple[str, str], str] = {}  # (provider, login) -> account id
+        self.numbers = Collection[Number]()
+        self.messages = Collection[Message]()
+        self.hooks = Collection[Hook]()
+        self.deliveries = Collection[Delivery]()
+
+    def add_account(self, account: Account, login: str) -> Account:
+        self.accounts[account.id] = account
+        self.credentials[(account.provider, login)] = account.id
+        return account
+
+    def account_for_login(self, provider: str, login: str) -> Account | None:
+        account_id = self.credentials.get((provider, login))
+        return self.accounts.get(account_id) if account_id else None
+
+    def number_owner(self, provider: str, e164: str) -> Number | None:
+        for number in self.numbers:
+            if number.provider == provider and number.number == e164 and number.active:
+                return number
+        return None

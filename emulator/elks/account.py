@@ -1,0 +1,54 @@
+"""46elks account: `GET /a1/me` and `POST /a1/me` (credit alert level)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..core.errors import InvalidParameter
+from ..core.models import Account
+from .context import begin
+from .render import json_response, timestamp
+from .validate import required_text
+
+__all__ = ["get_me", "update_me", "account_json"]
+
+
+def account_json(account: Account) -> dict[str, Any]:
+    if account.parent_id is not None:
+        data: dict[str, Any] = {
+            "id": account.id,
+            "name": account.name,
+            "created": timestamp(account.created),
+            "currency": account.currency,
+            "balance": account.balance,
+        }
+        return data
+    data = {
+        "id": account.id,
+        "displayname": account.name,
+        "email": account.email,
+        "currency": account.currency,
+        "balance": account.balance,
+    }
+    if account.attributes.get("mobilenumber"):
+        data["mobilenumber"] = account.attributes["mobilenumber"]
+    if account.attributes.get("creditalert") is not None:
+        data["creditalert"] = account.attributes["creditalert"]
+    return data
+
+
+async def get_me(request: Request) -> Response:
+    call = await begin(request)
+    return json_response(account_json(call.account))
+
+
+async def update_me(request: Request) -> Response:
+    call = await begin(request)
+    raw = required_text(call.params, "creditalert").strip()
+    if not raw.isdigit():
+        raise InvalidParameter("creditalert", raw, "expected a whole number of 1/10000 units")
+    call.account.attributes["creditalert"] = int(raw)
+    return json_response(account_json(call.account))

@@ -1,0 +1,31 @@
+"""What every 46elks handler starts with: the engine, the authenticated account, the parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+
+from ..core.engine import Engine
+from ..core.models import Account
+from ..params import read_params
+from .auth import authenticate
+
+__all__ = ["Call", "begin"]
+
+
+@dataclass(slots=True)
+class Call:
+    engine: Engine
+    account: Account
+    params: dict[str, Any]
+
+
+async def begin(request: Request) -> Call:
+    engine: Engine = request.app.state.engine
+    account = authenticate(engine.store, request.headers.get("authorization"))
+    # `GET /a1/<resource>/POST?...` carries a POST's fields in the query string.
+    include_query = request.method == "GET" or request.scope.get("elks.get_as_post", False)
+    params = await read_params(request, json_allowed=False, include_query=include_query)
+    return Call(engine, account, params)

@@ -1,0 +1,102 @@
+"""46elks wire format: JSON bodies, `YYYY-MM-DDTHH:MM:SS.ffffff` UTC times, plain-text errors.
+
+`error_response` is the one place a core error becomes a 46elks answer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from starlette.responses import JSONResponse, Response
+
+from ..core import errors
+from ..core.models import INBOUND, Message
+
+__all__ = ["timestamp", "error_response", "sms_json", "json_response", "STATUS_NAMES"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+# Neutral statuses in 46elks words.
+STATUS_NAMES = {
+    "created": "created",
+    "sent": "sent",
+    "buffered": "sent",
+    "delivered": "delivered",
+    "failed": "failed",
+    "expired": "failed",
+    "rejected": "failed",
+}
+
+
+def timestamp(micros: int) -> str:
+    return (_EPOCH + timedelta(microseconds=micros)).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def parse_timestamp(text: str) -> int | None:
+    """46elks accepts its own timestamp shapes in `start`/`end`; returns microseconds or None."""
+    value = text.strip().rstrip("Z")
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"):
+        try:
+            moment = datetime.strptime(value, fmt).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+        delta = moment - _EPOCH
+        return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return None
+
+
+def json_response(data: Any) -> JSONResponse:
+    return JSONResponse(data)
+
+
+def text_error(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(text, status_code=status, media_type="text/plain; charset=utf-8", headers=headers)
+
+
+def error_response(exc: errors.EmulatorError) -> Response:
+    if isinstance(exc, errors.AuthenticationFailed):
+        return text_error(401, "Authorization failed: wrong API username or password.",
+                          {"WWW-Authenticate": 'Basic realm="46elks API"'})
+    if isinstance(exc, errors.InsufficientBalance):
+        return text_error(403, "Not enough credits to complete this request.")
+    if isinstance(exc, errors.MissingParameter):
+        return text_error(403, f"Missing key {exc.field}")
+    if isinstance(exc, errors.TextTooLong):
+        return text_error(403, f"Too long {exc.field} ({exc.length} characters, at most {exc.limit}).")
+    if isinstance(exc, errors.InvalidNumber) and exc.field in ("to", "from"):
+        return text_error(403, f"Invalid {exc.field} number")
+    if isinstance(exc, errors.InvalidSender):
+        return text_error(403, "Invalid from number")
+    if isinstance(exc, errors.ValidationError):
+        return text_error(403, exc.message)
+    if isinstance(exc, errors.NotFound):
+        return text_error(404, f"{exc.resource} not found.")
+    if isinstance(exc, errors.RouteNotFound):
+        return text_error(404, f"The resource {exc.path} does not exist.")
+    if isinstance(exc, errors.MethodNotAllowed):
+        return text_error(403, f"{exc.method} is not supported on {exc.path}.")
+    if isinstance(exc, errors.PermissionDenied):
+        return text_error(403, exc.message)
+    return text_error(400, exc.message)
+
+
+def sms_json(message: Message) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": message.id,
+        "direction": "incoming" if message.direction == INBOUND else message.attributes.get("elks_direction", "outgoing"),
+        "from": message.sender,
+        "to": message.recipient,
+        "created": timestamp(message.created),
+    }
+    if not message.attributes.get("dontlog"):
+        data["message"] = message.text
+    if message.direction != INBOUND:
+        data["status"] = STATUS_NAMES.get(message.status, message.status)
+        data["cost"] = message.cost
+        data["parts"] = message.parts
+    if message.delivered_at is not None:
+        data["delivered"] = timestamp(message.delivered_at)
+    if message.attributes.get("flashsms"):
+        data["flashsms"] = "yes"
+    return data

@@ -1,0 +1,62 @@
+"""The `/a1` mount: 46elks routes, matched case-insensitively (`/a1/SMS` and `/a1/sms`), with the
+`GET <resource>/POST?...` form that 46elks accepts in place of a POST."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..core.engine import Engine
+from ..core.errors import EmulatorError
+from ..core.webhooks import RetryPolicy
+from ..mounts import provider_app
+from . import account, sms
+from .render import error_response, text_error
+
+__all__ = ["create_elks_app", "RETRY_POLICY"]
+
+# 46elks: success is 200-204; anything else is retried every 5 minutes for 6 hours.
+RETRY_POLICY = RetryPolicy(delays=(300.0,) * 72, success_statuses=range(200, 205), timeout=10.0)
+
+
+class _ElksPaths:
+    """Folds the path to lower case and turns `GET .../POST` into a POST of the query's fields."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope["path"].lower()
+            scope = dict(scope, path=path)
+            if scope["method"] == "GET" and path.endswith("/post"):
+                scope["path"] = path[: -len("/post")]
+                scope["method"] = "POST"
+                scope["elks.get_as_post"] = True
+        await self.app(scope, receive, send)
+
+
+def _render(request: Request, exc: EmulatorError) -> Response:
+    return error_response(exc)
+
+
+def _crash(request: Request) -> Response:
+    return text_error(500, "Internal error in the emulator.")
+
+
+def create_elks_app(engine: Engine) -> ASGIApp:
+    engine.outbox.policies["elks"] = RETRY_POLICY
+    engine.lifecycle.listeners.append(partial(sms.report_delivery, engine))
+    routes = [
+        Route("/me", account.get_me, methods=["GET"]),
+        Route("/me", account.update_me, methods=["POST"]),
+        Route("/sms", sms.send_sms, methods=["POST"]),
+        Route("/sms", sms.list_sms, methods=["GET"]),
+        Route("/sms/{id}", sms.get_sms, methods=["GET"]),
+        Route("/sms/{id}", sms.delete_sms, methods=["DELETE"]),
+    ]
+    return _ElksPaths(provider_app(routes, _render, _crash, {"engine": engine}))

@@ -1,0 +1,100 @@
+"""46elks SMS: send (`POST /a1/SMS`), list, get one, delete; delivery reports to `whendelivered`."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..core.engine import Engine, Outgoing
+from ..core.errors import NotFound, TextTooLong
+from ..core.models import Message, StatusChange
+from .context import begin
+from .render import STATUS_NAMES, json_response, sms_json, timestamp
+from .validate import flag, optional_text, paging, recipient, required_text, sender, url
+
+__all__ = ["send_sms", "list_sms", "get_sms", "delete_sms", "report_delivery", "MAX_MESSAGE_LENGTH"]
+
+MAX_MESSAGE_LENGTH = 1530  # 10 concatenated GSM parts; longer texts are refused
+
+
+async def send_sms(request: Request) -> Response:
+    call = await begin(request)
+    engine, account, params = call.engine, call.account, call.params
+    raw_sender = required_text(params, "from")
+    to = recipient(params)
+    text = required_text(params, "message")
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise TextTooLong("message", len(text), MAX_MESSAGE_LENGTH)
+    from_ = sender(engine.store, account, raw_sender)
+    callback = url(params, "whendelivered")
+    flash = flag(params, "flashsms")
+    dryrun = flag(params, "dryrun")
+    dontlog = (optional_text(params, "dontlog") or "").strip().lower() == "message"
+    quote = engine.quote_sms("elks", to, text)
+    if dryrun:
+        return json_response({
+            "status": "created",
+            "direction": "outgoing",
+            "from": from_,
+            "to": to.e164,
+            "message": text,
+            "parts": quote.segmentation.parts,
+            "estimated_cost": quote.cost,
+        })
+    outgoing = Outgoing(quote, from_, text, callback, {"flashsms": flash, "dontlog": dontlog})
+    (message,) = engine.send_messages(account, [outgoing], lambda: engine.ids.hex_id("s"))
+    body = sms_json(message)
+    if dontlog:  # the text is hidden from history, not from the answer to the send itself
+        body["message"] = text
+    return json_response(body)
+
+
+async def list_sms(request: Request) -> Response:
+    call = await begin(request)
+    start, end, limit = paging(call.params)
+    to_filter = optional_text(call.params, "to")
+    where = (lambda m: m.recipient == to_filter) if to_filter else None
+    page = call.engine.store.messages.page(call.account.id, before=start, after=end, limit=limit, where=where)
+    body: dict = {"data": [sms_json(m) for m in page.items]}
+    if page.has_more:
+        body["next"] = timestamp(page.items[-1].created)
+    return json_response(body)
+
+
+def _own_message(engine: Engine, account_id: str, message_id: str) -> Message:
+    message = engine.store.messages.get(message_id)
+    if message is None or message.account_id != account_id or message.provider != "elks":
+        raise NotFound("SMS", message_id)
+    return message
+
+
+async def get_sms(request: Request) -> Response:
+    call = await begin(request)
+    return json_response(sms_json(_own_message(call.engine, call.account.id, request.path_params["id"])))
+
+
+async def delete_sms(request: Request) -> Response:
+    call = await begin(request)
+    message = _own_message(call.engine, call.account.id, request.path_params["id"])
+    call.engine.store.messages.remove(message.id)
+    return json_response({"id": message.id, "deleted": timestamp(call.engine.clock.now())})
+
+
+def report_delivery(engine: Engine, message: Message, change: StatusChange) -> None:
+    """Lifecycle listener: POST each 46elks status change to the message's `whendelivered`."""
+    if message.provider != "elks" or not message.callback_url or change.status == "buffered":
+        return
+    fields = {"id": message.id, "status": STATUS_NAMES[change.status]}
+    if change.status == "delivered":
+        fields["delivered"] = timestamp(change.at)
+    engine.outbox.enqueue(
+        provider="elks",
+        account_id=message.account_id,
+        event="sms.status",
+        url=message.callback_url,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=urlencode(fields).encode(),
+        subject_id=message.id,
+    )

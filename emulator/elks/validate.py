@@ -1,0 +1,100 @@
+"""46elks input rules: yes/no flags, sender ids, recipients, URLs, list paging parameters."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..core.errors import InvalidParameter, InvalidSender, MissingParameter, ValidationError
+from ..core.models import Account
+from ..core.phone import ParsedNumber, parse_e164
+from ..core.store import Store
+from .render import parse_timestamp
+
+__all__ = ["flag", "required_text", "optional_text", "recipient", "sender", "url", "paging"]
+
+_ALPHA_SENDER = re.compile(r"[A-Za-z][A-Za-z0-9]{2,10}")
+_NEGATIVE = {"", "no", "none", "false", "0"}
+
+
+def optional_text(params: dict[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, list):  # a repeated key: 46elks takes the last one
+        value = value[-1]
+    if not isinstance(value, str):
+        raise InvalidParameter(name, value, "expected text")
+    return value
+
+
+def required_text(params: dict[str, Any], name: str) -> str:
+    value = optional_text(params, name)
+    if value is None or value == "":
+        raise MissingParameter(name)
+    return value
+
+
+def flag(params: dict[str, Any], name: str) -> bool:
+    """`yes` turns a flag on; `no`, empty or absent leave it off; anything else is refused."""
+    value = optional_text(params, name)
+    if value is None or value.strip().lower() in _NEGATIVE:
+        return False
+    if value.strip().lower() in ("yes", "true", "1"):
+        return True
+    raise InvalidParameter(name, value, "expected yes or no")
+
+
+def recipient(params: dict[str, Any]) -> ParsedNumber:
+    return parse_e164(required_text(params, "to"), "to")
+
+
+def sender(store: Store, account: Account, raw: str, capability: str = "sms") -> str:
+    """An alphanumeric id (3-11 chars, starting with a letter), or a number the account owns."""
+    if _ALPHA_SENDER.fullmatch(raw):
+        return raw
+    if not raw.startswith("+"):
+        raise InvalidSender(raw, "an alphanumeric sender must be 3-11 letters or digits, starting with a letter")
+    number = parse_e164(raw, "from").e164
+    own = {account.attributes.get("mobilenumber")}
+    parent = store.accounts.get(account.parent_id) if account.parent_id else None
+    if parent is not None:
+        own.add(parent.attributes.get("mobilenumber"))
+    if number in own:
+        return number
+    page = store.numbers.page(account.id, limit=10_000, where=lambda n: n.active and n.number == number)
+    if page.items and capability in page.items[0].capabilities:
+        return number
+    raise InvalidSender(raw, "not a number of this account")
+
+
+def url(params: dict[str, Any], name: str) -> str | None:
+    value = optional_text(params, name)
+    if value is None or value.strip() == "":
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(name, f"The {name} you tried to use is not a valid URL")
+    return value.strip()
+
+
+def paging(params: dict[str, Any]) -> tuple[int | None, int | None, int]:
+    """`start` (older than), `end` (newer than) and `limit` (1-100) of a 46elks list."""
+    bounds = []
+    for name in ("start", "end"):
+        raw = optional_text(params, name)
+        if raw is None or raw == "":
+            bounds.append(None)
+            continue
+        value = parse_timestamp(raw)
+        if value is None:
+            raise InvalidParameter(name, raw, "expected a time like 2018-07-13T13:57:23.741000")
+        bounds.append(value)
+    raw_limit = optional_text(params, "limit")
+    limit = 100
+    if raw_limit not in (None, ""):
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
+            raise InvalidParameter("limit", raw_limit, "expected a whole number from 1 to 100")
+        limit = int(raw_limit)
+    return bounds[0], bounds[1], limit

@@ -1,0 +1,295 @@
+"""Fixture files: load, check and turn into a fresh `Store` plus simulation settings.
+
+A fixture file is YAML (see `fixtures/default.yaml`, embedded in the package as the default). A
+file may start with `extends: default` to add to the default world instead of replacing it. Any
+mistake is reported as a `FixtureError` that names the file and the field.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .core.billing import PriceTable
+from .core.clock import Clock
+from .core.errors import FixtureError, InvalidNumber
+from .core.lifecycle import Outcome, OutcomeRule
+from .core.models import Account, Number
+from .core.phone import parse_e164
+from .core.store import Store
+
+__all__ = ["Fixtures", "load_fixtures", "default_fixture_text"]
+
+PROVIDERS = ("elks", "seven")
+
+
+def default_fixture_text() -> str:
+    return resources.files("emulator").joinpath("data/default.yaml").read_text(encoding="utf-8")
+
+
+@dataclass(slots=True)
+class Fixtures:
+    source: str
+    data: dict[str, Any]
+    prices: dict[str, PriceTable] = field(default_factory=dict)
+    rules: list[OutcomeRule] = field(default_factory=list)
+    default_outcome: Outcome = field(default_factory=Outcome)
+
+    def build_store(self, clock: Clock) -> Store:
+        store = Store()
+        created = clock.now()
+        for provider in PROVIDERS:
+            for account in self.data.get(provider, {}).get("accounts", []) or []:
+                _add_account(store, provider, account, created)
+        return store
+
+
+class _Checker:
+    """Reads typed values out of the raw YAML, naming the file and field on any mistake."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, problem: str) -> FixtureError:
+        return FixtureError(f"{self.source}: {where}: {problem}")
+
+    def mapping(self, value: Any, where: str) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(where, "expected a mapping")
+        return value
+
+    def sequence(self, value: Any, where: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(where, "expected a list")
+        return value
+
+    def integer(self, value: Any, where: str, minimum: int | None = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(where, f"expected an integer, got {value!r}")
+        if minimum is not None and value < minimum:
+            raise self.fail(where, f"must be at least {minimum}, got {value}")
+        return value
+
+    def number(self, value: Any, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise self.fail(where, f"expected a non-negative number, got {value!r}")
+        return float(value)
+
+    def text(self, value: Any, where: str, required: bool = True) -> str | None:
+        if value is None and not required:
+            return None
+        if not isinstance(value, (str, int)) or isinstance(value, bool) or value == "":
+            raise self.fail(where, f"expected a non-empty string, got {value!r}")
+        return str(value)
+
+
+def _read(text: str, source: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise FixtureError(f"{source}: not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise FixtureError(f"{source}: the top level must be a mapping")
+    return data
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in extra.items():
+        if key == "extends":
+            continue
+        if key == "outcomes" and isinstance(value, list):
+            merged["outcomes"] = list(value) + list(merged.get("outcomes") or [])
+        elif key in PROVIDERS and isinstance(value, dict):
+            section = merged.setdefault(key, {})
+            for sub, subvalue in value.items():
+                if sub == "accounts" and isinstance(subvalue, list):
+                    section["accounts"] = list(section.get("accounts") or []) + subvalue
+                elif sub == "prices" and isinstance(subvalue, dict):
+                    section["prices"] = {**(section.get("prices") or {}), **subvalue}
+                else:
+                    section[sub] = subvalue
+        elif key == "simulation" and isinstance(value, dict):
+            merged["simulation"] = {**(merged.get("simulation") or {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_fixtures(path: str | Path | None = None) -> Fixtures:
+    if path is None:
+        source, data = "default fixtures", _read(default_fixture_text(), "default fixtures")
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise FixtureError(f"{source}: cannot read fixture file: {exc.strerror or exc}") from None
+        data = _read(text, source)
+        extends = data.get("extends")
+        if extends is not None:
+            if extends != "default":
+                raise FixtureError(f"{source}: extends: only 'default' can be extended, got {extends!r}")
+            data = _merge(_read(default_fixture_text(), "default fixtures"), data)
+    return _check(source, data)
+
+
+def _outcome(check: _Checker, raw: dict[str, Any], where: str, base: Outcome) -> Outcome:
+    status = raw.get("status", base.status)
+    try:
+        return Outcome(
+            status=str(status),
+            sent_after=check.number(raw.get("sent_after", base.sent_after), f"{where}.sent_after"),
+            final_after=check.number(raw.get("final_after", base.final_after), f"{where}.final_after"),
+            buffered=bool(raw.get("buffered", False)),
+        )
+    except ValueError as exc:
+        raise check.fail(where, str(exc)) from None
+
+
+def _check(source: str, data: dict[str, Any]) -> Fixtures:
+    check = _Checker(source)
+    simulation = check.mapping(data.get("simulation"), "simulation")
+    default_outcome = _outcome(check, simulation, "simulation", Outcome())
+    rules = []
+    for i, raw in enumerate(check.sequence(data.get("outcomes"), "outcomes")):
+        where = f"outcomes[{i}]"
+        raw = check.mapping(raw, where)
+        match = check.text(raw.get("match"), f"{where}.match")
+        provider = raw.get("provider")
+        if provider is not None and provider not in PROVIDERS:
+            raise check.fail(f"{where}.provider", f"expected one of {list(PROVIDERS)}, got {provider!r}")
+        rules.append(OutcomeRule(match=match, outcome=_outcome(check, raw, where, default_outcome), provider=provider))
+    prices: dict[str, PriceTable] = {}
+    logins: set[tuple[str, str]] = set()
+    ids: set[str] = set()
+    for provider in PROVIDERS:
+        section = check.mapping(data.get(provider), provider)
+        table = PriceTable()
+        for region, price in check.mapping(section.get("prices"), f"{provider}.prices").items():
+            value = check.integer(price, f"{provider}.prices.{region}")
+            if str(region) == "default":
+                table.default_sms = value
+            else:
+                table.sms[str(region).upper()] = value
+        prices[provider] = table
+        for i, account in enumerate(check.sequence(section.get("accounts"), f"{provider}.accounts")):
+            _check_account(check, provider, check.mapping(account, f"{provider}.accounts[{i}]"), f"{provider}.accounts[{i}]", logins, ids)
+    return Fixtures(source=source, data=data, prices=prices, rules=rules, default_outcome=default_outcome)
+
+
+def _check_unique(check: _Checker, seen: set, key: Any, where: str, what: str) -> None:
+    if key in seen:
+        raise check.fail(where, f"duplicate {what} {key!r}")
+    seen.add(key)
+
+
+def _check_account(check: _Checker, provider: str, raw: dict[str, Any], where: str, logins: set, ids: set) -> None:
+    _check_unique(check, ids, check.text(raw.get("id"), f"{where}.id"), f"{where}.id", "account id")
+    login_field = "username" if provider == "elks" else "api_key"
+    login = check.text(raw.get(login_field), f"{where}.{login_field}")
+    _check_unique(check, logins, (provider, login), f"{where}.{login_field}", login_field)
+    if provider == "elks":
+        check.text(raw.get("password"), f"{where}.password")
+    check.integer(raw.get("balance"), f"{where}.balance")
+    currency = raw.get("currency", "SEK" if provider == "elks" else "EUR")
+    if currency not in ("SEK", "EUR"):
+        raise check.fail(f"{where}.currency", f"expected SEK or EUR, got {currency!r}")
+    for j, number in enumerate(check.sequence(raw.get("numbers"), f"{where}.numbers")):
+        nwhere = f"{where}.numbers[{j}]"
+        number = check.mapping(number, nwhere)
+        check.text(number.get("id"), f"{nwhere}.id")
+        try:
+            parse_e164(str(number.get("number", "")), "number")
+        except InvalidNumber:
+            raise check.fail(f"{nwhere}.number", f"not an E.164 phone number: {number.get('number')!r}") from None
+        for capability in check.sequence(number.get("capabilities", ["sms"]), f"{nwhere}.capabilities"):
+            if capability not in ("sms", "mms", "voice"):
+                raise check.fail(f"{nwhere}.capabilities", f"unknown capability {capability!r}")
+    for j, sub in enumerate(check.sequence(raw.get("subaccounts"), f"{where}.subaccounts")):
+        swhere = f"{where}.subaccounts[{j}]"
+        sub = check.mapping(sub, swhere)
+        sub_id = check.text(sub.get("id"), f"{swhere}.id")
+        _check_unique(check, ids, sub_id, f"{swhere}.id", "account id")
+        _check_unique(check, logins, (provider, sub_id), f"{swhere}.id", "login")
+        check.text(sub.get("secret"), f"{swhere}.secret")
+        check.text(sub.get("name"), f"{swhere}.name")
+        check.integer(sub.get("usagelimit", 0), f"{swhere}.usagelimit")
+
+
+def _add_account(store: Store, provider: str, raw: dict[str, Any], created: int) -> None:
+    if provider == "elks":
+        account = Account(
+            id=str(raw["id"]),
+            provider="elks",
+            name=str(raw.get("displayname") or raw["username"]),
+            currency=raw.get("currency", "SEK"),
+            balance=raw["balance"],
+            created=created,
+            email=raw.get("email"),
+            credentials={"username": str(raw["username"]), "password": str(raw["password"])},
+            attributes={
+                "mobilenumber": raw.get("mobilenumber"),
+                "creditalert": raw.get("creditalert"),
+            },
+        )
+        store.add_account(account, str(raw["username"]))
+        for sub in raw.get("subaccounts") or []:
+            limit = sub.get("usagelimit", 0)
+            store.add_account(
+                Account(
+                    id=str(sub["id"]),
+                    provider="elks",
+                    name=str(sub["name"]),
+                    currency=account.currency,
+                    balance=limit,
+                    created=created,
+                    parent_id=account.id,
+                    credentials={"username": str(sub["id"]), "password": str(sub["secret"])},
+                    attributes={"usagelimit": limit},
+                ),
+                str(sub["id"]),
+            )
+    else:
+        account = Account(
+            id=str(raw["id"]),
+            provider="seven",
+            name=str(raw.get("name") or raw["id"]),
+            currency=raw.get("currency", "EUR"),
+            balance=raw["balance"],
+            created=created,
+            email=raw.get("email"),
+            credentials={"api_key": str(raw["api_key"])},
+            attributes={
+                "default_sender": raw.get("default_sender"),
+                "signing_secret": raw.get("signing_secret"),
+            },
+        )
+        store.add_account(account, str(raw["api_key"]))
+    for number in raw.get("numbers") or []:
+        store.numbers.add(
+            str(number["id"]),
+            account.id,
+            created,
+            Number(
+                id=str(number["id"]),
+                provider=provider,
+                account_id=account.id,
+                number=parse_e164(str(number["number"])).e164,
+                country=str(number.get("country") or "").lower(),
+                capabilities=tuple(number.get("capabilities", ["sms"])),
+                created=created,
+                attributes={k: number.get(k) for k in ("name", "sms_url", "mms_url", "voice_start") if number.get(k)},
+            ),
+        )

@@ -1,0 +1,61 @@
+"""Reading request parameters the way the providers accept them: query string, form-encoded or
+multipart bodies, and JSON bodies, merged into one flat mapping.
+
+Shared by both providers; a body that cannot be parsed raises `MalformedBody`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+
+from .core.errors import MalformedBody
+
+__all__ = ["read_params", "Params"]
+
+Params = dict[str, Any]
+
+
+async def read_params(request: Request, *, json_allowed: bool = True, include_query: bool = True) -> Params:
+    """Query parameters first, then the body's fields on top. Repeated keys become lists."""
+    params: Params = {}
+    if include_query:
+        for key, value in request.query_params.multi_items():
+            _put(params, key, value)
+    if request.method in ("GET", "HEAD"):
+        return params
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json" and json_allowed:
+        body = await request.body()
+        if not body.strip():
+            return params
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedBody(f"invalid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise MalformedBody("the JSON body must be an object")
+        params.update(data)
+        return params
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data") or not content_type:
+        try:
+            form = await request.form()
+        except Exception as exc:  # python-multipart raises several types for broken bodies
+            raise MalformedBody(str(exc) or type(exc).__name__) from None
+        for key, value in form.multi_items():
+            _put(params, key, value)
+        return params
+    raise MalformedBody(f"unsupported content type {content_type!r}")
+
+
+def _put(params: Params, key: str, value: Any) -> None:
+    if key in params:
+        existing = params[key]
+        if isinstance(existing, list):
+            existing.append(value)
+        else:
+            params[key] = [existing, value]
+    else:
+        params[key] = value

@@ -1,0 +1,18 @@
+"""seven.io account: `GET /api/balance`."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .context import begin
+from .render import euro_text, euros, json_response, text_response
+
+__all__ = ["get_balance"]
+
+
+async def get_balance(request: Request) -> Response:
+    call = await begin(request)
+    if call.as_json:
+        return json_response({"amount": euros(call.account.balance), "currency": call.account.currency})
+    return text_response(euro_text(call.account.balance))

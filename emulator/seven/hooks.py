@@ -1,0 +1,182 @@
+"""seven.io webhooks: `GET/POST/DELETE /api/hooks`, and the dispatch of events (`dlr`, ...) to
+every matching hook in the hook's `request_method` (POST form, JSON or GET query), signed when
+the account has a signing secret."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..core.clock import MICROS
+from ..core.engine import Engine
+from ..core.errors import InvalidParameter, MissingParameter, NotFound, ValidationError
+from ..core.models import Delivery, Hook, Message, StatusChange
+from .context import begin
+from .render import STATUS_NAMES, json_response, moment
+from .signing import NonceSource, signed_headers
+from .validate import text
+
+__all__ = [
+    "list_hooks",
+    "create_hook",
+    "delete_hook",
+    "dispatch",
+    "report_delivery",
+    "make_signer",
+    "EVENT_TYPES",
+    "REQUEST_METHODS",
+]
+
+EVENT_TYPES = ("all", "sms_mo", "dlr", "voice_call", "voice_status", "voice_dtmf", "tracking", "rcs")
+REQUEST_METHODS = ("POST", "JSON", "GET")
+FIRST_HOOK_ID = 1
+
+
+def _hook_json(hook: Hook) -> dict[str, Any]:
+    return {
+        "id": str(hook.id),
+        "target_url": hook.target_url,
+        "event_type": hook.event_type,
+        "event_filter": hook.event_filter,
+        "request_method": hook.request_method,
+        "headers": hook.headers,
+        "enabled": hook.enabled,
+        "created": moment(hook.created, fraction=0),
+    }
+
+
+async def list_hooks(request: Request) -> Response:
+    call = await begin(request)
+    page = call.engine.store.hooks.page(call.account.id, limit=10_000)
+    return json_response({"success": True, "code": None, "hooks": [_hook_json(h) for h in reversed(page.items)]})
+
+
+async def create_hook(request: Request) -> Response:
+    call = await begin(request)
+    params = call.params
+    target_url = text(params, "target_url")
+    if not target_url:
+        raise MissingParameter("target_url")
+    parts = urlsplit(target_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidParameter("target_url", target_url, "expected an http or https URL")
+    event_type = text(params, "event_type")
+    if not event_type:
+        raise MissingParameter("event_type")
+    if event_type not in EVENT_TYPES:
+        raise InvalidParameter("event_type", event_type, f"expected one of {', '.join(EVENT_TYPES)}")
+    method = (text(params, "request_method") or "POST").upper()
+    if method not in REQUEST_METHODS:
+        raise InvalidParameter("request_method", method, "expected POST, JSON or GET")
+    event_filter = text(params, "event_filter") or None
+    headers = text(params, "headers") or None
+    if headers is not None:
+        for line in headers.splitlines():
+            if line.strip() and ":" not in line:
+                raise ValidationError("headers", "each custom header must be written 'Name: value'")
+    engine = call.engine
+    hook = Hook(
+        id=engine.ids.sequence("seven.hook", FIRST_HOOK_ID),
+        provider="seven",
+        account_id=call.account.id,
+        target_url=target_url.strip(),
+        event_type=event_type,
+        request_method=method,
+        created=engine.clock.stamp(),
+        event_filter=event_filter,
+        headers=headers,
+    )
+    engine.store.hooks.add(str(hook.id), call.account.id, hook.created, hook)
+    return json_response({"success": True, "id": hook.id})
+
+
+async def delete_hook(request: Request) -> Response:
+    call = await begin(request)
+    raw = text(call.params, "id")
+    if raw is None or raw.strip() == "":
+        raise MissingParameter("id")
+    hook = call.engine.store.hooks.get(raw.strip())
+    if hook is None or hook.account_id != call.account.id:
+        raise NotFound("hook", raw)
+    call.engine.store.hooks.remove(str(hook.id))
+    return json_response({"success": True})
+
+
+def _custom_headers(hook: Hook) -> dict[str, str]:
+    headers = {}
+    for line in (hook.headers or "").splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip():
+            headers[name.strip()] = value.strip()
+    return headers
+
+
+def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(f"{prefix}[{key}]" if prefix else key, item, out)
+    elif value is not None:
+        out.append((prefix, "true" if value is True else "false" if value is False else str(value)))
+
+
+def dispatch(engine: Engine, account_id: str, event: str, data: dict[str, Any], filter_values: tuple[str, ...] = ()) -> list[Delivery]:
+    """Queue `event` for every enabled hook of the account that listens to it."""
+    envelope = {"webhook_event": event, "webhook_timestamp": moment(engine.clock.now(), fraction=0), "data": data}
+    deliveries = []
+    for hook in engine.store.hooks.page(account_id, limit=10_000).items:
+        if not hook.enabled or hook.event_type not in (event, "all"):
+            continue
+        if hook.event_filter and hook.event_filter not in filter_values:
+            continue
+        headers = _custom_headers(hook)
+        url, body, method = hook.target_url, b"", "POST"
+        if hook.request_method == "JSON":
+            headers["Content-Type"] = "application/json"
+            body = json.dumps(envelope).encode()
+        else:
+            fields: list[tuple[str, str]] = []
+            _flatten("", envelope, fields)
+            if hook.request_method == "GET":
+                method = "GET"
+                url += ("&" if urlsplit(url).query else "?") + urlencode(fields)
+            else:
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+                body = urlencode(fields).encode()
+        deliveries.append(engine.outbox.enqueue(
+            provider="seven", account_id=account_id, event=event, url=url, method=method,
+            headers=headers, body=body, subject_id=str(data.get("msg_id") or data.get("id") or "") or None,
+        ))
+    return deliveries
+
+
+def report_delivery(engine: Engine, message: Message, change: StatusChange) -> None:
+    """Lifecycle listener: a `dlr` event for each status change of a seven.io message."""
+    if message.provider != "seven":
+        return
+    data = {
+        "msg_id": message.id,
+        "status": STATUS_NAMES[change.status],
+        "timestamp": moment(change.at, fraction=6),
+        "foreign_id": message.attributes.get("foreign_id"),
+        "label": message.attributes.get("label"),
+    }
+    dispatch(engine, message.account_id, "dlr", data, (message.recipient, message.recipient.lstrip("+"), message.sender))
+
+
+def make_signer(engine: Engine):
+    """Per-attempt signing headers for deliveries of accounts that have a signing secret."""
+    nonces = NonceSource(engine.seed)
+
+    def sign(delivery: Delivery) -> dict[str, str]:
+        account = engine.store.accounts.get(delivery.account_id)
+        secret = account.attributes.get("signing_secret") if account else None
+        if not secret:
+            return {}
+        timestamp = engine.clock.now() // MICROS
+        return signed_headers(secret, timestamp, nonces.next(), delivery.method, delivery.url, delivery.body)
+
+    return sign

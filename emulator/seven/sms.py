@@ -1,0 +1,96 @@
+"""seven.io SMS: `POST /api/sms` (JSON, form or legacy query), delivery reports to `dlr` hooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..core.engine import Engine, Outgoing
+from ..core.errors import TextTooLong
+from ..core.models import Message
+from .context import begin
+from .render import euro_text, euros, json_response, text_response
+from .validate import boolean, recipients, required, sender, tag, text
+
+__all__ = ["send_sms", "MAX_TEXT_LENGTH", "next_sms_id"]
+
+MAX_TEXT_LENGTH = 1520
+FIRST_SMS_ID = 77_000_000_001
+
+
+def next_sms_id(engine: Engine) -> str:
+    return str(engine.ids.sequence("seven.sms", FIRST_SMS_ID))
+
+
+def _message_json(message: Message | None, outgoing: Outgoing, price: int) -> dict[str, Any]:
+    attributes = outgoing.attributes or {}
+    return {
+        "id": message.id if message else None,
+        "sender": outgoing.sender,
+        "recipient": outgoing.quote.recipient.digits,
+        "text": outgoing.text,
+        "encoding": outgoing.quote.segmentation.encoding,
+        "label": attributes.get("label"),
+        "parts": outgoing.quote.segmentation.parts,
+        "udh": attributes.get("udh"),
+        "is_binary": False,
+        "price": euros(price),
+        "success": True,
+        "error": None,
+        "error_text": None,
+    }
+
+
+async def send_sms(request: Request) -> Response:
+    call = await begin(request)
+    engine, account, params = call.engine, call.account, call.params
+    numbers = recipients(params)
+    body = required(params, "text")
+    if len(body) > MAX_TEXT_LENGTH:
+        raise TextTooLong("text", len(body), MAX_TEXT_LENGTH)
+    raw_sender = text(params, "from")
+    from_ = sender(raw_sender) if raw_sender else (account.attributes.get("default_sender") or "seven.io")
+    attributes = {
+        "label": tag(params, "label", 100),
+        "foreign_id": tag(params, "foreign_id", 64),
+        "flash": boolean(params, "flash"),
+        "udh": text(params, "udh") or None,
+        "performance_tracking": boolean(params, "performance_tracking"),
+    }
+    debug = boolean(params, "debug")
+    batch = [Outgoing(engine.quote_sms("seven", number, body), from_, body, None, attributes) for number in numbers]
+    if debug:
+        messages: list[Message | None] = [None] * len(batch)
+        prices = [0] * len(batch)
+    else:
+        messages = list(engine.send_messages(account, batch, lambda: next_sms_id(engine)))
+        prices = [item.quote.cost for item in batch]
+    total = sum(prices)
+    if call.as_json:
+        return json_response({
+            "success": "100",
+            "total_price": euros(total),
+            "balance": euros(account.balance),
+            "debug": "true" if debug else "false",
+            "sms_type": "direct",
+            "messages": [_message_json(m, item, p) for m, item, p in zip(messages, batch, prices)],
+        })
+    lines = ["100"]
+    if boolean(params, "return_msg_id"):
+        lines.append(",".join("1234567890" if m is None else m.id for m in messages))
+    if boolean(params, "details"):
+        first = batch[0]
+        lines += [
+            f"Verbucht: {sum(item.quote.segmentation.parts for item in batch)}",
+            f"Preis: {euro_text(total)}",
+            f"Guthaben: {euro_text(account.balance)}",
+            f"Text: {body}",
+            "SMS-Typ: direct",
+            f"Flash SMS: {'true' if attributes['flash'] else 'false'}",
+            f"Encoding: {first.quote.segmentation.encoding}",
+            f"GSM0338: {'true' if first.quote.segmentation.encoding == 'gsm' else 'false'}",
+            f"Debug: {'true' if debug else 'false'}",
+        ]
+    return text_response("\n".join(lines))

@@ -1,0 +1,92 @@
+"""seven.io input rules: values that may arrive as JSON types or form strings, recipient lists,
+sender ids, labels, booleans."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..core.errors import InvalidParameter, InvalidSender, MissingParameter
+from ..core.phone import ParsedNumber, parse_loose
+
+__all__ = ["text", "required", "boolean", "recipients", "sender", "tag"]
+
+_TAG = re.compile(r"[A-Za-z0-9.\-_@]+")
+_ALPHA_SENDER = re.compile(r"[A-Za-z0-9 /.\-@_!()+$,&]{1,11}")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def text(params: dict[str, Any], name: str) -> str | None:
+    """A scalar parameter as text; absent, null and "undefined" (sent by some clients) are None."""
+    value = params.get(name)
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    if value is None or value == "undefined":
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if not isinstance(value, str):
+        raise InvalidParameter(name, value, "expected a string")
+    return value
+
+
+def required(params: dict[str, Any], name: str) -> str:
+    value = text(params, name)
+    if value is None or value.strip() == "":
+        raise MissingParameter(name)
+    return value
+
+
+def boolean(params: dict[str, Any], name: str) -> bool:
+    value = params.get(name)
+    if isinstance(value, list):
+        value = value[-1] if value else None
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise InvalidParameter(name, value, "expected a boolean (1/0, true/false)")
+
+
+def recipients(params: dict[str, Any], field: str = "to") -> list[ParsedNumber]:
+    """`to` as a comma-separated string or a JSON array of numbers."""
+    raw = params.get(field)
+    items: list[str] = []
+    for value in raw if isinstance(raw, list) else [raw]:
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise InvalidParameter(field, value, "expected phone numbers separated by commas")
+        items.extend(part.strip() for part in str(value).split(","))
+    items = [item for item in items if item]
+    if not items:
+        raise MissingParameter(field)
+    return [parse_loose(item, field) for item in items]
+
+
+def sender(raw: str) -> str:
+    """At most 16 digits (optionally with a leading +), or at most 11 alphanumeric characters."""
+    value = raw.strip()
+    digits = value[1:] if value.startswith("+") else value
+    if digits.isdigit():
+        if len(digits) > 16:
+            raise InvalidSender(raw, "a numeric sender has at most 16 digits")
+        return value
+    if not _ALPHA_SENDER.fullmatch(value):
+        raise InvalidSender(raw, "an alphanumeric sender has at most 11 characters")
+    return value
+
+
+def tag(params: dict[str, Any], name: str, limit: int) -> str | None:
+    """`label` and `foreign_id`: letters, digits and . - _ @, at most `limit` characters."""
+    value = text(params, name)
+    if value is None or value == "":
+        return None
+    if len(value) > limit or not _TAG.fullmatch(value):
+        raise InvalidParameter(name, value, f"at most {limit} of A-Z a-z 0-9 . - _ @")
+    return value
