@@ -31,10 +31,13 @@ def _finish(parsed: phonenumbers.PhoneNumber, raw: str, field: str) -> ParsedNum
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidNumber(field, raw)
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    region = phonenumbers.region_code_for_number(parsed)
-    if not region or region == "ZZ" or region == "001":
-        region = None
-    return ParsedNumber(e164=e164, region=region)
+    return ParsedNumber(e164=e164, region=_region(parsed))
+
+
+def _region(parsed: phonenumbers.PhoneNumber) -> str | None:
+    # A number outside every allocated range still belongs to its country code's main region.
+    region = phonenumbers.region_code_for_number(parsed) or phonenumbers.region_code_for_country_code(parsed.country_code)
+    return None if region in (None, "ZZ", "001") else region
 
 
 def parse_e164(raw: str, field: str = "to") -> ParsedNumber:
@@ -76,7 +79,6 @@ def parse_loose(raw: str, field: str = "to", default_region: str = "DE") -> Pars
 
 def region_of(e164: str) -> str | None:
     try:
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+        return _region(phonenumbers.parse(e164, None))
     except phonenumbers.NumberParseException:
         return None
-    return region if region and region not in ("ZZ", "001") else None

@@ -50,8 +50,16 @@ class RetryPolicy:
 
 
 class Outbox:
-    def __init__(self, clock: Clock, store: Store, ids: IdFactory, policies: dict[str, RetryPolicy]) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        store: Store,
+        ids: IdFactory,
+        policies: dict[str, RetryPolicy],
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.clock = clock
+        self.transport = transport  # tests may route deliveries to an in-process receiver
         self.store = store
         self.ids = ids
         self.policies = policies
@@ -60,6 +68,9 @@ class Outbox:
         self._in_flight: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
         self._limit = asyncio.Semaphore(200)
+        self._unfinished = 0  # queued or in flight
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.listeners: list[Callable[[Delivery, Attempt], None]] = []
 
     def enqueue(
@@ -92,8 +103,13 @@ class Outbox:
         self.store.deliveries.add(delivery.id, account_id, created, delivery)
         if on_result is not None:
             self._handlers[delivery.id] = on_result
-        self._queue.put_nowait(delivery.id)
+        self._submit(delivery.id)
         return delivery
+
+    def _submit(self, delivery_id: str) -> None:
+        self._unfinished += 1
+        self._idle.clear()
+        self._queue.put_nowait(delivery_id)
 
     def reset(self, store: Store, ids: IdFactory) -> None:
         self.store = store
@@ -101,10 +117,17 @@ class Outbox:
         self._handlers.clear()
         while not self._queue.empty():
             self._queue.get_nowait()
+            self._done()
+
+    def _done(self) -> None:
+        self._unfinished -= 1
+        if self._unfinished <= 0:
+            self._unfinished = 0
+            self._idle.set()
 
     async def run(self) -> None:
         """The worker: sends due deliveries until cancelled."""
-        async with httpx.AsyncClient(follow_redirects=False, trust_env=False) as client:
+        async with httpx.AsyncClient(follow_redirects=False, trust_env=False, transport=self.transport) as client:
             self._client = client
             try:
                 while True:
@@ -121,6 +144,7 @@ class Outbox:
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         self._limit.release()
+        self._done()
 
     async def _attempt(self, delivery_id: str) -> None:
         delivery = self.store.deliveries.get(delivery_id)
@@ -163,7 +187,7 @@ class Outbox:
             delivery.next_attempt_at = None
         elif policy.should_retry(attempt.status) and attempt.number <= len(policy.delays):
             delay = policy.delays[attempt.number - 1]
-            event = self.clock.schedule(delay, lambda: self._queue.put_nowait(delivery.id))
+            event = self.clock.schedule(delay, lambda: self._submit(delivery.id))
             delivery.next_attempt_at = event.due
         else:
             delivery.state = "failed"
@@ -178,13 +202,11 @@ class Outbox:
         for listener in self.listeners:
             listener(delivery, attempt)
 
-    async def drain(self, timeout: float = 5.0) -> None:
-        """Wait until nothing is queued or in flight (used by tests and shutdown)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while (not self._queue.empty() or self._in_flight) and loop.time() < deadline:
-            if self._in_flight:
-                await asyncio.wait(list(self._in_flight), timeout=max(0.0, deadline - loop.time()))
-            else:
-                await asyncio.sleep(0)
-
+    async def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until no delivery is queued or in flight; False if `timeout` passed first.
+        A retry scheduled on the clock for later does not count as unfinished."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True

@@ -1,0 +1,86 @@
+"""Helpers shared by the test suites: default credentials, an in-process webhook receiver, and a
+handle on an emulator driven in-process."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+import httpx
+
+from emulator.app import build_engine
+from emulator.core.engine import Engine
+from emulator.settings import Settings
+
+VIRTUAL_START = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
+
+ELKS_AUTH = ("test_user", "test_password")
+ELKS_SUB_AUTH = ("af3d05a159669e1951c5301bc6a61bac", "D81DEF1B65E19A83DBCEA0BE0D89D082")
+ELKS_OTHER_AUTH = ("other_user", "other_password")
+SEVEN_KEY = "test_api_key"
+SEVEN_OTHER_KEY = "other_api_key"
+ELKS_ACCOUNT = "u5a9566c072160b318445d163949bf505"
+ELKS_SUB_ACCOUNT = "af3d05a159669e1951c5301bc6a61bac"
+SEVEN_ACCOUNT = "1000001"
+SEVEN_JSON = {"X-Api-Key": SEVEN_KEY, "Accept": "application/json"}
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@dataclass
+class Received:
+    method: str
+    url: str
+    headers: httpx.Headers
+    body: bytes
+
+    @property
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode()))
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """Answers webhook deliveries in-process; `statuses` are the answers to give, in order
+    (the last one repeats)."""
+
+    statuses: list[int] = field(default_factory=lambda: [200])
+    requests: list[Received] = field(default_factory=list)
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        self.requests.append(Received(request.method, str(request.url), request.headers, body))
+        status = self.statuses[min(len(self.requests) - 1, len(self.statuses) - 1)]
+        return httpx.Response(status, text="ok")
+
+    def to(self, url_prefix: str) -> list[Received]:
+        return [r for r in self.requests if r.url.startswith(url_prefix)]
+
+
+@dataclass
+class Emulator:
+    engine: Engine
+    client: httpx.AsyncClient
+    receiver: Receiver
+
+    async def advance(self, seconds: float) -> None:
+        """Move the virtual clock and wait until the webhooks it set off have been delivered."""
+        response = await self.client.post("/_emulator/clock/advance", json={"seconds": seconds})
+        assert response.status_code == 200, response.text
+        assert await self.engine.outbox.drain(), "webhook deliveries did not finish"
+
+    def balance(self, account_id: str) -> int:
+        return self.engine.store.accounts[account_id].balance
+
+
+def make_engine(**overrides) -> Engine:
+    settings = Settings(clock="virtual", clock_start=VIRTUAL_START, **overrides)
+    return build_engine(settings)

@@ -1,0 +1,83 @@
+"""Virtual and real clocks: unique stamps, ordered firing, scaling, cancellation."""
+
+import asyncio
+
+import pytest
+
+from emulator.core.clock import MICROS, RealClock, VirtualClock, create_clock
+
+START = 1_767_225_600 * MICROS
+
+
+def test_stamps_are_strictly_increasing_under_a_standing_clock():
+    clock = VirtualClock(START)
+    stamps = [clock.stamp() for _ in range(5)]
+    assert stamps == [START, START + 1, START + 2, START + 3, START + 4]
+
+
+def test_advance_fires_due_events_in_time_order_at_their_own_time():
+    clock = VirtualClock(START)
+    seen = []
+    clock.schedule(2, lambda: seen.append(("b", clock.now())))
+    clock.schedule(1, lambda: seen.append(("a", clock.now())))
+    clock.schedule(5, lambda: seen.append(("c", clock.now())))
+    assert clock.advance(2) == 2
+    assert seen == [("a", START + MICROS), ("b", START + 2 * MICROS)]
+    assert clock.now() == START + 2 * MICROS
+    assert clock.pending() == 1
+    clock.advance(10)
+    assert [name for name, _ in seen] == ["a", "b", "c"]
+
+
+def test_events_scheduled_while_advancing_fire_in_the_same_advance():
+    clock = VirtualClock(START)
+    seen = []
+    clock.schedule(1, lambda: clock.schedule(1, lambda: seen.append(clock.now())))
+    clock.advance(3)
+    assert seen == [START + 2 * MICROS]
+
+
+def test_cancelled_events_do_not_fire_and_clear_drops_all():
+    clock = VirtualClock(START)
+    seen = []
+    event = clock.schedule(1, lambda: seen.append("x"))
+    event.cancel()
+    clock.schedule(1, lambda: seen.append("y"))
+    clock.advance(1)
+    assert seen == ["y"]
+    clock.schedule(1, lambda: seen.append("z"))
+    clock.clear()
+    clock.advance(5)
+    assert seen == ["y"]
+
+
+def test_virtual_clock_refuses_to_go_back():
+    clock = VirtualClock(START)
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+    with pytest.raises(ValueError):
+        clock.set(START - 1)
+
+
+def test_time_scale_divides_delays():
+    clock = VirtualClock(START, time_scale=100)
+    event = clock.schedule(300, lambda: None)
+    assert event.due == START + 3 * MICROS
+
+
+async def test_real_clock_fires_events_in_the_background():
+    clock = RealClock(time_scale=1000)
+    fired = asyncio.Event()
+    task = asyncio.create_task(clock.run())
+    try:
+        clock.schedule(5, fired.set)  # 5 simulated seconds = 5 ms
+        await asyncio.wait_for(fired.wait(), 2)
+    finally:
+        task.cancel()
+    assert fired.is_set()
+
+
+def test_create_clock_rejects_unknown_kind():
+    with pytest.raises(ValueError):
+        create_clock("sundial", 1.0, None)
+    assert create_clock("virtual", 1.0, START).now() == START

@@ -1,0 +1,67 @@
+"""Outcome rules and the message state machine on a virtual clock."""
+
+import pytest
+
+from emulator.core.clock import MICROS, VirtualClock
+from emulator.core.lifecycle import Lifecycle, Outcome, OutcomeRule
+from emulator.core.models import Message
+
+START = 1_767_225_600 * MICROS
+
+
+def message(recipient: str, provider: str = "elks") -> Message:
+    return Message(
+        id="m1", provider=provider, account_id="a", direction="outbound", sender="S", recipient=recipient,
+        text="hi", encoding="gsm", parts=1, cost=0, created=START, status="created",
+    )
+
+
+def test_rules_match_exact_prefix_regex_and_provider():
+    rules = [
+        OutcomeRule("+46700000404", Outcome("failed")),
+        OutcomeRule("+4917*", Outcome("expired"), provider="seven"),
+        OutcomeRule("re:\\+1555\\d+", Outcome("rejected")),
+    ]
+    life = Lifecycle(VirtualClock(START), rules, Outcome())
+    assert life.outcome_for("elks", "+46700000404").status == "failed"
+    assert life.outcome_for("seven", "+4917612345678").status == "expired"
+    assert life.outcome_for("elks", "+4917612345678").status == "delivered"
+    assert life.outcome_for("elks", "+15551234").status == "rejected"
+    assert life.outcome_for("elks", "+46700000405").status == "delivered"
+
+
+def test_message_walks_created_sent_delivered_and_notifies():
+    clock = VirtualClock(START)
+    life = Lifecycle(clock, [], Outcome(sent_after=1, final_after=3))
+    seen = []
+    life.listeners.append(lambda m, change: seen.append((change.status, change.at)))
+    msg = message("+46700000001")
+    life.begin(msg)
+    clock.advance(1)
+    assert msg.status == "sent"
+    clock.advance(2)
+    assert msg.status == "delivered"
+    assert msg.delivered_at == START + 3 * MICROS
+    assert [s for s, _ in seen] == ["sent", "delivered"]
+    assert [c.status for c in msg.history] == ["created", "sent", "delivered"]
+
+
+def test_buffered_and_silent_outcomes():
+    clock = VirtualClock(START)
+    rules = [OutcomeRule("+1", Outcome("delivered", 1, 5, buffered=True)), OutcomeRule("+2", Outcome("none", 1, 1))]
+    life = Lifecycle(clock, rules, Outcome())
+    buffered, silent = message("+1"), message("+2")
+    life.begin(buffered)
+    life.begin(silent)
+    clock.advance(3)
+    assert buffered.status == "buffered"
+    clock.advance(100)
+    assert [c.status for c in buffered.history] == ["created", "sent", "buffered", "delivered"]
+    assert silent.status == "sent"
+
+
+def test_outcome_checks_its_values():
+    with pytest.raises(ValueError):
+        Outcome("vanished")
+    with pytest.raises(ValueError):
+        Outcome("delivered", sent_after=5, final_after=1)
