@@ -1,0 +1,106 @@
+"""The control API: health, reset, message and webhook inspection, the virtual clock."""
+
+import pytest
+
+from support import ELKS_ACCOUNT, ELKS_AUTH, SEVEN_JSON
+
+
+async def send_both(client):
+    elks = (await client.post(
+        "/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "e", "whendelivered": "http://hooks.test/e"}, auth=ELKS_AUTH
+    )).json()
+    seven = (await client.post("/api/sms", json={"to": "+4917612345678", "text": "s"}, headers=SEVEN_JSON)).json()
+    return elks, seven["messages"][0]
+
+
+async def test_health(client):
+    response = await client.get("/_emulator/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok" and response.json()["clock"] == "virtual"
+    assert response.json()["now"] == "2026-01-01T00:00:00.000000Z"
+
+
+async def test_messages_of_both_providers_with_filters(client):
+    elks, seven = await send_both(client)
+    data = (await client.get("/_emulator/messages")).json()["data"]
+    assert [m["id"] for m in data] == [seven["id"], elks["id"]]
+    only_elks = (await client.get("/_emulator/messages", params={"provider": "elks"})).json()["data"]
+    assert [m["id"] for m in only_elks] == [elks["id"]]
+    assert only_elks[0]["cost"] == 3500 and only_elks[0]["status"] == "created"
+    by_to = (await client.get("/_emulator/messages", params={"to": "4917612345678"})).json()["data"]
+    assert [m["id"] for m in by_to] == [seven["id"]]
+    by_account = (await client.get("/_emulator/messages", params={"account": ELKS_ACCOUNT})).json()["data"]
+    assert [m["id"] for m in by_account] == [elks["id"]]
+    by_from = (await client.get("/_emulator/messages", params={"from": "ElkCo"})).json()["data"]
+    assert [m["id"] for m in by_from] == [elks["id"]]
+    assert (await client.get("/_emulator/messages", params={"status": "delivered"})).json()["data"] == []
+
+
+async def test_messages_page_with_cursor(client):
+    for _ in range(3):
+        await send_both(client)
+    first = (await client.get("/_emulator/messages", params={"limit": 4})).json()
+    second = (await client.get("/_emulator/messages", params={"limit": 4, "cursor": first["next"]})).json()
+    assert len(first["data"]) == 4 and len(second["data"]) == 2 and second["next"] is None
+    assert not {m["id"] for m in first["data"]} & {m["id"] for m in second["data"]}
+
+
+async def test_advance_moves_messages_and_records_webhooks(emulator, client):
+    elks, _ = await send_both(client)
+    response = await client.post("/_emulator/clock/advance", json={"seconds": 1})
+    assert response.status_code == 200
+    assert response.json()["now"] == "2026-01-01T00:00:01.000000Z" and response.json()["fired"] >= 4
+    await emulator.engine.outbox.drain()
+    statuses = {m["provider"]: m["status"] for m in (await client.get("/_emulator/messages")).json()["data"]}
+    assert statuses == {"elks": "delivered", "seven": "delivered"}
+    hooks = (await client.get("/_emulator/webhooks", params={"url": "http://hooks.test/e", "state": "delivered"})).json()["data"]
+    assert len(hooks) == 2 and all(h["subject_id"] == elks["id"] for h in hooks)
+    assert hooks[0]["attempts"][0]["status"] == 200 and hooks[0]["attempts"][0]["latency_ms"] >= 0
+
+
+async def test_clock_reports_pending_events(client):
+    await send_both(client)
+    clock = (await client.get("/_emulator/clock")).json()
+    assert clock["clock"] == "virtual" and clock["pending_events"] == 4
+
+
+async def test_reset_returns_to_the_fixtures(emulator, client):
+    await send_both(client)
+    await client.post("/api/hooks", data={"target_url": "http://x.test/", "event_type": "dlr"}, headers=SEVEN_JSON)
+    response = await client.post("/_emulator/reset")
+    assert response.status_code == 200
+    assert (await client.get("/_emulator/messages")).json()["data"] == []
+    assert (await client.get("/a1/me", auth=ELKS_AUTH)).json()["balance"] == 10_000_000
+    assert (await client.get("/api/hooks", headers=SEVEN_JSON)).json()["hooks"] == []
+    assert (await client.get("/_emulator/clock")).json()["pending_events"] == 0
+    again, _ = await send_both(client)
+    assert again["id"] == (await client.get("/_emulator/messages", params={"provider": "elks"})).json()["data"][0]["id"]
+
+
+async def test_same_seed_same_ids(client):
+    first, _ = await send_both(client)
+    await client.post("/_emulator/reset")
+    second, _ = await send_both(client)
+    assert first["id"] == second["id"]
+
+
+@pytest.mark.parametrize("body", [{}, {"seconds": "soon"}, {"seconds": -1}])
+async def test_bad_advance(client, body):
+    response = await client.post("/_emulator/clock/advance", json=body)
+    assert response.status_code == 400 and response.json()["error"]["type"] == "InvalidParameter"
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [("GET", "/_emulator/nothing", 404), ("GET", "/_emulator/reset", 405), ("GET", "/nowhere", 404)])
+async def test_unknown_control_paths_answer_json(client, method, path, status):
+    response = await client.request(method, path)
+    assert response.status_code == status and "error" in response.json()
+
+
+async def test_bad_limits(client):
+    for params in ({"limit": "0"}, {"limit": "x"}, {"cursor": "abc"}):
+        assert (await client.get("/_emulator/messages", params=params)).status_code == 400
+
+
+async def test_root_redirects_to_health(client):
+    response = await client.get("/")
+    assert response.status_code == 307 and response.headers["location"] == "/_emulator/health"
