@@ -8,10 +8,11 @@ provider's JSON it is feeding.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable
 
-from .billing import PriceTable, charge
-from .clock import Clock
+from .billing import PriceTable, charge, refund
+from .clock import MICROS, Clock, ScheduledEvent
 from .ids import IdFactory
 from .lifecycle import Lifecycle, Outcome, OutcomeRule
 from .models import OUTBOUND, Account, Message
@@ -62,6 +63,7 @@ class Engine:
         self.lifecycle = Lifecycle(clock, fixtures.rules, fixtures.default_outcome)
         self.outbox = Outbox(clock, self.store, self.ids, {})  # providers register their retry policies
         self.reset_listeners: list[Callable[[], None]] = []
+        self._scheduled: dict[str, ScheduledEvent] = {}
 
     # -- control -------------------------------------------------------------------------
     def reset(self) -> None:
@@ -72,6 +74,7 @@ class Engine:
         self.lifecycle.rules = list(self.fixtures.rules)
         self.lifecycle.default = self.fixtures.default_outcome
         self.outbox.reset(self.store, self.ids)
+        self._scheduled.clear()
         for listener in self.reset_listeners:
             listener()
 
@@ -82,9 +85,13 @@ class Engine:
     def quote_sms(self, provider: str, recipient: ParsedNumber, text: str) -> Quote:
         return Quote(recipient, segment(text), self.prices[provider].sms_price(recipient.region))
 
-    def send_messages(self, account: Account, batch: list[Outgoing], make_id: Callable[[], str]) -> list[Message]:
-        """Charge the whole batch at once (all or nothing), store it and start each message's life."""
+    def send_messages(
+        self, account: Account, batch: list[Outgoing], make_id: Callable[[], str], send_at: int | None = None
+    ) -> list[Message]:
+        """Charge the whole batch at once (all or nothing), store it and start each message's life,
+        now or, for a scheduled send, at `send_at` (microseconds since the epoch)."""
         charge(account, sum(item.quote.cost for item in batch))
+        scheduled = send_at is not None and send_at > self.clock.now()
         messages = []
         for item in batch:
             created = self.clock.stamp()
@@ -100,14 +107,43 @@ class Engine:
                 parts=item.quote.segmentation.parts,
                 cost=item.quote.cost,
                 created=created,
-                status="created",
+                status="scheduled" if scheduled else "created",
                 callback_url=item.callback_url,
                 attributes=dict(item.attributes or {}),
             )
             self.store.messages.add(message.id, account.id, created, message)
-            self.lifecycle.begin(message)
+            if scheduled:
+                assert send_at is not None
+                message.attributes["send_at"] = send_at
+                delay = (send_at - self.clock.now()) / MICROS
+                self._scheduled[message.id] = self.clock.schedule(delay, partial(self._release, message.id))
+            else:
+                self.lifecycle.begin(message)
             messages.append(message)
         return messages
+
+    def _release(self, message_id: str) -> None:
+        self._scheduled.pop(message_id, None)
+        message = self.store.messages.get(message_id)
+        if message is not None:
+            message.status = "created"
+            self.lifecycle.begin(message)
+
+    def cancel_scheduled(self, account: Account, message_ids: list[str]) -> list[str]:
+        """Cancel messages that are still waiting for their send time; refund and forget them.
+        Returns the ids actually cancelled (others are unknown, foreign or already sent)."""
+        cancelled = []
+        for message_id in message_ids:
+            message = self.store.messages.get(message_id)
+            event = self._scheduled.get(message_id)
+            if message is None or event is None or message.account_id != account.id:
+                continue
+            event.cancel()
+            del self._scheduled[message_id]
+            refund(account, message.cost)
+            self.store.messages.remove(message_id)
+            cancelled.append(message_id)
+        return cancelled
 
     def outcome_for(self, provider: str, recipient: str) -> Outcome:
         return self.lifecycle.outcome_for(provider, recipient)

@@ -1,6 +1,6 @@
 """Message state machine and the rules that decide each outbound message's fate.
 
-Neutral statuses: `created` -> `sent` -> `delivered` | `failed` | `expired` | `rejected`, with an
+Neutral statuses: (`scheduled` ->) `created` -> `sent` -> `delivered` | `failed` | `expired` | `rejected`, with an
 optional `buffered` step. Providers translate them into their own vocabulary (46elks
 `created/sent/delivered/failed`, seven.io `ACCEPTED/TRANSMITTED/.../DELIVERED`).
 
@@ -72,8 +72,8 @@ class Lifecycle:
         return self.default
 
     def begin(self, message: Message) -> None:
-        """Record `created` and schedule the rest of the message's life."""
-        message.history.append(StatusChange(message.status, message.created))
+        """Record `created` (now) and schedule the rest of the message's life."""
+        message.history.append(StatusChange("created", self.clock.now()))
         outcome = self.outcome_for(message.provider, message.recipient)
         self.clock.schedule(outcome.sent_after, lambda: self.transition(message, "sent"))
         if outcome.buffered:

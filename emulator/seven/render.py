@@ -36,6 +36,7 @@ REST_STYLE = "rest"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 STATUS_NAMES = {
+    "scheduled": "ACCEPTED",
     "created": "ACCEPTED",
     "sent": "TRANSMITTED",
     "buffered": "BUFFERED",

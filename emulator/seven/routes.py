@@ -47,6 +47,7 @@ def create_seven_app(engine: Engine) -> ASGIApp:
     engine.lifecycle.listeners.append(partial(hooks.report_delivery, engine))
     routes = [
         Route("/sms", sms.send_sms, methods=["POST", "GET"]),
+        Route("/sms", sms.delete_sms, methods=["DELETE"]),
         Route("/balance", account.get_balance, methods=["GET", "POST"]),
         Route("/status", status.get_status, methods=["GET", "POST"]),
         Route("/hooks", hooks.list_hooks, methods=["GET"]),

@@ -12,9 +12,9 @@ from ..core.errors import TextTooLong
 from ..core.models import Message
 from .context import begin
 from .render import euro_text, euros, json_response, text_response
-from .validate import boolean, recipients, required, sender, tag, text
+from .validate import boolean, id_list, recipients, required, send_time, sender, tag, text
 
-__all__ = ["send_sms", "MAX_TEXT_LENGTH", "next_sms_id"]
+__all__ = ["send_sms", "delete_sms", "MAX_TEXT_LENGTH", "next_sms_id"]
 
 MAX_TEXT_LENGTH = 1520
 FIRST_SMS_ID = 77_000_000_001
@@ -59,13 +59,14 @@ async def send_sms(request: Request) -> Response:
         "udh": text(params, "udh") or None,
         "performance_tracking": boolean(params, "performance_tracking"),
     }
+    send_at = send_time(params)
     debug = boolean(params, "debug")
     batch = [Outgoing(engine.quote_sms("seven", number, body), from_, body, None, attributes) for number in numbers]
     if debug:
         messages: list[Message | None] = [None] * len(batch)
         prices = [0] * len(batch)
     else:
-        messages = list(engine.send_messages(account, batch, lambda: next_sms_id(engine)))
+        messages = list(engine.send_messages(account, batch, lambda: next_sms_id(engine), send_at))
         prices = [item.quote.cost for item in batch]
     total = sum(prices)
     if call.as_json:
@@ -94,3 +95,10 @@ async def send_sms(request: Request) -> Response:
             f"Debug: {'true' if debug else 'false'}",
         ]
     return text_response("\n".join(lines))
+
+
+async def delete_sms(request: Request) -> Response:
+    """Cancel scheduled messages that have not been sent yet; their price is refunded."""
+    call = await begin(request)
+    deleted = call.engine.cancel_scheduled(call.account, id_list(call.params, "ids"))
+    return json_response({"success": bool(deleted), "deleted": deleted})

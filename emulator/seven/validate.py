@@ -4,12 +4,13 @@ sender ids, labels, booleans."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from ..core.errors import InvalidParameter, InvalidSender, MissingParameter
 from ..core.phone import ParsedNumber, parse_loose
 
-__all__ = ["text", "required", "boolean", "recipients", "sender", "tag"]
+__all__ = ["text", "required", "boolean", "recipients", "sender", "tag", "send_time", "id_list"]
 
 _TAG = re.compile(r"[A-Za-z0-9.\-_@]+")
 _ALPHA_SENDER = re.compile(r"[A-Za-z0-9 /.\-@_!()+$,&]{1,11}")
@@ -90,3 +91,43 @@ def tag(params: dict[str, Any], name: str, limit: int) -> str | None:
     if len(value) > limit or not _TAG.fullmatch(value):
         raise InvalidParameter(name, value, f"at most {limit} of A-Z a-z 0-9 . - _ @")
     return value
+
+
+_DELAY_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %I:%M %p")
+
+
+def send_time(params: dict[str, Any], name: str = "delay") -> int | None:
+    """`delay`: a Unix timestamp (seconds, or milliseconds as some clients send) or a date and
+    time `YYYY-MM-DD hh:mm[:ss]`, read as UTC. Returns microseconds since the epoch, or None."""
+    raw = text(params, name)
+    if raw is None or raw.strip() in ("", "0"):
+        return None
+    value = raw.strip()
+    if value.isdigit():
+        seconds = int(value)
+        if seconds > 100_000_000_000:  # milliseconds
+            return seconds * 1000
+        return seconds * 1_000_000
+    for fmt in _DELAY_FORMATS:
+        try:
+            moment = datetime.strptime(value, fmt).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+        return int(moment.timestamp()) * 1_000_000
+    raise InvalidParameter(name, raw, "expected a Unix timestamp or YYYY-MM-DD hh:mm:ss")
+
+
+def id_list(params: dict[str, Any], name: str) -> list[str]:
+    """Ids as a JSON array, repeated `ids[]`/`ids[0]` form keys, or one comma-separated string."""
+    values: list[Any] = []
+    for key, value in params.items():
+        if key == name or key == f"{name}[]" or (key.startswith(f"{name}[") and key.endswith("]")):
+            values.extend(value if isinstance(value, list) else [value])
+    ids = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise InvalidParameter(name, value, "expected message ids")
+        ids.extend(part.strip() for part in str(value).split(",") if part.strip())
+    if not ids:
+        raise MissingParameter(name)
+    return ids

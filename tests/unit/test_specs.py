@@ -332,10 +332,11 @@ def _differences(a, b, pointer=""):
     if isinstance(a, dict) and isinstance(b, dict):
         found = []
         for key in a.keys() | b.keys():
+            step = f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}"
             if key not in a or key not in b:
-                found.append(f"{pointer}/{key}")
+                found.append(step)
             else:
-                found.extend(_differences(a[key], b[key], f"{pointer}/{key}"))
+                found.extend(_differences(a[key], b[key], step))
         return found
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         return [d for i, (x, y) in enumerate(zip(a, b)) for d in _differences(x, y, f"{pointer}/{i}")]

@@ -1,0 +1,24 @@
+"""The ceiling for bench_send_sms.py: a bare Starlette app that parses a send request the way the
+emulator does (a form body for 46elks, a JSON body for seven.io) and answers a small JSON, with no
+other work. Served by `python -m uvicorn --app-dir tests/bench bare_app:app`."""
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+async def elks_sms(request: Request) -> JSONResponse:
+    form = await request.form()
+    return JSONResponse({"status": "created", "to": form.get("to")})
+
+
+async def seven_sms(request: Request) -> JSONResponse:
+    data = await request.json()
+    return JSONResponse({"success": "100", "to": data.get("to")})
+
+
+app = Starlette(routes=[
+    Route("/a1/SMS", elks_sms, methods=["POST"]),
+    Route("/api/sms", seven_sms, methods=["POST"]),
+])
