@@ -128,6 +128,9 @@ def id_list(params: dict[str, Any], name: str) -> list[str]:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             raise InvalidParameter(name, value, "expected message ids")
         ids.extend(part.strip() for part in str(value).split(",") if part.strip())
+    for item in ids:
+        if not item.isdigit():
+            raise InvalidParameter(name, item, "message ids are numbers")
     if not ids:
         raise MissingParameter(name)
     return ids
