@@ -53,6 +53,28 @@ def _page_json(page, render: Callable[[Any], dict]) -> dict[str, Any]:
     return body
 
 
+_CHOICES = {
+    "provider": ("elks", "seven"),
+    "direction": ("outbound", "inbound"),
+    "status": ("scheduled", "created", "sent", "buffered", "delivered", "failed", "expired", "rejected"),
+    "state": ("pending", "delivered", "failed"),
+}
+
+
+def _filters(params: dict[str, Any], tests: dict[str, Callable[[Any, str], bool]]) -> Callable[[Any], bool]:
+    """One predicate from the filters present in `params`; enumerated filters are checked."""
+    active = []
+    for name, test in tests.items():
+        value = params.get(name)
+        if value is None or (value == "" and name not in _CHOICES):
+            continue
+        if not isinstance(value, str) or (name in _CHOICES and value not in _CHOICES[name]):
+            allowed = ", ".join(_CHOICES.get(name, ("text",)))
+            raise InvalidParameter(name, value, f"expected one of: {allowed}")
+        active.append((test, value))
+    return lambda item: all(test(item, value) for test, value in active)
+
+
 def _same_number(wanted: str, actual: str) -> bool:
     return wanted.lstrip("+") == actual.lstrip("+")
 
@@ -73,43 +95,36 @@ async def reset(request: Request) -> Response:
     return JSONResponse({"reset": True, "now": iso(engine.clock.now())})
 
 
+_MESSAGE_FILTERS: dict[str, Callable[[Message, str], bool]] = {
+    "provider": lambda m, v: m.provider == v,
+    "account": lambda m, v: m.account_id == v,
+    "to": lambda m, v: _same_number(v, m.recipient),
+    "from": lambda m, v: _same_number(v, m.sender),
+    "status": lambda m, v: m.status == v,
+    "direction": lambda m, v: m.direction == v,
+}
+
+_DELIVERY_FILTERS: dict[str, Callable[[Delivery, str], bool]] = {
+    "provider": lambda d, v: d.provider == v,
+    "account": lambda d, v: d.account_id == v,
+    "url": lambda d, v: d.url.startswith(v),
+    "event": lambda d, v: d.event == v,
+    "state": lambda d, v: d.state == v,
+    "subject": lambda d, v: d.subject_id == v,
+}
+
+
 async def list_messages(request: Request) -> Response:
     params = await read_params(request)
-    filters: list[Callable[[Message], bool]] = []
-    for name, test in (
-        ("provider", lambda m, v: m.provider == v),
-        ("account", lambda m, v: m.account_id == v),
-        ("to", lambda m, v: _same_number(v, m.recipient)),
-        ("from", lambda m, v: _same_number(v, m.sender)),
-        ("status", lambda m, v: m.status == v),
-        ("direction", lambda m, v: m.direction == v),
-    ):
-        value = params.get(name)
-        if isinstance(value, str) and value:
-            filters.append(lambda m, test=test, value=value: test(m, value))
-    page = _engine(request).store.messages.page(
-        before=_cursor(params), limit=_limit(params), where=lambda m: all(f(m) for f in filters)
-    )
+    where = _filters(params, _MESSAGE_FILTERS)
+    page = _engine(request).store.messages.page(before=_cursor(params), limit=_limit(params), where=where)
     return JSONResponse(_page_json(page, message_json))
 
 
 async def list_webhooks(request: Request) -> Response:
     params = await read_params(request)
-    filters: list[Callable[[Delivery], bool]] = []
-    for name, test in (
-        ("provider", lambda d, v: d.provider == v),
-        ("account", lambda d, v: d.account_id == v),
-        ("url", lambda d, v: d.url.startswith(v)),
-        ("event", lambda d, v: d.event == v),
-        ("state", lambda d, v: d.state == v),
-        ("subject", lambda d, v: d.subject_id == v),
-    ):
-        value = params.get(name)
-        if isinstance(value, str) and value:
-            filters.append(lambda d, test=test, value=value: test(d, value))
-    page = _engine(request).store.deliveries.page(
-        before=_cursor(params), limit=_limit(params), where=lambda d: all(f(d) for f in filters)
-    )
+    where = _filters(params, _DELIVERY_FILTERS)
+    page = _engine(request).store.deliveries.page(before=_cursor(params), limit=_limit(params), where=where)
     return JSONResponse(_page_json(page, delivery_json))
 
 
@@ -132,9 +147,12 @@ async def advance_clock(request: Request) -> Response:
     engine = _engine(request)
     params = await read_params(request)
     raw = params.get("seconds")
+    from_query = isinstance(raw, str) and "seconds" in request.query_params
+    if isinstance(raw, bool) or not (isinstance(raw, (int, float)) or from_query):
+        raise InvalidParameter("seconds", raw, "expected a number of seconds")
     try:
         seconds = float(raw)
-    except (TypeError, ValueError):
+    except ValueError:
         raise InvalidParameter("seconds", raw, "expected a number of seconds") from None
     if not 0 <= seconds <= 10 * 365 * 86400:
         raise InvalidParameter("seconds", raw, "expected a number of seconds from 0 to ten years")

@@ -66,3 +66,12 @@ def test_seven_operations(case):
 @pytest.mark.parametrize(("schema", "count"), [(ELKS, 6), (SEVEN, 7)])
 def test_the_implemented_operations_are_all_covered(schema, count):
     assert len(list(schema.get_all_operations())) == count
+
+
+CONTROL = load("control.yaml", "/_emulator", r".*")
+
+
+@CONTROL.parametrize()
+@HYPOTHESIS
+def test_control_operations(case):
+    case.call_and_validate(checks=CHECKS)

@@ -351,3 +351,21 @@ def test_seven_spec_differs_from_seed_only_where_changes_md_says():
     assert differences, "CHANGES.md lists changes, so the spec must differ from the seed"
     unlisted = [d for d in differences if not any(d == p or d.startswith(p + "/") for p in listed)]
     assert unlisted == []
+
+
+# --------------------------------------------------------------------------- control API
+
+
+def test_control_spec_validates_as_openapi_31_and_matches_the_routes():
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+
+    from emulator.app import create_app
+    from emulator.settings import Settings
+
+    spec = yaml.safe_load((REPO_ROOT / "specs" / "control.yaml").read_text(encoding="utf-8"))
+    validate(spec, cls=OpenAPIV31SpecValidator)
+    documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+    app = create_app(Settings(clock="virtual"))
+    control = next(route for route in app.routes if getattr(route, "path", "") == "/_emulator")
+    routed = {(method, route.path) for route in control.app.routes for method in route.methods - {"HEAD"}}
+    assert documented == routed
