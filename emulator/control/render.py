@@ -3,23 +3,20 @@ ISO 8601 UTC with a `Z`."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from starlette.responses import JSONResponse
 
 from ..core import errors
+from ..core.clock import utc
 from ..core.models import Attempt, Delivery, Message
 
 __all__ = ["iso", "error_response", "message_json", "delivery_json"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
 def iso(micros: int | None) -> str | None:
     if micros is None:
         return None
-    return (_EPOCH + timedelta(microseconds=micros)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc(micros).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def error_response(exc: errors.EmulatorError) -> JSONResponse:

@@ -19,11 +19,24 @@ import heapq
 import itertools
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-__all__ = ["Clock", "RealClock", "VirtualClock", "ScheduledEvent", "MICROS", "create_clock"]
+__all__ = ["Clock", "RealClock", "VirtualClock", "ScheduledEvent", "MICROS", "create_clock", "utc", "micros_of"]
 
 MICROS = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def utc(micros: int) -> datetime:
+    """A clock value as an aware UTC datetime (exact to the microsecond)."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def micros_of(moment: datetime) -> int:
+    """An aware datetime as a clock value (microseconds since the epoch)."""
+    delta = moment - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * MICROS + delta.microseconds
 
 
 @dataclass(order=True)

@@ -5,17 +5,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
 from ..core import errors
+from ..core.clock import micros_of, utc
 from ..core.models import INBOUND, Message
 
 __all__ = ["timestamp", "error_response", "sms_json", "json_response", "STATUS_NAMES"]
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 # Neutral statuses in 46elks words.
 STATUS_NAMES = {
@@ -30,7 +29,7 @@ STATUS_NAMES = {
 
 
 def timestamp(micros: int) -> str:
-    return (_EPOCH + timedelta(microseconds=micros)).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return utc(micros).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def parse_timestamp(text: str) -> int | None:
@@ -41,8 +40,7 @@ def parse_timestamp(text: str) -> int | None:
             moment = datetime.strptime(value, fmt).replace(tzinfo=timezone.utc)
         except ValueError:
             continue
-        delta = moment - _EPOCH
-        return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return micros_of(moment)
     return None
 
 

@@ -9,13 +9,13 @@ Where seven.io itself sends these with HTTP 200, the emulator sends a 4xx with t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
 from ..core import errors
+from ..core.clock import utc
 
 __all__ = [
     "CODE_STYLE",
@@ -32,8 +32,6 @@ __all__ = [
 
 CODE_STYLE = "code"
 REST_STYLE = "rest"
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 STATUS_NAMES = {
     "scheduled": "ACCEPTED",
@@ -60,7 +58,7 @@ def euro_text(units: int) -> str:
 
 
 def moment(micros: int, fraction: int = 3) -> str:
-    stamp = _EPOCH + timedelta(microseconds=micros)
+    stamp = utc(micros)
     text = stamp.strftime("%Y-%m-%d %H:%M:%S")
     if fraction:
         text += "." + f"{stamp.microsecond:06d}"[:fraction]
