@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from ..core.errors import InvalidParameter
 from ..core.models import Account
@@ -13,7 +14,7 @@ from .context import begin
 from .render import json_response, timestamp
 from .validate import required_text
 
-__all__ = ["get_me", "update_me", "account_json"]
+__all__ = ["get_me", "update_me", "account_json", "ROUTES"]
 
 
 def account_json(account: Account) -> dict[str, Any]:
@@ -52,3 +53,9 @@ async def update_me(request: Request) -> Response:
         raise InvalidParameter("creditalert", raw, "expected a whole number of 1/10000 units")
     call.account.attributes["creditalert"] = int(raw)
     return json_response(account_json(call.account))
+
+
+ROUTES = [
+    Route("/me", get_me, methods=["GET"]),
+    Route("/me", update_me, methods=["POST"]),
+]

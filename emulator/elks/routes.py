@@ -3,18 +3,14 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..core.engine import Engine
 from ..core.errors import EmulatorError
 from ..core.webhooks import RetryPolicy
-from ..mounts import provider_app
-from . import account, sms
+from ..mounts import provider_app, resource_routes
 from .render import error_response, text_error
 
 __all__ = ["create_elks_app", "RETRY_POLICY"]
@@ -49,14 +45,7 @@ def _crash(request: Request) -> Response:
 
 
 def create_elks_app(engine: Engine) -> ASGIApp:
+    import emulator.elks as package
+
     engine.outbox.policies["elks"] = RETRY_POLICY
-    engine.lifecycle.listeners.append(partial(sms.report_delivery, engine))
-    routes = [
-        Route("/me", account.get_me, methods=["GET"]),
-        Route("/me", account.update_me, methods=["POST"]),
-        Route("/sms", sms.send_sms, methods=["POST"]),
-        Route("/sms", sms.list_sms, methods=["GET"]),
-        Route("/sms/{id}", sms.get_sms, methods=["GET"]),
-        Route("/sms/{id}", sms.delete_sms, methods=["DELETE"]),
-    ]
-    return _ElksPaths(provider_app(routes, _render, _crash, {"engine": engine}))
+    return _ElksPaths(provider_app(resource_routes(package, engine), _render, _crash, {"engine": engine}))

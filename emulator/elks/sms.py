@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from ..core.engine import Engine, Outgoing
 from ..core.errors import NotFound, TextTooLong
@@ -14,7 +16,7 @@ from .context import begin
 from .render import STATUS_NAMES, json_response, sms_json, timestamp
 from .validate import flag, optional_text, paging, recipient, required_text, sender, url
 
-__all__ = ["send_sms", "list_sms", "get_sms", "delete_sms", "report_delivery", "MAX_MESSAGE_LENGTH"]
+__all__ = ["send_sms", "list_sms", "get_sms", "delete_sms", "report_delivery", "install", "ROUTES", "MAX_MESSAGE_LENGTH"]
 
 MAX_MESSAGE_LENGTH = 1530  # 10 concatenated GSM parts; longer texts are refused
 
@@ -98,3 +100,15 @@ def report_delivery(engine: Engine, message: Message, change: StatusChange) -> N
         body=urlencode(fields).encode(),
         subject_id=message.id,
     )
+
+
+def install(engine: Engine) -> None:
+    engine.lifecycle.listeners.append(partial(report_delivery, engine))
+
+
+ROUTES = [
+    Route("/sms", send_sms, methods=["POST"]),
+    Route("/sms", list_sms, methods=["GET"]),
+    Route("/sms/{id}", get_sms, methods=["GET"]),
+    Route("/sms/{id}", delete_sms, methods=["DELETE"]),
+]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from .context import begin
 from .render import euro_text, euros, json_response, text_response
 
-__all__ = ["get_balance"]
+__all__ = ["get_balance", "ROUTES"]
 
 
 async def get_balance(request: Request) -> Response:
@@ -16,3 +17,6 @@ async def get_balance(request: Request) -> Response:
     if call.as_json:
         return json_response({"amount": euros(call.account.balance), "currency": call.account.currency})
     return text_response(euro_text(call.account.balance))
+
+
+ROUTES = [Route("/balance", get_balance, methods=["GET"])]

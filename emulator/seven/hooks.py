@@ -5,11 +5,13 @@ the account has a signing secret."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from ..core.clock import MICROS
 from ..core.engine import Engine
@@ -27,6 +29,8 @@ __all__ = [
     "dispatch",
     "report_delivery",
     "make_signer",
+    "install",
+    "ROUTES",
     "EVENT_TYPES",
     "REQUEST_METHODS",
 ]
@@ -180,3 +184,14 @@ def make_signer(engine: Engine):
         return signed_headers(secret, timestamp, nonces.next(), delivery.method, delivery.url, delivery.body)
 
     return sign
+
+
+def install(engine: Engine) -> None:
+    engine.lifecycle.listeners.append(partial(report_delivery, engine))
+
+
+ROUTES = [
+    Route("/hooks", list_hooks, methods=["GET"]),
+    Route("/hooks", create_hook, methods=["POST"]),
+    Route("/hooks", delete_hook, methods=["DELETE"]),
+]

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from ..core.engine import Engine
 from ..core.errors import EmulatorError
 from ..core.webhooks import RetryPolicy
-from ..mounts import provider_app
-from . import account, hooks, sms, status
+from ..mounts import provider_app, resource_routes
+from . import hooks
 from .context import style_of, wants_json
 from .render import error_response, json_response
 
@@ -43,15 +40,7 @@ def _crash(request: Request) -> Response:
 
 
 def create_seven_app(engine: Engine) -> ASGIApp:
+    import emulator.seven as package
+
     engine.outbox.policies["seven"] = retry_policy(engine)
-    engine.lifecycle.listeners.append(partial(hooks.report_delivery, engine))
-    routes = [
-        Route("/sms", sms.send_sms, methods=["POST", "GET"]),
-        Route("/sms", sms.delete_sms, methods=["DELETE"]),
-        Route("/balance", account.get_balance, methods=["GET", "POST"]),
-        Route("/status", status.get_status, methods=["GET", "POST"]),
-        Route("/hooks", hooks.list_hooks, methods=["GET"]),
-        Route("/hooks", hooks.create_hook, methods=["POST"]),
-        Route("/hooks", hooks.delete_hook, methods=["DELETE"]),
-    ]
-    return provider_app(routes, _render, _crash, {"engine": engine})
+    return provider_app(resource_routes(package, engine), _render, _crash, {"engine": engine})

@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from ..core.engine import Engine, Outgoing
 from ..core.errors import TextTooLong
@@ -14,7 +15,7 @@ from .context import begin
 from .render import euro_text, euros, json_response, text_response
 from .validate import boolean, id_list, recipients, required, send_time, sender, tag, text
 
-__all__ = ["send_sms", "delete_sms", "MAX_TEXT_LENGTH", "next_sms_id"]
+__all__ = ["send_sms", "delete_sms", "MAX_TEXT_LENGTH", "next_sms_id", "ROUTES"]
 
 MAX_TEXT_LENGTH = 1520
 FIRST_SMS_ID = 77_000_000_001
@@ -102,3 +103,9 @@ async def delete_sms(request: Request) -> Response:
     call = await begin(request)
     deleted = call.engine.cancel_scheduled(call.account, id_list(call.params, "ids"))
     return json_response({"success": bool(deleted), "deleted": deleted})
+
+
+ROUTES = [
+    Route("/sms", send_sms, methods=["POST", "GET"]),
+    Route("/sms", delete_sms, methods=["DELETE"]),
+]

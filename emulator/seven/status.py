@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from ..core.errors import InvalidParameter, NotFound
 from ..core.models import Message
@@ -11,7 +12,7 @@ from .context import begin
 from .render import STATUS_NAMES, json_response, moment, text_response
 from .validate import required
 
-__all__ = ["get_status"]
+__all__ = ["get_status", "ROUTES"]
 
 
 async def get_status(request: Request) -> Response:
@@ -30,3 +31,6 @@ async def get_status(request: Request) -> Response:
             {"id": m.id, "status": STATUS_NAMES[m.status], "status_time": moment(m.status_at)} for m in found
         ])
     return text_response("\n".join(f"{STATUS_NAMES[m.status]}\n{moment(m.status_at)}" for m in found))
+
+
+ROUTES = [Route("/status", get_status, methods=["GET", "POST"])]
