@@ -1,19 +1,26 @@
-"""The `/_emulator` mount: health, reset, messages and webhook attempts, the virtual clock."""
+"""The `/_emulator` mount: health, reset, messages and webhook attempts, the virtual clock,
+inbound traffic, outcome rules, and waiting for or streaming events."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from .. import __version__
 from ..core.clock import VirtualClock
 from ..core.engine import Engine
-from ..core.errors import EmulatorError, InvalidParameter, PermissionDenied
+from ..core.clock import micros_of
+from ..core.errors import EmulatorError, InvalidParameter, MissingParameter, NotFound, PermissionDenied
+from ..core.events import Event
+from ..core.lifecycle import Outcome, OutcomeRule
 from ..core.models import Delivery, Message
+from ..core.phone import parse_e164
 from ..mounts import provider_app
 from ..params import read_params
 from .render import delivery_json, error_response, iso, message_json
@@ -56,7 +63,7 @@ def _page_json(page, render: Callable[[Any], dict]) -> dict[str, Any]:
 _CHOICES = {
     "provider": ("elks", "seven"),
     "direction": ("outbound", "inbound"),
-    "status": ("scheduled", "created", "sent", "buffered", "delivered", "failed", "expired", "rejected"),
+    "status": ("scheduled", "created", "sent", "buffered", "delivered", "failed", "expired", "rejected", "received"),
     "state": ("pending", "delivered", "failed"),
 }
 
@@ -160,6 +167,157 @@ async def advance_clock(request: Request) -> Response:
     return JSONResponse({"now": iso(engine.clock.now()), "fired": fired})
 
 
+async def set_clock(request: Request) -> Response:
+    engine = _engine(request)
+    params = await read_params(request)
+    raw = params.get("time")
+    if not isinstance(raw, str) or not raw:
+        raise MissingParameter("time")
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidParameter("time", raw, "expected an ISO 8601 time such as 2026-01-01T00:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    target = micros_of(moment)
+    clock = _virtual(engine)
+    if target < clock.now():
+        raise InvalidParameter("time", raw, "the virtual clock cannot go back")
+    fired = clock.set(target)
+    return JSONResponse({"now": iso(engine.clock.now()), "fired": fired})
+
+
+def _text_field(params: dict[str, Any], name: str, required: bool = True) -> str | None:
+    value = params.get(name)
+    if value is None or value == "":
+        if required:
+            raise MissingParameter(name)
+        return None
+    if not isinstance(value, str):
+        raise InvalidParameter(name, value, "expected a string")
+    return value
+
+
+async def inject_sms(request: Request) -> Response:
+    """A phone sends an SMS to one of the accounts' numbers (either provider)."""
+    engine = _engine(request)
+    params = await read_params(request)
+    to = parse_e164(_text_field(params, "to") or "", "to").e164
+    sender_raw = _text_field(params, "from") or ""
+    sender = parse_e164(sender_raw, "from").e164 if sender_raw.startswith("+") else sender_raw
+    text = _text_field(params, "text")
+    number = engine.store.active_number(to)
+    if number is None:
+        raise NotFound("number", to)
+    message = engine.receive_message(number, sender, text or "")
+    return JSONResponse(message_json(message))
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "at": iso(event.at),
+        "kind": event.kind,
+        "provider": event.provider,
+        "account_id": event.account_id,
+        "data": event.data,
+    }
+
+
+_WAIT_CONTROL = {"after", "timeout"}
+
+
+def _after(params: dict[str, Any]) -> int:
+    raw = params.get("after", "0")
+    if not isinstance(raw, (str, int)) or isinstance(raw, bool) or not str(raw).isdigit():
+        raise InvalidParameter("after", raw, "expected the `seq` of an event already seen")
+    return int(raw)
+
+
+async def wait(request: Request) -> Response:
+    """Long-poll until an event after `after` matches every other query parameter."""
+    params = dict(request.query_params)
+    after = _after(params)
+    try:
+        timeout = float(params.get("timeout", "10"))
+    except ValueError:
+        raise InvalidParameter("timeout", params.get("timeout"), "expected seconds") from None
+    if not 0 <= timeout <= 300:
+        raise InvalidParameter("timeout", timeout, "expected 0 to 300 seconds")
+    filters = {key: value for key, value in params.items() if key not in _WAIT_CONTROL}
+    event = await _engine(request).events.wait_for(filters, after, timeout)
+    if event is None:
+        return JSONResponse(
+            {"error": {"type": "Timeout", "message": f"no matching event within {timeout:g} s"}, "last_seq": _engine(request).events.last_seq},
+            status_code=408,
+        )
+    return JSONResponse({"event": event_json(event)})
+
+
+async def list_events(request: Request) -> Response:
+    """Events after `after`: a JSON page, or a live Server-Sent Events stream when asked for."""
+    params = dict(request.query_params)
+    after = _after(params)
+    engine = _engine(request)
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        limit = _limit(params)
+        events = engine.events.since(after, limit)
+        return JSONResponse({"data": [event_json(e) for e in events], "last_seq": engine.events.last_seq})
+
+    async def stream():
+        yield ": telco-emulator events\n\n"
+        async for event in engine.events.follow(after):
+            yield f"id: {event.seq}\nevent: {event.kind}\ndata: {json.dumps(event_json(event))}\n\n"
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+def _rule_json(rule: OutcomeRule) -> dict[str, Any]:
+    return {
+        "match": rule.match,
+        "provider": rule.provider,
+        "status": rule.outcome.status,
+        "sent_after": rule.outcome.sent_after,
+        "final_after": rule.outcome.final_after,
+        "buffered": rule.outcome.buffered,
+    }
+
+
+async def list_outcomes(request: Request) -> Response:
+    engine = _engine(request)
+    return JSONResponse({"data": [_rule_json(rule) for rule in engine.lifecycle.rules], "default": _rule_json(OutcomeRule("*", engine.lifecycle.default))})
+
+
+async def add_outcome(request: Request) -> Response:
+    """A rule for outbound messages, checked before every other rule until the next reset."""
+    engine = _engine(request)
+    params = await read_params(request)
+    match = _text_field(params, "match")
+    provider = params.get("provider")
+    if "provider" in params and provider not in _CHOICES["provider"]:
+        raise InvalidParameter("provider", provider, "expected elks or seven")
+    base = engine.lifecycle.default
+    numbers = {}
+    for name in ("sent_after", "final_after"):
+        value = params.get(name, getattr(base, name))
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise InvalidParameter(name, value, "expected a number of seconds")
+        numbers[name] = float(value)
+    buffered = params.get("buffered", False)
+    if not isinstance(buffered, bool):
+        raise InvalidParameter("buffered", buffered, "expected true or false")
+    status = params.get("status", "delivered")
+    if not isinstance(status, str):
+        raise InvalidParameter("status", status, "expected a string")
+    try:
+        outcome = Outcome(status=status, buffered=buffered, **numbers)
+    except ValueError as exc:
+        raise InvalidParameter("status", status, str(exc)) from None
+    rule = OutcomeRule(match=match or "", outcome=outcome, provider=provider)
+    engine.add_rule(rule)
+    return JSONResponse(_rule_json(rule), status_code=201)
+
+
 def _render(request: Request, exc: EmulatorError) -> Response:
     return error_response(exc)
 
@@ -176,6 +334,12 @@ def create_control_app(engine: Engine) -> ASGIApp:
         Route("/webhooks", list_webhooks, methods=["GET"]),
         Route("/clock", get_clock, methods=["GET"]),
         Route("/clock/advance", advance_clock, methods=["POST"]),
+        Route("/clock/set", set_clock, methods=["POST"]),
+        Route("/inbound/sms", inject_sms, methods=["POST"]),
+        Route("/outcomes", list_outcomes, methods=["GET"]),
+        Route("/outcomes", add_outcome, methods=["POST"]),
+        Route("/wait", wait, methods=["GET"]),
+        Route("/events", list_events, methods=["GET"]),
     ]
     return provider_app(routes, _render, _crash, {"engine": engine})
 

@@ -14,8 +14,9 @@ from typing import Any, Callable
 from .billing import PriceTable, charge, refund
 from .clock import MICROS, Clock, ScheduledEvent
 from .ids import IdFactory
+from .events import EventLog
 from .lifecycle import Lifecycle, Outcome, OutcomeRule
-from .models import OUTBOUND, Account, Message
+from .models import INBOUND, OUTBOUND, Account, Attempt, Delivery, Message, Number, StatusChange
 from .phone import ParsedNumber
 from .store import Store
 from .text import Segmentation, segment
@@ -63,7 +64,11 @@ class Engine:
         self.lifecycle = Lifecycle(clock, fixtures.rules, fixtures.default_outcome)
         self.outbox = Outbox(clock, self.store, self.ids, {})  # providers register their retry policies
         self.reset_listeners: list[Callable[[], None]] = []
+        self.inbound_listeners: list[Callable[[Message, Number], None]] = []
         self._scheduled: dict[str, ScheduledEvent] = {}
+        self.events = EventLog(clock.now)
+        self.lifecycle.listeners.append(self._on_status)
+        self.outbox.listeners.append(self._on_attempt)
 
     # -- control -------------------------------------------------------------------------
     def reset(self) -> None:
@@ -75,6 +80,8 @@ class Engine:
         self.lifecycle.default = self.fixtures.default_outcome
         self.outbox.reset(self.store, self.ids)
         self._scheduled.clear()
+        self.events.clear()
+        self.events.emit("emulator.reset")
         for listener in self.reset_listeners:
             listener()
 
@@ -119,8 +126,62 @@ class Engine:
                 self._scheduled[message.id] = self.clock.schedule(delay, partial(self._release, message.id))
             else:
                 self.lifecycle.begin(message)
+            self._emit_message("message.created", message)
             messages.append(message)
         return messages
+
+    def receive_message(
+        self, number: Number, sender: str, text: str, attributes: dict[str, Any] | None = None, make_id: Callable[[], str] | None = None
+    ) -> Message:
+        """A phone sends `text` to one of the accounts' numbers: store it, note which outbound
+        message it answers (the newest one from this number's account to `sender`), and let the
+        provider deliver its inbound webhooks."""
+        created = self.clock.stamp()
+        segmentation = segment(text)
+        replied = self.store.messages.page(
+            number.account_id,
+            limit=1,
+            where=lambda m: m.direction == OUTBOUND and m.recipient == sender and m.status != "scheduled",
+        ).items
+        message = Message(
+            id=make_id() if make_id else self.ids.hex_id("s"),
+            provider=number.provider,
+            account_id=number.account_id,
+            direction=INBOUND,
+            sender=sender,
+            recipient=number.number,
+            text=text,
+            encoding=segmentation.encoding,
+            parts=segmentation.parts,
+            cost=0,
+            created=created,
+            status="received",
+            history=[StatusChange("received", created)],
+            attributes={**(attributes or {}), "reply_to": replied[0].id if replied else None, "number_id": number.id},
+        )
+        self.store.messages.add(message.id, number.account_id, created, message)
+        self._emit_message("message.received", message)
+        for listener in self.inbound_listeners:
+            listener(message, number)
+        return message
+
+    # -- events --------------------------------------------------------------------------
+    def _emit_message(self, kind: str, message: Message) -> None:
+        self.events.emit(
+            kind, message.provider, message.account_id,
+            id=message.id, direction=message.direction, status=message.status,
+            **{"from": message.sender, "to": message.recipient},
+        )
+
+    def _on_status(self, message: Message, change: StatusChange) -> None:
+        self._emit_message("message.status", message)
+
+    def _on_attempt(self, delivery: Delivery, attempt: Attempt) -> None:
+        self.events.emit(
+            "webhook.attempt", delivery.provider, delivery.account_id,
+            id=delivery.id, event=delivery.event, url=delivery.url, attempt=attempt.number,
+            status=attempt.status, error=attempt.error, state=delivery.state, subject=delivery.subject_id,
+        )
 
     def _release(self, message_id: str) -> None:
         self._scheduled.pop(message_id, None)

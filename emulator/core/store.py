@@ -95,6 +95,15 @@ class Store:
         self.messages = Collection[Message]()
         self.hooks = Collection[Hook]()
         self.deliveries = Collection[Delivery]()
+        self._named: dict[str, Collection] = {}
+
+    def collection(self, name: str) -> Collection:
+        """A collection for records one provider keeps (contacts, calls, images ...), created on
+        first use; like every other collection it is emptied by a reset."""
+        found = self._named.get(name)
+        if found is None:
+            found = self._named[name] = Collection()
+        return found
 
     def add_account(self, account: Account, login: str) -> Account:
         self.accounts[account.id] = account
@@ -105,8 +114,9 @@ class Store:
         account_id = self.credentials.get((provider, login))
         return self.accounts.get(account_id) if account_id else None
 
-    def number_owner(self, provider: str, e164: str) -> Number | None:
+    def active_number(self, e164: str, provider: str | None = None) -> Number | None:
+        """The active number `e164`, of either provider unless one is named."""
         for number in self.numbers:
-            if number.provider == provider and number.number == e164 and number.active:
+            if number.number == e164 and number.active and (provider is None or number.provider == provider):
                 return number
         return None
