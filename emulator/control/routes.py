@@ -21,11 +21,11 @@ from ..core.events import Event
 from ..core.lifecycle import Outcome, OutcomeRule
 from ..core.models import Delivery, Message
 from ..core.phone import parse_e164
-from ..mounts import provider_app
+from ..mounts import provider_app, resource_routes
 from ..params import read_params
 from .render import delivery_json, error_response, iso, message_json
 
-__all__ = ["create_control_app"]
+__all__ = ["create_control_app", "ROUTES"]
 
 MAX_LIMIT = 1000
 
@@ -326,21 +326,23 @@ def _crash(request: Request) -> Response:
     return JSONResponse({"error": {"type": "InternalError", "message": "Internal error in the emulator."}}, status_code=500)
 
 
+ROUTES = [
+    Route("/health", health, methods=["GET"]),
+    Route("/reset", reset, methods=["POST"]),
+    Route("/messages", list_messages, methods=["GET"]),
+    Route("/webhooks", list_webhooks, methods=["GET"]),
+    Route("/clock", get_clock, methods=["GET"]),
+    Route("/clock/advance", advance_clock, methods=["POST"]),
+    Route("/clock/set", set_clock, methods=["POST"]),
+    Route("/inbound/sms", inject_sms, methods=["POST"]),
+    Route("/outcomes", list_outcomes, methods=["GET"]),
+    Route("/outcomes", add_outcome, methods=["POST"]),
+    Route("/wait", wait, methods=["GET"]),
+    Route("/events", list_events, methods=["GET"]),
+]
+
+
 def create_control_app(engine: Engine) -> ASGIApp:
-    routes = [
-        Route("/health", health, methods=["GET"]),
-        Route("/reset", reset, methods=["POST"]),
-        Route("/messages", list_messages, methods=["GET"]),
-        Route("/webhooks", list_webhooks, methods=["GET"]),
-        Route("/clock", get_clock, methods=["GET"]),
-        Route("/clock/advance", advance_clock, methods=["POST"]),
-        Route("/clock/set", set_clock, methods=["POST"]),
-        Route("/inbound/sms", inject_sms, methods=["POST"]),
-        Route("/outcomes", list_outcomes, methods=["GET"]),
-        Route("/outcomes", add_outcome, methods=["POST"]),
-        Route("/wait", wait, methods=["GET"]),
-        Route("/events", list_events, methods=["GET"]),
-    ]
-    return provider_app(routes, _render, _crash, {"engine": engine})
+    import emulator.control as package
 
-
+    return provider_app(resource_routes(package, engine), _render, _crash, {"engine": engine})
