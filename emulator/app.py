@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 
 from .control.render import error_response as control_error
@@ -19,6 +20,7 @@ from .core import errors
 from .core.clock import create_clock
 from .core.engine import Engine
 from .elks.routes import create_elks_app
+from .faults import FaultInjector
 from .fixtures import Fixtures, load_fixtures
 from .seven.routes import create_seven_app
 from .settings import Settings
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return JSONResponse({"error": {"type": "InternalError", "message": "Internal error in the emulator."}}, status_code=500)
 
     app = Starlette(
+        middleware=[Middleware(FaultInjector, engine=engine)],
         routes=[
             Route("/", _root, methods=["GET"]),
             Mount("/a1", app=create_elks_app(engine)),

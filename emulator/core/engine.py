@@ -15,6 +15,7 @@ from .billing import PriceTable, charge, refund
 from .clock import MICROS, Clock, ScheduledEvent
 from .ids import IdFactory
 from .events import EventLog
+from .faults import FaultSet
 from .lifecycle import Lifecycle, Outcome, OutcomeRule
 from .models import INBOUND, OUTBOUND, Account, Attempt, Delivery, Message, Number, StatusChange
 from .phone import ParsedNumber
@@ -67,6 +68,7 @@ class Engine:
         self.inbound_listeners: list[Callable[[Message, Number], None]] = []
         self._scheduled: dict[str, ScheduledEvent] = {}
         self.events = EventLog(clock.now)
+        self.faults = FaultSet(seed)
         self.lifecycle.listeners.append(self._on_status)
         self.outbox.listeners.append(self._on_attempt)
 
@@ -81,6 +83,7 @@ class Engine:
         self.outbox.reset(self.store, self.ids)
         self._scheduled.clear()
         self.events.clear()
+        self.faults.clear()
         self.events.emit("emulator.reset")
         for listener in self.reset_listeners:
             listener()

@@ -1,0 +1,55 @@
+"""The fault injector: an ASGI layer in front of the provider mounts that applies the engine's
+fault rules (see `core/faults.py`), answering errors in each provider's own shape."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .core.engine import Engine
+
+__all__ = ["FaultInjector", "MOUNTS"]
+
+MOUNTS = {"/a1": "elks", "/api": "seven"}
+
+_ELKS_TEXTS = {429: "Too many requests. Please slow down.", 500: "Internal server error.", 502: "Bad gateway.", 503: "Service temporarily unavailable.", 504: "Gateway timeout."}
+
+
+def _body(provider: str, status: int) -> tuple[bytes, str]:
+    if provider == "elks":
+        return _ELKS_TEXTS.get(status, "Request failed.").encode(), "text/plain; charset=utf-8"
+    message = "Too many requests" if status == 429 else "Service unavailable"
+    return json.dumps({"success": False, "code": str(status), "error_message": message}).encode(), "application/json"
+
+
+class FaultInjector:
+    def __init__(self, app: ASGIApp, engine: Engine) -> None:
+        self.app = app
+        self.engine = engine
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.engine.faults.rules:
+            path: str = scope["path"]
+            for mount, provider in MOUNTS.items():
+                if path == mount or path.startswith(mount + "/"):
+                    fault = self.engine.faults.take(provider, scope["method"], path[len(mount):] or "/")
+                    if fault is not None:
+                        self.engine.events.emit("fault.injected", provider, None, fault=fault.id, fault_kind=fault.kind, path=path, method=scope["method"])
+                        if fault.kind == "delay":
+                            await asyncio.sleep(fault.delay)
+                        else:
+                            await self._answer(send, provider, fault.status, fault.retry_after)
+                            return
+                    break
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _answer(send: Send, provider: str, status: int, retry_after: int | None) -> None:
+        body, content_type = _body(provider, status)
+        headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+        if retry_after is not None:
+            headers.append((b"retry-after", str(retry_after).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
