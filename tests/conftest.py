@@ -13,6 +13,8 @@ from emulator.core.engine import Engine
 from emulator.settings import Settings
 from support import VIRTUAL_START, Emulator, Receiver, make_engine
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def engine() -> Engine:

@@ -1,0 +1,181 @@
+"""pytest plugin: the `telco_emulator` fixture.
+
+Installing telco-emulator registers this plugin (entry point `pytest11`). The fixture runs one
+emulator per test session in-process (a uvicorn server on a free loopback port, in a background
+thread, on a virtual clock by default), resets it before each test, and hands the test a
+`TelcoEmulator` with helpers to drive and observe it. With `--telco-emulator-url` the tests use
+an emulator that is already running instead.
+
+    def test_delivery_report(telco_emulator):
+        sms = httpx.post(telco_emulator.elks_url + "/SMS", auth=telco_emulator.elks_auth,
+                         data={"from": "ElkCo", "to": "+46700000123", "message": "Hi"}).json()
+        telco_emulator.advance(1)
+        event = telco_emulator.wait_for_message(id=sms["id"], status="delivered")
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+__all__ = ["TelcoEmulator", "telco_emulator"]
+
+ELKS_AUTH = ("test_user", "test_password")
+SEVEN_API_KEY = "test_api_key"
+
+
+class TelcoEmulator:
+    """A handle on a running emulator: URLs, default credentials, and control helpers."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self.elks_url = self.url + "/a1"
+        self.seven_url = self.url + "/api"
+        self.control_url = self.url + "/_emulator"
+        self.elks_auth = ELKS_AUTH
+        self.seven_api_key = SEVEN_API_KEY
+        self.seven_headers = {"X-Api-Key": SEVEN_API_KEY, "Accept": "application/json"}
+        self.client = httpx.Client(base_url=self.control_url, timeout=60)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.client.request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise AssertionError(f"{method} /_emulator{path} answered {response.status_code}: {response.text}")
+        return response.json()
+
+    # -- state -----------------------------------------------------------------------------
+    def reset(self) -> None:
+        self._call("POST", "/reset")
+
+    def messages(self, **filters: str) -> list[dict]:
+        return self._call("GET", "/messages", params=_params(filters))["data"]
+
+    def webhooks(self, **filters: str) -> list[dict]:
+        return self._call("GET", "/webhooks", params=_params(filters))["data"]
+
+    # -- time ------------------------------------------------------------------------------
+    def advance(self, seconds: float) -> dict:
+        """Move the virtual clock; every due status change, report and retry happens in order."""
+        return self._call("POST", "/clock/advance", json={"seconds": seconds})
+
+    def set_time(self, iso_time: str) -> dict:
+        return self._call("POST", "/clock/set", json={"time": iso_time})
+
+    # -- waiting ---------------------------------------------------------------------------
+    def wait_for(self, kind: str | None = None, timeout: float = 10.0, after: int = 0, **filters: str) -> dict:
+        """The first event matching the filters, waiting up to `timeout` seconds; fails the test
+        if none comes. Events that already happened count (pass `after` to skip older ones)."""
+        params = _params(filters)
+        if kind:
+            params["kind"] = kind
+        response = self.client.get("/wait", params={**params, "after": after, "timeout": timeout})
+        if response.status_code == 408:
+            raise AssertionError(f"no event matching {params} within {timeout} s")
+        response.raise_for_status()
+        return response.json()["event"]
+
+    def wait_for_message(self, timeout: float = 10.0, kind: str = "message.*", **filters: str) -> dict:
+        """A message event (`message.created`, `.status` or `.received`) matching the filters,
+        e.g. `wait_for_message(to="+46700000123", status="delivered")`."""
+        return self.wait_for(kind, timeout=timeout, **filters)
+
+    def wait_for_webhook(self, timeout: float = 10.0, **filters: str) -> dict:
+        """A webhook attempt matching the filters, e.g. `wait_for_webhook(url=..., state="delivered")`."""
+        return self.wait_for("webhook.attempt", timeout=timeout, **filters)
+
+    # -- driving the network ---------------------------------------------------------------
+    def inject_sms(self, to: str, from_: str, text: str) -> dict:
+        """A phone sends an SMS to one of the accounts' numbers."""
+        return self._call("POST", "/inbound/sms", json={"to": to, "from": from_, "text": text})
+
+    def add_outcome(self, match: str, status: str = "delivered", **options: Any) -> dict:
+        """Decide the fate of messages to `match` (exact number, prefix*, or re:REGEX)."""
+        return self._call("POST", "/outcomes", json={"match": match, "status": status, **options})
+
+    def add_fault(self, **rule: Any) -> dict:
+        """Make a provider's API fail: e.g. `add_fault(provider="elks", status=429, count=2)`."""
+        return self._call("POST", "/faults", json=rule)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _params(filters: dict[str, Any]) -> dict[str, str]:
+    # `from` is a Python keyword: accept from_ as well.
+    return {("from" if key == "from_" else key): str(value) for key, value in filters.items() if value is not None}
+
+
+class _InProcessServer:
+    """The emulator under uvicorn in a background thread, on a free loopback port."""
+
+    def __init__(self, clock: str, fixtures: str | None, seed: int) -> None:
+        import uvicorn
+
+        from .app import create_app
+        from .settings import Settings
+
+        self.app = create_app(Settings(clock=clock, fixtures=fixtures, seed=seed, log_level="warning"))
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.thread.start()
+        ready = threading.Event()
+
+        def poll() -> None:
+            while not self.server.started and self.thread.is_alive():
+                ready.wait(0.01)
+            ready.set()
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        if not ready.wait(timeout) or not self.server.started:
+            raise RuntimeError("telco-emulator did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("telco-emulator")
+    group.addoption("--telco-emulator-url", default=None, help="use the emulator running at this URL instead of starting one")
+    group.addoption("--telco-emulator-fixtures", default=None, help="fixture file for the in-process emulator")
+    group.addoption("--telco-emulator-clock", default="virtual", choices=("virtual", "real"), help="clock of the in-process emulator (default virtual)")
+    group.addoption("--telco-emulator-seed", default=46, type=int, help="seed of the in-process emulator")
+
+
+@pytest.fixture(scope="session")
+def _telco_emulator_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    config = request.config
+    url = config.getoption("--telco-emulator-url")
+    if url:
+        yield url
+        return
+    server = _InProcessServer(
+        config.getoption("--telco-emulator-clock"), config.getoption("--telco-emulator-fixtures"), config.getoption("--telco-emulator-seed")
+    )
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def telco_emulator(_telco_emulator_url: str) -> Iterator[TelcoEmulator]:
+    """A running telco-emulator, reset to its fixtures before the test."""
+    handle = TelcoEmulator(_telco_emulator_url)
+    handle.reset()
+    try:
+        yield handle
+    finally:
+        handle.close()
