@@ -15,12 +15,12 @@ an emulator that is already running instead.
 
 from __future__ import annotations
 
-import socket
-import threading
 from typing import Any, Iterator
 
 import httpx
 import pytest
+
+from .server import BackgroundServer
 
 __all__ = ["TelcoEmulator", "telco_emulator"]
 
@@ -109,42 +109,6 @@ def _params(filters: dict[str, Any]) -> dict[str, str]:
     return {("from" if key == "from_" else key): str(value) for key, value in filters.items() if value is not None}
 
 
-class _InProcessServer:
-    """The emulator under uvicorn in a background thread, on a free loopback port."""
-
-    def __init__(self, clock: str, fixtures: str | None, seed: int) -> None:
-        import uvicorn
-
-        from .app import create_app
-        from .settings import Settings
-
-        self.app = create_app(Settings(clock=clock, fixtures=fixtures, seed=seed, log_level="warning"))
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def start(self, timeout: float = 30.0) -> None:
-        self.thread.start()
-        ready = threading.Event()
-
-        def poll() -> None:
-            while not self.server.started and self.thread.is_alive():
-                ready.wait(0.01)
-            ready.set()
-
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
-        if not ready.wait(timeout) or not self.server.started:
-            raise RuntimeError("telco-emulator did not start")
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("telco-emulator")
     group.addoption("--telco-emulator-url", default=None, help="use the emulator running at this URL instead of starting one")
@@ -160,7 +124,7 @@ def _telco_emulator_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if url:
         yield url
         return
-    server = _InProcessServer(
+    server = BackgroundServer(
         config.getoption("--telco-emulator-clock"), config.getoption("--telco-emulator-fixtures"), config.getoption("--telco-emulator-seed")
     )
     server.start()
