@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="telco-emulator",
         description="A local emulator of the 46elks (/a1) and seven.io (/api) telephony APIs.",
+        epilog="To run scenario files instead: telco-emulator replay FILE... (see telco-emulator replay --help).",
     )
     parser.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="address to bind (env TELCO_EMULATOR_HOST; default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=_env("PORT", "8046"), help="port to listen on, 0 for any free port (env TELCO_EMULATOR_PORT; default 8046)")
@@ -76,8 +77,58 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         raise  # unreachable: parser.error exits
 
 
+def replay_main(argv: Sequence[str]) -> int:
+    """`telco-emulator replay FILE... [--target URL]`: run scenarios and report."""
+    parser = argparse.ArgumentParser(prog="telco-emulator replay", description="Run scenario files against an emulator and report pass/fail.")
+    parser.add_argument("files", nargs="+", help="scenario YAML files (format: specs/scenario.schema.json)")
+    parser.add_argument("--target", help="URL of a running emulator (default: start one in-process on a virtual clock)")
+    parser.add_argument("--webhook-target", help="base URL that `deliver_webhook` steps are sent to instead of the recorded host")
+    parser.add_argument("--junit", metavar="PATH", help="also write the results as JUnit XML")
+    parser.add_argument("--fixtures", default=_env("FIXTURES", None), help="fixture file of the in-process emulator")
+    parser.add_argument("--seed", type=int, default=int(_env("SEED", "46")), help="seed of the in-process emulator")
+    args = parser.parse_args(argv)
+
+    from .scenarios import Runner, ScenarioError, junit_xml, load_scenario, text_report
+
+    try:
+        scenarios = [load_scenario(path) for path in args.files]
+    except ScenarioError as exc:
+        print(f"telco-emulator replay: {exc}", file=sys.stderr)
+        return 2
+    server = None
+    if args.target:
+        base_url = args.target
+    else:
+        from .fixtures import load_fixtures
+        from .server import BackgroundServer
+
+        try:
+            load_fixtures(args.fixtures)
+        except FixtureError as exc:
+            print(f"telco-emulator replay: {exc.message}", file=sys.stderr)
+            return 2
+        server = BackgroundServer("virtual", args.fixtures, args.seed)
+        server.start()
+        base_url = server.url
+    runner = Runner(base_url, webhook_target=args.webhook_target)
+    try:
+        results = [runner.run(scenario) for scenario in scenarios]
+    finally:
+        runner.close()
+        if server is not None:
+            server.stop()
+    print(text_report(results))
+    if args.junit:
+        with open(args.junit, "w", encoding="utf-8") as handle:
+            handle.write(junit_xml(results))
+    return 0 if all(result.passed for result in results) else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    settings = parse_settings(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["replay"]:
+        return replay_main(arguments[1:])
+    settings = parse_settings(arguments)
     import uvicorn
 
     from .app import build_engine, create_app
