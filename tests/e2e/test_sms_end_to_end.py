@@ -52,5 +52,8 @@ def test_failing_receiver_gets_the_report_on_retry(emulator_process, webhook_rec
         ).raise_for_status()
         hits = webhook_receiver.wait_for(3, "/dlr")
         assert {dict(parse_qsl(hit.body.decode()))["status"] for hit in hits} == {"sent"}
+        # The receiver has answered; wait until the emulator has recorded that answer too.
+        settled = client.get("/_emulator/wait", params={"kind": "webhook.attempt", "state": "delivered", "timeout": 10})
+        assert settled.status_code == 200
         deliveries = client.get("/_emulator/webhooks", params={"url": webhook_receiver.url + "/dlr"}).json()["data"]
         assert [a["status"] for a in deliveries[0]["attempts"]] == [500, 500, 200]
