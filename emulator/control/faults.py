@@ -33,9 +33,9 @@ def fault_json(fault: Fault) -> dict[str, Any]:
 
 
 def _number(params: dict[str, Any], name: str, low: float, high: float, integer: bool = False):
-    value = params.get(name)
-    if value is None:
+    if name not in params:
         return None
+    value = params[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
         raise InvalidParameter(name, value, "expected a whole number" if integer else "expected a number")
     if not low <= value <= high:
@@ -44,9 +44,9 @@ def _number(params: dict[str, Any], name: str, low: float, high: float, integer:
 
 
 def _text(params: dict[str, Any], name: str, choices: tuple[str, ...] | None = None) -> str | None:
-    value = params.get(name)
-    if value is None:
+    if name not in params:
         return None
+    value = params[name]
     if not isinstance(value, str) or (choices is not None and value not in choices):
         raise InvalidParameter(name, value, f"expected one of {', '.join(choices)}" if choices else "expected a string")
     return value
