@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
@@ -72,6 +73,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         lifespan=lifespan,
         exception_handlers={HTTPException: not_found, Exception: crashed},
     )
+    for route in app.routes:
+        if isinstance(route, Mount):  # a path parameter may hold any character, a newline included
+            route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
     app.state.engine = engine
     app.state.settings = settings
     return app

@@ -16,12 +16,14 @@ from typing import Any
 import yaml
 
 from .core.billing import PriceTable
+from .core.calls import CALL_OUTCOME_STATUSES, CallOutcome, CallPrices, CallRule
 from .core.clock import Clock
 from .core.errors import FixtureError, InvalidNumber
 from .core.lifecycle import Outcome, OutcomeRule
 from .core.models import Account, Number
 from .core.phone import parse_e164
 from .core.store import Store
+from .seven.auth import SCOPES as SEVEN_SCOPES, register_token
 
 __all__ = ["Fixtures", "load_fixtures", "default_fixture_text"]
 
@@ -39,6 +41,14 @@ class Fixtures:
     prices: dict[str, PriceTable] = field(default_factory=dict)
     rules: list[OutcomeRule] = field(default_factory=list)
     default_outcome: Outcome = field(default_factory=Outcome)
+    # Other price lists of a provider section (`number_prices`, `mms_prices`, ...): provider ->
+    # list name -> {"SE": 12500, ..., "default": 12500}; regions upper case.
+    price_lists: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    # Voice calls: `call_outcomes` rules, their defaults from `simulation.call_*`, and each
+    # provider's `call_prices` (per minute).
+    call_rules: list[CallRule] = field(default_factory=list)
+    default_call_outcome: CallOutcome = field(default_factory=CallOutcome)
+    call_prices: dict[str, CallPrices] = field(default_factory=dict)
 
     def build_store(self, clock: Clock) -> Store:
         store = Store()
@@ -109,15 +119,15 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     for key, value in extra.items():
         if key == "extends":
             continue
-        if key == "outcomes" and isinstance(value, list):
-            merged["outcomes"] = list(value) + list(merged.get("outcomes") or [])
+        if key in ("outcomes", "call_outcomes") and isinstance(value, list):
+            merged[key] = list(value) + list(merged.get(key) or [])
         elif key in PROVIDERS and isinstance(value, dict):
             section = merged.setdefault(key, {})
             for sub, subvalue in value.items():
                 if sub == "accounts" and isinstance(subvalue, list):
                     section["accounts"] = list(section.get("accounts") or []) + subvalue
-                elif sub == "prices" and isinstance(subvalue, dict):
-                    section["prices"] = {**(section.get("prices") or {}), **subvalue}
+                elif (sub == "prices" or str(sub).endswith("_prices")) and isinstance(subvalue, dict):
+                    section[sub] = {**(section.get(sub) or {}), **subvalue}
                 else:
                     section[sub] = subvalue
         elif key == "simulation" and isinstance(value, dict):
@@ -142,7 +152,9 @@ def load_fixtures(path: str | Path | None = None) -> Fixtures:
             if extends != "default":
                 raise FixtureError(f"{source}: extends: only 'default' can be extended, got {extends!r}")
             data = _merge(_read(default_fixture_text(), "default fixtures"), data)
-    return _check(source, data)
+    fixtures = _check(source, data)
+    _check_calls(_Checker(source), fixtures)
+    return fixtures
 
 
 def _outcome(check: _Checker, raw: dict[str, Any], where: str, base: Outcome) -> Outcome:
@@ -156,6 +168,53 @@ def _outcome(check: _Checker, raw: dict[str, Any], where: str, base: Outcome) ->
         )
     except ValueError as exc:
         raise check.fail(where, str(exc)) from None
+
+
+def _call_outcome(check: _Checker, raw: dict[str, Any], where: str, base: CallOutcome) -> CallOutcome:
+    def seconds(key: str, base_value: float) -> float:
+        return check.number(raw.get(key, base_value), f"{where}.{key}")
+
+    status = raw.get("status", base.status)
+    if status not in CALL_OUTCOME_STATUSES:
+        raise check.fail(f"{where}.status", f"expected one of {list(CALL_OUTCOME_STATUSES)}, got {status!r}")
+    digits = raw.get("digits", base.digits)
+    if isinstance(digits, int) and not isinstance(digits, bool):
+        digits = str(digits)  # `digits: 1` written without quotes
+    if not isinstance(digits, str):
+        raise check.fail(f"{where}.digits", f"expected a string of keys such as \"12#\", got {digits!r}")
+    try:
+        return CallOutcome(
+            status=status,
+            ring_time=seconds("ring_time", base.ring_time),
+            talk_time=seconds("talk_time", base.talk_time),
+            digits=digits,
+            digits_after=seconds("digits_after", base.digits_after),
+        )
+    except ValueError as exc:
+        raise check.fail(where, str(exc)) from None
+
+
+def _check_calls(check: _Checker, fixtures: Fixtures) -> None:
+    """`call_outcomes` (matched like `outcomes`), defaults from `simulation.call_ring_time`,
+    `call_talk_time`, `call_digits_after`, and each provider's `call_prices`."""
+    simulation = check.mapping(fixtures.data.get("simulation"), "simulation")
+    defaults = {key[len("call_"):]: value for key, value in simulation.items() if key in ("call_ring_time", "call_talk_time", "call_digits_after")}
+    default = _call_outcome(check, defaults, "simulation", CallOutcome())
+    rules = []
+    for i, raw in enumerate(check.sequence(fixtures.data.get("call_outcomes"), "call_outcomes")):
+        where = f"call_outcomes[{i}]"
+        raw = check.mapping(raw, where)
+        match = check.text(raw.get("match"), f"{where}.match")
+        provider = raw.get("provider")
+        if provider is not None and provider not in PROVIDERS:
+            raise check.fail(f"{where}.provider", f"expected one of {list(PROVIDERS)}, got {provider!r}")
+        rules.append(CallRule(match=str(match), outcome=_call_outcome(check, raw, where, default), provider=provider))
+    fixtures.call_rules = rules
+    fixtures.default_call_outcome = default
+    fixtures.call_prices = {
+        provider: CallPrices.from_mapping(fixtures.price_lists.get(provider, {}).get("call_prices", {}))
+        for provider in PROVIDERS
+    }
 
 
 def _check(source: str, data: dict[str, Any]) -> Fixtures:
@@ -172,6 +231,7 @@ def _check(source: str, data: dict[str, Any]) -> Fixtures:
             raise check.fail(f"{where}.provider", f"expected one of {list(PROVIDERS)}, got {provider!r}")
         rules.append(OutcomeRule(match=match, outcome=_outcome(check, raw, where, default_outcome), provider=provider))
     prices: dict[str, PriceTable] = {}
+    price_lists: dict[str, dict[str, dict[str, int]]] = {}
     logins: set[tuple[str, str]] = set()
     ids: set[str] = set()
     for provider in PROVIDERS:
@@ -184,9 +244,16 @@ def _check(source: str, data: dict[str, Any]) -> Fixtures:
             else:
                 table.sms[str(region).upper()] = value
         prices[provider] = table
+        for name in section:
+            if str(name).endswith("_prices"):
+                listed = check.mapping(section[name], f"{provider}.{name}")
+                price_lists.setdefault(provider, {})[str(name)] = {
+                    (str(region) if str(region) == "default" else str(region).upper()): check.integer(price, f"{provider}.{name}.{region}")
+                    for region, price in listed.items()
+                }
         for i, account in enumerate(check.sequence(section.get("accounts"), f"{provider}.accounts")):
             _check_account(check, provider, check.mapping(account, f"{provider}.accounts[{i}]"), f"{provider}.accounts[{i}]", logins, ids)
-    return Fixtures(source=source, data=data, prices=prices, rules=rules, default_outcome=default_outcome)
+    return Fixtures(source=source, data=data, prices=prices, rules=rules, default_outcome=default_outcome, price_lists=price_lists)
 
 
 def _check_unique(check: _Checker, seen: set, key: Any, where: str, what: str) -> None:
@@ -226,6 +293,16 @@ def _check_account(check: _Checker, provider: str, raw: dict[str, Any], where: s
         check.text(sub.get("secret"), f"{swhere}.secret")
         check.text(sub.get("name"), f"{swhere}.name")
         check.integer(sub.get("usagelimit", 0), f"{swhere}.usagelimit")
+    if raw.get("tokens") is not None and provider != "seven":
+        raise check.fail(f"{where}.tokens", "access tokens are a seven.io feature")
+    for j, token in enumerate(check.sequence(raw.get("tokens"), f"{where}.tokens")):
+        twhere = f"{where}.tokens[{j}]"
+        token = check.mapping(token, twhere)
+        value = check.text(token.get("token"), f"{twhere}.token")
+        _check_unique(check, logins, (provider, value), f"{twhere}.token", "api_key or token")
+        for scope in check.sequence(token.get("scopes"), f"{twhere}.scopes"):
+            if scope not in SEVEN_SCOPES:
+                raise check.fail(f"{twhere}.scopes", f"unknown scope {scope!r}; expected some of {list(SEVEN_SCOPES)}")
 
 
 def _add_account(store: Store, provider: str, raw: dict[str, Any], created: int) -> None:
@@ -277,6 +354,8 @@ def _add_account(store: Store, provider: str, raw: dict[str, Any], created: int)
             },
         )
         store.add_account(account, str(raw["api_key"]))
+        for token in raw.get("tokens") or []:
+            register_token(store, account.id, str(token["token"]), token.get("scopes") or (), created)
     for number in raw.get("numbers") or []:
         store.numbers.add(
             str(number["id"]),

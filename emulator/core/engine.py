@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any, Callable
 
 from .billing import PriceTable, charge, refund
+from .calls import CallEngine, CallOutcome
 from .clock import MICROS, Clock, ScheduledEvent
 from .ids import IdFactory
 from .events import EventLog
@@ -71,6 +72,12 @@ class Engine:
         self.faults = FaultSet(seed)
         self.lifecycle.listeners.append(self._on_status)
         self.outbox.listeners.append(self._on_attempt)
+        self.calls = CallEngine(  # voice calls of both providers; see core/calls.py
+            self,
+            getattr(fixtures, "call_rules", []),
+            getattr(fixtures, "default_call_outcome", CallOutcome()),
+            getattr(fixtures, "call_prices", {}),
+        )
 
     # -- control -------------------------------------------------------------------------
     def reset(self) -> None:
@@ -82,6 +89,7 @@ class Engine:
         self.lifecycle.default = self.fixtures.default_outcome
         self.outbox.reset(self.store, self.ids)
         self._scheduled.clear()
+        self.calls.reset()
         self.events.clear()
         self.faults.clear()
         self.events.emit("emulator.reset")

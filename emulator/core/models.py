@@ -1,4 +1,5 @@
-"""Plain records of the simulated world: accounts, numbers, messages, hooks, webhook deliveries.
+"""Plain records of the simulated world: accounts, numbers, messages, hooks, webhook deliveries,
+calls with their legs, and recordings.
 
 Provider-neutral: a field a provider needs and the other does not lives in `attributes`. Money is
 an integer in 1/10000 of the account's currency; times are integer microseconds since the epoch.
@@ -17,6 +18,9 @@ __all__ = [
     "Hook",
     "Attempt",
     "Delivery",
+    "Call",
+    "Leg",
+    "Recording",
     "OUTBOUND",
     "INBOUND",
 ]
@@ -127,3 +131,64 @@ class Delivery:
     state: str = "pending"  # pending, delivered, failed (gave up)
     attempts: list[Attempt] = field(default_factory=list)
     next_attempt_at: int | None = None
+
+
+@dataclass(slots=True)
+class Leg:
+    """One party a call connects to (46elks `connect`), with its own ring, talk time and cost.
+
+    `status`: ringing -> ongoing -> ended, or ringing -> busy | no_answer | failed."""
+
+    id: str
+    call_id: str
+    sender: str  # the caller id the connected party sees
+    recipient: str
+    created: int
+    status: str = "ringing"
+    answered_at: int | None = None
+    ended_at: int | None = None
+    duration: int = 0  # seconds from answer to hangup
+    cost: int = 0
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Call:
+    """A voice call; its state machine lives in `core.calls`.
+
+    `status`: created -> ringing -> answered -> ongoing -> ended, or ringing -> busy | no_answer |
+    failed. `duration` counts whole simulated seconds from answer to hangup; `cost` is debited
+    when the call ends."""
+
+    id: str
+    provider: str
+    account_id: str
+    direction: str  # OUTBOUND or INBOUND
+    sender: str
+    recipient: str
+    created: int
+    status: str = "created"
+    ring_timeout: float = 60.0
+    answered_at: int | None = None
+    ended_at: int | None = None
+    duration: int = 0
+    cost: int = 0
+    price_per_minute: int = 0
+    digits: str = ""  # keys the callee will still press at prompts
+    ended_by: str | None = None  # callee, caller, script, error, api ...
+    error: str | None = None
+    history: list[StatusChange] = field(default_factory=list)
+    legs: list[Leg] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)  # what the provider's script did
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Recording:
+    id: str
+    provider: str
+    account_id: str
+    call_id: str
+    created: int
+    duration: int  # seconds
+    attributes: dict[str, Any] = field(default_factory=dict)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable
 
 import httpx
@@ -28,6 +28,7 @@ log = logging.getLogger("emulator.webhooks")
 
 ResultHandler = Callable[[Delivery, Attempt], None]
 _MAX_RECORDED_BODY = 4096
+_MAX_EXCHANGE_BODY = 65536  # a call-control answer is read whole, up to this size
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,7 @@ class Outbox:
         self.policies = policies
         self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._handlers: dict[str, ResultHandler] = {}
+        self._one_shot: set[str] = set()  # exchanges: one attempt, never retried
         self._in_flight: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
         self._limit = asyncio.Semaphore(200)
@@ -106,6 +108,30 @@ class Outbox:
         self._submit(delivery.id)
         return delivery
 
+    def request_once(
+        self,
+        *,
+        provider: str,
+        account_id: str,
+        event: str,
+        url: str,
+        on_result: ResultHandler,
+        method: str = "POST",
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+        subject_id: str | None = None,
+    ) -> Delivery:
+        """A synchronous exchange such as a call-control request (46elks `voice_start`, `next`):
+        sent by the worker like any delivery and recorded with its attempt, but tried once and
+        never retried. `on_result` gets the attempt, with the whole answer in `response_body`
+        (up to 64 KiB), whether it succeeded or not."""
+        delivery = self.enqueue(
+            provider=provider, account_id=account_id, event=event, url=url, method=method,
+            headers=headers, body=body, subject_id=subject_id, on_result=on_result,
+        )
+        self._one_shot.add(delivery.id)  # no await since enqueue: the worker has not seen it yet
+        return delivery
+
     def _submit(self, delivery_id: str) -> None:
         self._unfinished += 1
         self._idle.clear()
@@ -115,6 +141,7 @@ class Outbox:
         self.store = store
         self.ids = ids
         self._handlers.clear()
+        self._one_shot.clear()
         while not self._queue.empty():
             self._queue.get_nowait()
             self._done()
@@ -151,6 +178,9 @@ class Outbox:
         if delivery is None or delivery.state != "pending" or self._client is None:
             return
         policy = self.policies[delivery.provider]
+        one_shot = delivery_id in self._one_shot
+        if one_shot:
+            policy = replace(policy, delays=())
         headers = dict(delivery.headers)
         if policy.sign is not None:
             headers.update(policy.sign(delivery))
@@ -172,7 +202,7 @@ class Outbox:
                 timeout=policy.timeout,
             )
             attempt.status = response.status_code
-            attempt.response_body = response.text[:_MAX_RECORDED_BODY]
+            attempt.response_body = response.text[: _MAX_EXCHANGE_BODY if one_shot else _MAX_RECORDED_BODY]
         except (httpx.HTTPError, OSError, ValueError) as exc:
             attempt.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         attempt.latency_ms = round((time.perf_counter() - started) * 1000, 3)
@@ -193,6 +223,7 @@ class Outbox:
             delivery.state = "failed"
             delivery.next_attempt_at = None
         if delivery.state != "pending":
+            self._one_shot.discard(delivery.id)
             handler = self._handlers.pop(delivery.id, None)
             if handler is not None:
                 try:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from starlette.responses import JSONResponse, Response
 
@@ -14,7 +14,7 @@ from ..core import errors
 from ..core.clock import micros_of, utc
 from ..core.models import INBOUND, Message
 
-__all__ = ["timestamp", "error_response", "sms_json", "json_response", "STATUS_NAMES"]
+__all__ = ["timestamp", "error_response", "sms_json", "json_response", "list_json", "STATUS_NAMES", "NOT_FOUND_TEXTS"]
 
 # Neutral statuses in 46elks words.
 STATUS_NAMES = {
@@ -25,6 +25,14 @@ STATUS_NAMES = {
     "failed": "failed",
     "expired": "failed",
     "rejected": "failed",
+}
+
+
+# 46elks' own texts for unknown ids, where they are known; other resources say "<X> not found.".
+NOT_FOUND_TEXTS = {
+    "Number": "Invalid number id",
+    "Subaccount": "Unable to get subaccount.",
+    "Image file": "Unable to download image.",
 }
 
 
@@ -42,6 +50,15 @@ def parse_timestamp(text: str) -> int | None:
             continue
         return micros_of(moment)
     return None
+
+
+def list_json(items: list[Any], has_more: bool, render: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """A 46elks list: `data`, and `next` (the `created` of the last item, to pass as `start`)
+    only while older items remain."""
+    body: dict[str, Any] = {"data": [render(item) for item in items]}
+    if has_more:
+        body["next"] = timestamp(items[-1].created)
+    return body
 
 
 def json_response(data: Any) -> JSONResponse:
@@ -69,7 +86,7 @@ def error_response(exc: errors.EmulatorError) -> Response:
     if isinstance(exc, errors.ValidationError):
         return text_error(403, exc.message)
     if isinstance(exc, errors.NotFound):
-        return text_error(404, f"{exc.resource} not found.")
+        return text_error(404, NOT_FOUND_TEXTS.get(exc.resource, f"{exc.resource} not found."))
     if isinstance(exc, errors.RouteNotFound):
         return text_error(404, f"The resource {exc.path} does not exist.")
     if isinstance(exc, errors.MethodNotAllowed):

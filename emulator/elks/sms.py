@@ -57,7 +57,7 @@ async def list_sms(request: Request) -> Response:
     call = await begin(request)
     start, end, limit = paging(call.params)
     to_filter = optional_text(call.params, "to")
-    where = (lambda m: m.recipient == to_filter) if to_filter else None
+    where = (lambda m: not is_mms(m) and m.recipient == to_filter) if to_filter else (lambda m: not is_mms(m))
     page = call.engine.store.messages.page(call.account.id, before=start, after=end, limit=limit, where=where)
     body: dict = {"data": [sms_json(m) for m in page.items]}
     if page.has_more:
@@ -67,7 +67,7 @@ async def list_sms(request: Request) -> Response:
 
 def _own_message(engine: Engine, account_id: str, message_id: str) -> Message:
     message = engine.store.messages.get(message_id)
-    if message is None or message.account_id != account_id or message.provider != "elks":
+    if message is None or message.account_id != account_id or message.provider != "elks" or is_mms(message):
         raise NotFound("SMS", message_id)
     return message
 
@@ -84,6 +84,11 @@ async def delete_sms(request: Request) -> Response:
     return json_response({"id": message.id, "deleted": timestamp(call.engine.clock.now())})
 
 
+def is_mms(message: Message) -> bool:
+    """MMS share the message store (see `mms.py`); SMS operations leave them alone."""
+    return message.attributes.get("kind") == "mms"
+
+
 def report_delivery(engine: Engine, message: Message, change: StatusChange) -> None:
     """Lifecycle listener: POST each 46elks status change to the message's `whendelivered`."""
     if message.provider != "elks" or not message.callback_url or change.status == "buffered":
@@ -94,7 +99,7 @@ def report_delivery(engine: Engine, message: Message, change: StatusChange) -> N
     engine.outbox.enqueue(
         provider="elks",
         account_id=message.account_id,
-        event="sms.status",
+        event="mms.status" if is_mms(message) else "sms.status",
         url=message.callback_url,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
         body=urlencode(fields).encode(),

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..core.errors import InvalidParameter, InvalidSender, MissingParameter, ValidationError
+from ..core.errors import InvalidParameter, InvalidSender, MissingParameter, TextTooLong, ValidationError
 from ..core.models import Account
 from ..core.phone import ParsedNumber, parse_e164
 from ..core.store import Store
 from .render import parse_timestamp
 
-__all__ = ["flag", "required_text", "optional_text", "recipient", "sender", "url", "paging"]
+__all__ = [
+    "flag", "required_text", "optional_text", "recipient", "sender", "url", "paging",
+    "CLEAR", "hook_setting", "label", "yes_no", "credit_amount",
+]
 
 _ALPHA_SENDER = re.compile(r"[A-Za-z][A-Za-z0-9]{2,10}")
 _NEGATIVE = {"", "no", "none", "false", "0"}
@@ -77,6 +81,71 @@ def url(params: dict[str, Any], name: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(name, f"The {name} you tried to use is not a valid URL")
     return value.strip()
+
+
+CLEAR = "<clear>"  # a setting given as `none` or a single space: remove it
+
+
+def _clears(value: str) -> bool:
+    return value == " " or value.strip().lower() == "none"
+
+
+def hook_setting(params: dict[str, Any], name: str) -> str | None:
+    """A number's webhook setting (`sms_url`, `mms_url`, `voice_start`): an http(s) URL or a
+    JSON action object; CLEAR for `none` or a single space; None when absent or empty."""
+    value = optional_text(params, name)
+    if value is None or value == "":
+        return None
+    if _clears(value):
+        return CLEAR
+    value = value.strip()
+    if value.startswith("{"):
+        try:
+            action = json.loads(value)
+        except ValueError:
+            action = None
+        if isinstance(action, dict) and action:
+            return value
+    else:
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https") and parts.hostname and " " not in value:
+            return value
+    raise ValidationError(name, f"The {name} you tried to use is not a valid URL")
+
+
+def label(params: dict[str, Any], name: str, limit: int) -> str | None:
+    """Free text of at most `limit` characters; CLEAR for `none` or a single space."""
+    value = optional_text(params, name)
+    if value is None or value == "":
+        return None
+    if _clears(value):
+        return CLEAR
+    if len(value) > limit:
+        raise TextTooLong(name, len(value), limit)
+    return value
+
+
+def yes_no(params: dict[str, Any], name: str) -> bool | None:
+    """Strictly `yes` or `no` (any case); None when absent or empty."""
+    value = optional_text(params, name)
+    if value is None or value.strip() == "":
+        return None
+    if value.strip().lower() not in ("yes", "no"):
+        raise InvalidParameter(name, value, "expected yes or no")
+    return value.strip().lower() == "yes"
+
+
+def credit_amount(params: dict[str, Any], name: str) -> int | str | None:
+    """A whole number of 1/10000 units; CLEAR for `none`; None when absent or empty."""
+    value = optional_text(params, name)
+    if value is None or value.strip() == "":
+        return None
+    if _clears(value):
+        return CLEAR
+    value = value.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 15:
+        raise InvalidParameter(name, value, "expected a whole number of 1/10000 units")
+    return int(value)
 
 
 def paging(params: dict[str, Any]) -> tuple[int | None, int | None, int]:

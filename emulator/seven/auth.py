@@ -1,16 +1,65 @@
-"""seven.io authentication: `X-Api-Key`, `Authorization: Bearer <key>`, `Authorization: Basic
-<key>` (the raw key, or base64 of `user:key`) and the legacy `p` parameter."""
+"""seven.io authentication: `X-Api-Key`, `Authorization: Bearer <key or access token>`,
+`Authorization: Basic <key>` (the raw key, or base64 of `user:key`) and the legacy `p` parameter.
+
+API keys may use every endpoint. OAuth access tokens (from the fixtures or from
+`POST /_emulator/seven/tokens`) are limited to their scopes; the scope a request needs follows from
+the first segment of its path (`/lookup/hlr` needs `lookup`, `/groups` needs `contacts`).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 
-from ..core.errors import AuthenticationFailed
+from ..core.errors import AuthenticationFailed, PermissionDenied
 from ..core.models import Account
 from ..core.store import Store
 
-__all__ = ["authenticate", "presented_key"]
+__all__ = [
+    "AccessToken",
+    "Credential",
+    "SCOPES",
+    "TOKENS",
+    "authenticate",
+    "identify",
+    "presented_key",
+    "register_token",
+    "require_scope",
+    "scope_for_path",
+]
+
+# The scopes of seven's OAuth flow, plus `numbers`, which the provider's list leaves out.
+SCOPES = (
+    "analytics", "balance", "contacts", "hooks", "journal", "lookup", "numbers", "pricing", "rcs",
+    "sms", "status", "subaccounts", "validate_for_voice", "voice",
+)
+TOKENS = "seven.tokens"  # store collection of AccessToken, keyed by the token itself
+
+# Path roots whose scope is not named after them.
+_SCOPE_OF_ROOT = {"groups": "contacts"}
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    token: str
+    account_id: str
+    scopes: frozenset[str]
+    created: int
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """Who is calling, and what they may do: `scopes` is None for an API key (everything)."""
+
+    account: Account
+    scopes: frozenset[str] | None = None
+
+
+def register_token(store: Store, account_id: str, token: str, scopes, created: int) -> AccessToken:
+    access = AccessToken(token, account_id, frozenset(scopes), created)
+    store.collection(TOKENS).add(token, account_id, created, access)
+    return access
 
 
 def presented_key(headers, query_key: str | None) -> str | None:
@@ -32,11 +81,41 @@ def presented_key(headers, query_key: str | None) -> str | None:
     return query_key.strip() if query_key else None
 
 
-def authenticate(store: Store, headers, legacy_key: str | None) -> Account:
+def _is_bearer(headers) -> bool:
+    return not headers.get("x-api-key") and headers.get("authorization", "").strip().lower().startswith("bearer ")
+
+
+def identify(store: Store, headers, legacy_key: str | None) -> Credential:
+    """The account and scopes of the presented credentials, or AuthenticationFailed."""
     key = presented_key(headers, legacy_key)
     if not key:
         raise AuthenticationFailed("Missing API key")
     account = store.account_for_login("seven", key)
-    if account is None:
-        raise AuthenticationFailed("The given API Key is invalid")
-    return account
+    if account is not None:
+        return Credential(account)
+    if _is_bearer(headers):
+        access = store.collection(TOKENS).get(key)
+        if access is not None:
+            account = store.accounts.get(access.account_id)
+            if account is not None:
+                return Credential(account, access.scopes)
+    raise AuthenticationFailed("The given API Key is invalid")
+
+
+def authenticate(store: Store, headers, legacy_key: str | None) -> Account:
+    return identify(store, headers, legacy_key).account
+
+
+def scope_for_path(path: str) -> str | None:
+    """The scope a request to `path` (inside the `/api` mount) needs; None if no scope covers it."""
+    root = path.strip("/").split("/")[0].lower()
+    scope = _SCOPE_OF_ROOT.get(root, root)
+    return scope if scope in SCOPES else None
+
+
+def require_scope(credential: Credential, path: str) -> None:
+    if credential.scopes is None:
+        return
+    scope = scope_for_path(path)
+    if scope is None or scope not in credential.scopes:
+        raise PermissionDenied("The API key does not have access rights to this endpoint.")

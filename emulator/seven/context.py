@@ -1,5 +1,7 @@
 """What every seven.io handler starts with: parameters from query and body, the answer format
-the client asked for (JSON or text), and the authenticated account."""
+the client asked for (JSON or text), and the authenticated account: checked against the scopes of
+an OAuth access token, and switched to a subaccount when the main account's credentials come with
+`X-Account-Id`."""
 
 from __future__ import annotations
 
@@ -9,12 +11,13 @@ from typing import Any
 from starlette.requests import Request
 
 from ..core.engine import Engine
+from ..core.errors import PermissionDenied
 from ..core.models import Account
 from ..params import read_params
-from .auth import authenticate
+from .auth import identify, require_scope
 from .render import CODE_STYLE, REST_STYLE
 
-__all__ = ["Call", "begin", "wants_json", "style_of", "truthy"]
+__all__ = ["Call", "begin", "wants_json", "style_of", "mount_path", "truthy"]
 
 # Endpoints that answer bare return codes on failure; all others answer JSON failure objects.
 _CODE_STYLE_ROOTS = frozenset({"sms", "status", "balance", "voice"})
@@ -37,8 +40,13 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "").lower() or truthy(request.query_params.get("json"))
 
 
+def mount_path(request: Request) -> str:
+    """The request's path inside the `/api` mount (`/lookup/hlr`)."""
+    return request.url.path.removeprefix(request.scope.get("root_path", ""))
+
+
 def style_of(request: Request) -> str:
-    root = request.url.path.removeprefix(request.scope.get("root_path", "")).strip("/").split("/")[0]
+    root = mount_path(request).strip("/").split("/")[0]
     return CODE_STYLE if root in _CODE_STYLE_ROOTS else REST_STYLE
 
 
@@ -56,5 +64,17 @@ async def begin(request: Request) -> Call:
     as_json = "application/json" in request.headers.get("accept", "").lower() or truthy(params.get("json"))
     request.state.seven_json = as_json
     legacy_key = params.get("p")
-    account = authenticate(engine.store, request.headers, legacy_key if isinstance(legacy_key, str) else None)
+    credential = identify(engine.store, request.headers, legacy_key if isinstance(legacy_key, str) else None)
+    require_scope(credential, mount_path(request))
+    account = _acting_account(engine, credential.account, request.headers.get("x-account-id"))
     return Call(engine, account, params, as_json)
+
+
+def _acting_account(engine: Engine, account: Account, acting_id: str | None) -> Account:
+    """`X-Account-Id: <subaccount id>` with the main account's credentials: act as the subaccount."""
+    if acting_id is None or acting_id.strip() in ("", account.id):
+        return account
+    subaccount = engine.store.accounts.get(acting_id.strip())
+    if subaccount is None or subaccount.provider != "seven" or subaccount.parent_id != account.id:
+        raise PermissionDenied("X-Account-Id: not a subaccount of this account.")
+    return subaccount

@@ -11,9 +11,10 @@ from starlette.routing import Route
 from ..core.engine import Engine, Outgoing
 from ..core.errors import TextTooLong
 from ..core.models import Message
+from .addressbook import recipients_for
 from .context import begin
 from .render import euro_text, euros, json_response, text_response
-from .validate import boolean, id_list, recipients, required, send_time, sender, tag, text
+from .validate import boolean, id_list, required, send_time, sender, tag, text
 
 __all__ = ["send_sms", "delete_sms", "MAX_TEXT_LENGTH", "next_sms_id", "ROUTES"]
 
@@ -47,7 +48,7 @@ def _message_json(message: Message | None, outgoing: Outgoing, price: int) -> di
 async def send_sms(request: Request) -> Response:
     call = await begin(request)
     engine, account, params = call.engine, call.account, call.params
-    numbers = recipients(params)
+    numbers = recipients_for(params, engine.store, account)
     body = required(params, "text")
     if len(body) > MAX_TEXT_LENGTH:
         raise TextTooLong("text", len(body), MAX_TEXT_LENGTH)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
-from ..core.errors import InvalidParameter, InvalidSender, MissingParameter
+from ..core.errors import InvalidNumber, InvalidParameter, InvalidSender, MissingParameter
 from ..core.phone import ParsedNumber, parse_loose
 
 __all__ = ["text", "required", "boolean", "recipients", "sender", "tag", "send_time", "id_list"]
@@ -54,8 +54,13 @@ def boolean(params: dict[str, Any], name: str) -> bool:
     raise InvalidParameter(name, value, "expected a boolean (1/0, true/false)")
 
 
-def recipients(params: dict[str, Any], field: str = "to") -> list[ParsedNumber]:
-    """`to` as a comma-separated string or a JSON array of numbers."""
+def recipients(
+    params: dict[str, Any], field: str = "to", names: Callable[[str], list[ParsedNumber] | None] | None = None
+) -> list[ParsedNumber]:
+    """`to` as a comma-separated string or a JSON array of numbers. With `names`, an item that is
+    not a phone number is looked up there (contact and group names, see `addressbook`) and adds
+    the numbers it stands for that are not in the list yet; an item that is neither is an invalid
+    number."""
     raw = params.get(field)
     items: list[str] = []
     for value in raw if isinstance(raw, list) else [raw]:
@@ -67,7 +72,16 @@ def recipients(params: dict[str, Any], field: str = "to") -> list[ParsedNumber]:
     items = [item for item in items if item]
     if not items:
         raise MissingParameter(field)
-    return [parse_loose(item, field) for item in items]
+    numbers: list[ParsedNumber] = []
+    for item in items:
+        try:
+            numbers.append(parse_loose(item, field))
+        except InvalidNumber:
+            named = names(item) if names is not None else None
+            if not named:
+                raise
+            numbers.extend(number for number in named if number not in numbers)  # one message per person
+    return numbers
 
 
 def sender(raw: str) -> str:

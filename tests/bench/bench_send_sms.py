@@ -1,32 +1,24 @@
 """Throughput of the emulator's send-SMS endpoints against a bare Starlette ceiling.
 
-Run from the repository root (with the project's venv active):
-
     python tests/bench/bench_send_sms.py [--connections 16] [--duration 5] [--warmup 1]
                                          [--rounds 1] [--no-wrk] [--json PATH]
 
-Starts two servers on free loopback ports: the emulator (`python -m emulator`, with a fixture
-file that adds a 46elks and a seven.io account with a huge balance) and `bare_app.py` under
-uvicorn, which parses the same bodies and does nothing else. Then it drives four targets, one
-after another and interleaved (bare, emulator, bare, emulator... for each round): 46elks
-`POST /a1/SMS` (form, Basic auth) and seven.io `POST /api/sms` (JSON, X-Api-Key) on each server,
-with a fixed number of keep-alive HTTP/1.1 connections for a fixed time after a warm-up.
-
-The load generator is `wrk` when installed (tests/bench/setup.sh installs it); otherwise, or
-with --no-wrk, a Python generator in separate processes (asyncio, raw keep-alive connections).
-Prints requests/s, p50 and p99 latency, errors (any non-2xx answer or socket error) per target
-and each emulator target's req/s as a ratio of the bare endpoint's (project target: >= 0.7).
-Exit status 1 if any request failed.
+Starts the emulator (`python -m emulator`, with extra accounts of huge balance) and `bare_app.py`
+(the same body parsing and nothing else) under uvicorn on free loopback ports, then drives four
+targets in turn, interleaved bare/emulator for each round: 46elks `POST /a1/SMS` (form, Basic
+auth) and seven.io `POST /api/sms` (JSON, X-Api-Key) on each server, over keep-alive HTTP/1.1
+connections, for a fixed time after a warm-up. The load generator is `wrk` if installed (see
+setup.sh), else (or with --no-wrk) Python worker processes with raw asyncio connections.
+Prints req/s, p50/p99 latency and errors (non-2xx answers, socket errors) per target, and each
+emulator target's req/s as a ratio of the bare one's (project target >= 0.7). Exit status 1 if
+any request failed, 2 if the servers or the load generator could not run.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import json
-import math
-import multiprocessing
 import os
 import shutil
 import socket
@@ -37,9 +29,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from array import array
 from dataclasses import dataclass
 from pathlib import Path
+
+import loadgen  # tests/bench/ is on sys.path when this file runs as a script
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -151,163 +144,90 @@ def run_wrk(target: Target, connections: int, threads: int, seconds: float, tmp:
     headers = "\n".join(f"wrk.headers[{lua_string(k)}] = {lua_string(v)}" for k, v in target.headers.items())
     script.write_text(WRK_SCRIPT.format(body=lua_string(target.body.decode()), headers=headers))
     command = ["wrk", "-t", str(min(threads, connections)), "-c", str(connections),
-               "-d", f"{max(1, round(seconds))}s", "--latency", "-s", str(script), target.url]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    line = next((l for l in output.splitlines() if l.startswith("BENCH ")), None)
-    if line is None:
-        raise RuntimeError(f"no summary in wrk output:\n{output}")
+               "-d", f"{max(1, round(seconds))}s", "-s", str(script), target.url]
+    done = subprocess.run(command, capture_output=True, text=True)
+    line = next((l for l in done.stdout.splitlines() if l.startswith("BENCH ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed on {target.name} (status {done.returncode}):\n{done.stdout}{done.stderr}")
     requests, duration_us, non2xx, socket_errors, p50_us, p99_us = line.split()[1:]
     return {"requests": int(requests), "seconds": int(duration_us) / 1e6, "errors": int(non2xx) + int(socket_errors),
             "p50_ms": float(p50_us) / 1000, "p99_ms": float(p99_us) / 1000}
 
 
-# -- the Python fallback: worker processes with raw asyncio connections ----------------------------
-def raw_request(target: Target) -> bytes:
+# -- the Python fallback (loadgen.py) -------------------------------------------------------------
+def run_python(target: Target, connections: int, workers: int, warmup: float, seconds: float) -> dict:
     lines = [f"POST {target.path} HTTP/1.1", f"Host: 127.0.0.1:{target.port}",
              *(f"{k}: {v}" for k, v in target.headers.items()), f"Content-Length: {len(target.body)}"]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + target.body
-
-
-async def drive(port: int, request: bytes, connections: int, measure_from: int, until: int) -> tuple:
-    """Keep-alive connections sending `request` back to back; latencies (ns) of requests started
-    at or after `measure_from` and answered before `until` (both monotonic ns)."""
-    latencies = array("q")
-    errors = 0
-
-    async def connection() -> None:
-        nonlocal errors
-        reader = writer = None
-        while time.monotonic_ns() < until:
-            try:
-                if writer is None:
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                started = time.monotonic_ns()
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                at = head.lower().find(b"\r\ncontent-length:")
-                if at < 0:
-                    raise ValueError("answer without Content-Length")
-                await reader.readexactly(int(head[at + 17:head.index(b"\r\n", at + 2)]))
-                finished = time.monotonic_ns()
-            except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-                errors += 1
-                writer = None
-                await asyncio.sleep(0.01)
-                continue
-            if started >= measure_from and finished <= until:
-                latencies.append(finished - started)
-                if not head.startswith(b"HTTP/1.1 2"):
-                    errors += 1
-        if writer is not None:
-            writer.close()
-
-    await asyncio.gather(*(connection() for _ in range(connections)))
-    return latencies.tobytes(), errors
-
-
-def worker(port: int, request: bytes, connections: int, measure_from: int, until: int, pipe) -> None:
-    try:
-        import uvloop
-        factory = uvloop.new_event_loop
-    except ImportError:
-        factory = None
-    with asyncio.Runner(loop_factory=factory) as runner:
-        pipe.send(runner.run(drive(port, request, connections, measure_from, until)))
-    pipe.close()
-
-
-def run_python(target: Target, connections: int, workers: int, warmup: float, seconds: float) -> dict:
-    workers = min(workers, connections)
-    measure_from = time.monotonic_ns() + int((0.3 + warmup) * 1e9)  # 0.3 s for the workers to start
-    until = measure_from + int(seconds * 1e9)
-    jobs = []
-    for index in range(workers):
-        share = connections // workers + (index < connections % workers)
-        receiver, sender = multiprocessing.Pipe(duplex=False)
-        process = multiprocessing.Process(target=worker, args=(target.port, raw_request(target), share, measure_from, until, sender))
-        process.start()
-        jobs.append((process, receiver))
-    latencies, errors = array("q"), 0
-    for process, receiver in jobs:
-        data, failed = receiver.recv()
-        latencies.frombytes(data)
-        errors += failed
-        process.join()
-    ordered = sorted(latencies)
-    pick = lambda q: ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)] / 1e6 if ordered else float("nan")
-    return {"requests": len(ordered), "seconds": seconds, "errors": errors, "p50_ms": pick(0.50), "p99_ms": pick(0.99)}
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode() + target.body
+    return loadgen.run(target.port, request, connections, workers, warmup, seconds)
 
 
 # -- main -----------------------------------------------------------------------------------------
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections (default 16)")
-    parser.add_argument("--duration", type=float, default=5.0, help="measured seconds per target and round (default 5)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each measurement (default 1)")
-    parser.add_argument("--rounds", type=int, default=1, help="times to run the interleaved sequence of targets (default 1)")
-    parser.add_argument("--threads", type=int, default=None, help="wrk threads, or Python load generator processes (default: 1 for wrk, 2 for Python)")
-    parser.add_argument("--no-wrk", action="store_true", help="use the Python load generator even if wrk is installed")
-    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH")
-    args = parser.parse_args()
+    add = parser.add_argument
+    add("--connections", type=int, default=16, help="concurrent keep-alive connections (default 16)")
+    add("--duration", type=float, default=5.0, help="measured seconds per target and round (default 5; whole seconds with wrk)")
+    add("--warmup", type=float, default=1.0, help="unmeasured seconds before each measurement (default 1)")
+    add("--rounds", type=int, default=1, help="times to run the interleaved sequence of targets (default 1)")
+    add("--threads", type=int, help="wrk threads, or Python load generator processes (default: 1 for wrk, 2 for Python)")
+    add("--bare-loop", choices=("auto", "asyncio", "uvloop"), default="auto", help="uvicorn --loop of the bare app (default auto)")
+    add("--no-wrk", action="store_true", help="use the Python load generator even if wrk is installed")
+    add("--json", metavar="PATH", help="also write the figures as JSON to PATH")
+    return parser.parse_args()
 
-    use_wrk = not args.no_wrk and shutil.which("wrk") is not None
-    if not use_wrk and not args.no_wrk:
-        print("wrk not found (tests/bench/setup.sh installs it); using the Python load generator", file=sys.stderr)
-    generator = "wrk" if use_wrk else "python"
-    threads = args.threads or (1 if use_wrk else 2)
-    unit = "wrk thread(s)" if use_wrk else "process(es)"
-    print(f"load generator: {generator} ({threads} {unit}), "
-          f"{args.connections} connections, {args.warmup:g} s warm-up + {args.duration:g} s per target, {args.rounds} round(s), "
-          f"{os.cpu_count()} CPUs", flush=True)
 
-    runs: dict[str, list[dict]] = {}
+def server_commands(args: argparse.Namespace, tmp: Path, bare_port: int, emulator_port: int) -> list[tuple[list[str], int, Path]]:
+    (tmp / "fixtures.yaml").write_text(FIXTURE)
+    emulator = [sys.executable, "-m", "emulator", "--port", str(emulator_port), "--log-level", "warning",
+                "--fixtures", str(tmp / "fixtures.yaml")]
+    bare = [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(bare_port),
+            "--loop", args.bare_loop, "--no-access-log", "--log-level", "warning", "bare_app:app"]
+    return [(emulator, emulator_port, tmp / "emulator.log"), (bare, bare_port, tmp / "bare.log")]
+
+
+def measure(args: argparse.Namespace, use_wrk: bool, threads: int, tmp: Path) -> tuple[list[Target], dict[str, list[dict]]]:
+    """Start both servers, drive every target in turn for every round, stop the servers."""
+    bare_port, emulator_port = free_port(), free_port()
+    servers = server_commands(args, tmp, bare_port, emulator_port)
     processes: list[subprocess.Popen] = []
-    with tempfile.TemporaryDirectory(prefix="bench-sms-") as tmp_name:
-        tmp = Path(tmp_name)
-        try:
-            (tmp / "fixtures.yaml").write_text(FIXTURE)
-            bare_port, emulator_port = free_port(), free_port()
-            servers = [
-                ([sys.executable, "-m", "emulator", "--port", str(emulator_port), "--log-level", "warning",
-                  "--fixtures", str(tmp / "fixtures.yaml")], emulator_port, tmp / "emulator.log"),
-                ([sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(bare_port),
-                  "--no-access-log", "--log-level", "warning", "bare_app:app"], bare_port, tmp / "bare.log"),
-            ]
-            for command, port, log in servers:
-                processes.append(start(command, log))
-            for proc, (command, port, log) in zip(processes, servers):
-                wait_ready(proc, port, log)
-            targets = make_targets(bare_port, emulator_port)
+    try:
+        for command, port, log in servers:
+            processes.append(start(command, log))
+        for proc, (_, port, log) in zip(processes, servers):
+            wait_ready(proc, port, log)
+        targets = make_targets(bare_port, emulator_port)
+        for target in targets:
+            preflight(target)
+        runs: dict[str, list[dict]] = {t.name: [] for t in targets}
+        for round_no in range(1, args.rounds + 1):
             for target in targets:
-                preflight(target)
-            for round_no in range(args.rounds):
-                for target in targets:
-                    if use_wrk:
-                        run_wrk(target, args.connections, threads, args.warmup, tmp)  # warm-up, discarded
-                        result = run_wrk(target, args.connections, threads, args.duration, tmp)
-                    else:
-                        result = run_python(target, args.connections, threads, args.warmup, args.duration)
-                    result["rate"] = result["requests"] / result["seconds"]
-                    runs.setdefault(target.name, []).append(result)
-                    print(f"  round {round_no + 1}: {target.name:<18} {result['rate']:9.0f} req/s  {result['errors']} errors", flush=True)
-        except (RuntimeError, subprocess.CalledProcessError) as exc:
-            print(f"bench_send_sms: {exc}", file=sys.stderr)
-            return 2
-        finally:
-            for proc in processes:
-                proc.terminate()
-            for proc in processes:
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+                if use_wrk:
+                    run_wrk(target, args.connections, threads, args.warmup, tmp)  # warm-up, discarded
+                    result = run_wrk(target, args.connections, threads, args.duration, tmp)
+                else:
+                    result = run_python(target, args.connections, threads, args.warmup, args.duration)
+                result["rate"] = result["requests"] / result["seconds"]
+                runs[target.name].append(result)
+                print(f"  round {round_no}: {target.name:<18}{result['rate']:9.0f} req/s  {result['errors']} errors", flush=True)
+        return targets, runs
+    finally:
+        for proc in processes:
+            proc.terminate()
+        for proc in processes:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
-    # Rates pool every round; latency percentiles are the median of the per-round values.
+
+def summarize(targets: list[Target], runs: dict[str, list[dict]]) -> dict[str, dict]:
+    """Rates pool every round; latency percentiles are the median of the per-round values."""
     summary = {}
     for target in targets:
         results = runs[target.name]
-        summary[target.name] = {
+        row = summary[target.name] = {
             "provider": target.provider, "server": target.server,
             "requests_per_s": sum(r["requests"] for r in results) / sum(r["seconds"] for r in results),
             "p50_ms": statistics.median(r["p50_ms"] for r in results),
@@ -315,10 +235,30 @@ def main() -> int:
             "errors": sum(r["errors"] for r in results), "requests": sum(r["requests"] for r in results),
             "rounds": results,
         }
-    for target in targets:
         if target.server == "emulator":
-            bare = summary[f"bare {target.path}"]["requests_per_s"]
-            summary[target.name]["ratio_to_bare"] = summary[target.name]["requests_per_s"] / bare
+            row["ratio_to_bare"] = row["requests_per_s"] / summary[f"bare {target.path}"]["requests_per_s"]
+    return summary
+
+
+def main() -> int:
+    args = parse_args()
+    use_wrk = not args.no_wrk and shutil.which("wrk") is not None
+    if not use_wrk and not args.no_wrk:
+        print("wrk not found (tests/bench/setup.sh installs it); using the Python load generator", file=sys.stderr)
+    threads = args.threads or (1 if use_wrk else 2)
+    print(f"load generator: {'wrk' if use_wrk else 'python'} ({threads} {'thread(s)' if use_wrk else 'process(es)'}), "
+          f"{args.connections} connections, {args.warmup:g} s warm-up + {args.duration:g} s per target, "
+          f"{args.rounds} round(s), {os.cpu_count()} CPUs", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-sms-") as tmp:
+        try:
+            targets, runs = measure(args, use_wrk, threads, Path(tmp))
+        except RuntimeError as exc:
+            print(f"bench_send_sms: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("bench_send_sms: interrupted", file=sys.stderr)
+            return 130
+    summary = summarize(targets, runs)
 
     print(f"\n{'target':<20}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}  ratio to bare (target >= {RATIO_TARGET})")
     for name, row in summary.items():
@@ -327,8 +267,8 @@ def main() -> int:
         print(f"{name:<20}{row['requests_per_s']:>10.0f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['errors']:>8}  {shown}")
     errors = sum(row["errors"] for row in summary.values())
     if args.json:
-        report = {"load_generator": generator, "threads": threads, "connections": args.connections,
-                  "duration_s": args.duration, "warmup_s": args.warmup, "rounds": args.rounds,
+        report = {"load_generator": "wrk" if use_wrk else "python", "threads": threads, "connections": args.connections,
+                  "duration_s": args.duration, "warmup_s": args.warmup, "rounds": args.rounds, "bare_loop": args.bare_loop,
                   "cpus": os.cpu_count(), "ratio_target": RATIO_TARGET, "errors": errors, "targets": summary}
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     if errors:

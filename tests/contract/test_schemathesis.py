@@ -89,7 +89,15 @@ def spec_operations(name: str, fold_case: bool = False) -> set[tuple[str, str]]:
 
 # Forms the providers serve beyond their specs, which older clients still use.
 LEGACY = {
-    "seven.json": {("GET", "/sms"), ("POST", "/status")},
+    "seven.json": {
+        ("GET", "/sms"),
+        ("POST", "/status"),
+        ("GET", "/journal"),
+        ("GET", "/analytics"),
+        ("GET", "/subaccounts"),
+        ("POST", "/subaccounts"),
+        ("GET", "/subaccounts/read"),
+    },
 }
 
 

@@ -291,12 +291,17 @@ def test_elks_spec_operations_match_seed():
     assert operations(load_elks()) == seed_ops
 
 
+# Corrections of the seed, each listed in specs/CHANGES.md (46elks section): (seed token, our token).
+ELKS_CORRECTIONS = [("'#/definitions/Number'", "'#/definitions/Subaccount'"), ("integer", "string")]
+
+
 @needs_seeds
 def test_elks_spec_token_sequence_matches_seed():
-    """Only whitespace may differ between the rebuilt YAML and the collapsed seed."""
+    """Only whitespace, and the listed corrections, differ between the rebuilt YAML and the seed."""
     seed_tokens = ELKS_SEED.read_text(encoding="utf-8").split()
     spec_tokens = ELKS_SPEC.read_text(encoding="utf-8").split()
-    assert spec_tokens == seed_tokens
+    assert len(spec_tokens) == len(seed_tokens)
+    assert [(a, b) for a, b in zip(seed_tokens, spec_tokens) if a != b] == ELKS_CORRECTIONS
 
 
 # --------------------------------------------------------------------------- seven.io

@@ -1,0 +1,260 @@
+"""seven.io subaccounts: `GET /api/subaccounts/list` (also `/read` and the legacy
+`?action=read`), `POST /api/subaccounts/{create,update,transfer_credits,delete}` (also
+`POST /api/subaccounts` with `action=`).
+
+A subaccount is an `Account` with `parent_id`, its own balance and its own API key (answered by
+`create` and in the list, an emulator addition), which authenticates at once. The main account
+may also act as it by sending `X-Account-Id` (see `context.py`). Credit moves between the two
+with no await between debit and credit. Automatic top-up: after anything the subaccount does
+(every seven.io event of the account: a message sent, a lookup, a number ordered ...), a balance
+below its `threshold` gets `amount` from the main account, if the main account has it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..core.billing import charge, format_units, refund
+from ..core.engine import Engine
+from ..core.errors import InvalidParameter, MissingParameter, NotFound, PermissionDenied
+from ..core.events import Event
+from ..core.models import INBOUND, Account
+from .auth import TOKENS
+from .context import Call, begin
+from .lookup import LOOKUPS
+from .render import json_response
+from .results import REFUSALS, euro_units, failure, success
+from .validate import text
+
+__all__ = ["create_subaccount", "top_up", "install", "ROUTES"]
+
+FIRST_SUBACCOUNT_ID = 1_000_101
+API_KEY_LENGTH = 64
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _main_account(call: Call) -> Account:
+    if call.account.parent_id is not None:
+        raise PermissionDenied("A subaccount cannot manage subaccounts.")
+    return call.account
+
+
+def _subaccounts(engine: Engine, parent: Account) -> list[Account]:
+    found = [a for a in engine.store.accounts.values() if a.provider == "seven" and a.parent_id == parent.id]
+    return sorted(found, key=lambda a: a.created)
+
+
+def _find(engine: Engine, parent: Account, params: dict[str, Any]) -> Account:
+    raw = text(params, "id")
+    if raw is None or raw.strip() == "":
+        raise MissingParameter("id")
+    account = engine.store.accounts.get(raw.strip())
+    if account is None or account.provider != "seven" or account.parent_id != parent.id:
+        raise NotFound("subaccount", raw)
+    return account
+
+
+def _total_usage(engine: Engine, account: Account) -> int:
+    messages = engine.store.messages.page(account.id, limit=10_000_000, where=lambda m: m.direction != INBOUND).items
+    lookups = engine.store.collection(LOOKUPS).page(account.id, limit=10_000_000).items
+    numbers = engine.store.numbers.page(account.id, limit=10_000_000).items
+    return sum(m.cost for m in messages) + sum(r.price for r in lookups) + sum(n.attributes.get("billed", 0) for n in numbers)
+
+
+def _subaccount_json(engine: Engine, account: Account) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "username": None,
+        "company": None,
+        "balance": format_units(account.balance),
+        "total_usage": format_units(_total_usage(engine, account)),
+        "auto_topup": {
+            "threshold": format_units(account.attributes.get("auto_topup_threshold", 0)),
+            "amount": format_units(account.attributes.get("auto_topup_amount", 0)),
+        },
+        "contact": {"name": account.name, "email": account.email},
+        "api_key": account.credentials.get("api_key"),
+    }
+
+
+# -- operations ----------------------------------------------------------------------------
+
+async def list_subaccounts(call: Call) -> Response:
+    parent = _main_account(call)
+    found = _subaccounts(call.engine, parent)
+    wanted = text(call.params, "id")
+    if wanted is not None and wanted.strip():
+        found = [a for a in found if a.id == wanted.strip()]
+    return json_response([_subaccount_json(call.engine, a) for a in found])
+
+
+def _next_id(engine: Engine) -> str:
+    while True:
+        candidate = str(engine.ids.sequence("seven.subaccount", FIRST_SUBACCOUNT_ID))
+        if candidate not in engine.store.accounts:
+            return candidate
+
+
+def create_subaccount(engine: Engine, parent: Account, name: str, email: str) -> Account:
+    api_key = engine.ids.token(API_KEY_LENGTH)
+    while engine.store.account_for_login("seven", api_key) is not None:
+        api_key = engine.ids.token(API_KEY_LENGTH)
+    account = Account(
+        id=_next_id(engine),
+        provider="seven",
+        name=name,
+        currency=parent.currency,
+        balance=0,
+        created=engine.clock.stamp(),
+        email=email,
+        parent_id=parent.id,
+        credentials={"api_key": api_key},
+        attributes={
+            "default_sender": parent.attributes.get("default_sender"),
+            "auto_topup_threshold": 0,
+            "auto_topup_amount": 0,
+        },
+    )
+    engine.store.add_account(account, api_key)
+    engine.events.emit("subaccount.created", "seven", account.id, parent=parent.id)
+    return account
+
+
+async def create(call: Call) -> Response:
+    parent = _main_account(call)
+    try:
+        name = text(call.params, "name")
+        email = text(call.params, "email")
+        if name is None or not name.strip():
+            raise MissingParameter("name")
+        if email is None or not email.strip():
+            raise MissingParameter("email")
+        if not _EMAIL.fullmatch(email.strip()):
+            raise InvalidParameter("email", email, "expected an e-mail address")
+    except REFUSALS as exc:
+        return failure(exc)
+    account = create_subaccount(call.engine, parent, name.strip(), email.strip())
+    return success(subaccount=_subaccount_json(call.engine, account))
+
+
+async def update(call: Call) -> Response:
+    """Automatic top-up: `amount` from the main account whenever the balance falls below
+    `threshold`; an amount of 0 switches it off."""
+    parent = _main_account(call)
+    try:
+        account = _find(call.engine, parent, call.params)
+        threshold = euro_units(call.params, "threshold")
+        amount = euro_units(call.params, "amount")
+    except REFUSALS as exc:
+        return failure(exc)
+    account.attributes["auto_topup_threshold"] = threshold
+    account.attributes["auto_topup_amount"] = amount
+    return success()
+
+
+async def transfer_credits(call: Call) -> Response:
+    parent = _main_account(call)
+    try:
+        account = _find(call.engine, parent, call.params)
+        amount = euro_units(call.params, "amount", positive=True)
+        charge(parent, amount)
+    except REFUSALS as exc:
+        return failure(exc)
+    refund(account, amount)
+    call.engine.events.emit("subaccount.transfer", "seven", account.id, parent=parent.id, amount=amount, balance=account.balance)
+    return success()
+
+
+async def delete(call: Call) -> Response:
+    """The subaccount's credentials stop working at once; what is left of its balance goes back
+    to the main account and its numbers are released."""
+    parent = _main_account(call)
+    engine = call.engine
+    try:
+        account = _find(engine, parent, call.params)
+    except REFUSALS as exc:
+        return failure(exc)
+    refund(parent, account.balance)
+    account.balance = 0
+    del engine.store.accounts[account.id]
+    for login in [login for login, owner in engine.store.credentials.items() if owner == account.id]:
+        del engine.store.credentials[login]
+    tokens = engine.store.collection(TOKENS)
+    for token in [t.token for t in tokens if t.account_id == account.id]:
+        tokens.remove(token)
+    for number in engine.store.numbers.page(account.id, limit=100_000).items:
+        number.active = False
+    engine.events.emit("subaccount.deleted", "seven", account.id, parent=parent.id)
+    return success()
+
+
+# -- automatic top-up ------------------------------------------------------------------------
+
+def top_up(engine: Engine, event: Event) -> None:
+    """Event listener: refill a subaccount that fell below its threshold."""
+    if event.provider != "seven" or event.account_id is None or event.kind.startswith("subaccount."):
+        return
+    account = engine.store.accounts.get(event.account_id)
+    if account is None or account.parent_id is None:
+        return
+    amount = account.attributes.get("auto_topup_amount") or 0
+    if amount <= 0 or account.balance >= (account.attributes.get("auto_topup_threshold") or 0):
+        return
+    parent = engine.store.accounts.get(account.parent_id)
+    if parent is None or parent.balance < amount:
+        return
+    charge(parent, amount)
+    refund(account, amount)
+    engine.events.emit("subaccount.topup", "seven", account.id, parent=parent.id, amount=amount, balance=account.balance)
+
+
+def install(engine: Engine) -> None:
+    engine.events.listeners.append(partial(top_up, engine))
+
+
+# -- routes ----------------------------------------------------------------------------------
+
+Operation = Callable[[Call], Awaitable[Response]]
+ACTIONS: dict[str, Operation] = {
+    "create": create,
+    "update": update,
+    "transfer_credits": transfer_credits,
+    "delete": delete,
+}
+
+
+def _route(operation: Operation):
+    async def handle(request: Request) -> Response:
+        return await operation(await begin(request))
+
+    handle.__name__ = operation.__name__
+    return handle
+
+
+async def legacy(request: Request) -> Response:
+    """`GET /api/subaccounts?action=read` and `POST /api/subaccounts` with `action=...`."""
+    call = await begin(request)
+    action = (text(call.params, "action") or "read").strip().lower()
+    if request.method == "GET" or action == "read":
+        if action != "read":
+            raise InvalidParameter("action", action, "expected read")
+        return await list_subaccounts(call)
+    operation = ACTIONS.get(action)
+    if operation is None:
+        raise InvalidParameter("action", action, f"expected one of read, {', '.join(ACTIONS)}")
+    return await operation(call)
+
+
+ROUTES = [
+    Route("/subaccounts/list", _route(list_subaccounts), methods=["GET"]),
+    *(Route(f"/subaccounts/{name}", _route(operation), methods=["POST"]) for name, operation in ACTIONS.items()),
+    # Forms older clients use: the JS SDK's `/read`, the PHP SDK's `?action=`.
+    Route("/subaccounts/read", _route(list_subaccounts), methods=["GET"]),
+    Route("/subaccounts", legacy, methods=["GET", "POST"]),
+]
