@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clock-start", type=_timestamp, default=_env("CLOCK_START", None), help="start time of the virtual clock, ISO 8601 (env TELCO_EMULATOR_CLOCK_START; default now)")
     parser.add_argument("--time-scale", type=float, default=_env("TIME_SCALE", "1"), help="divide every simulated delay (delivery reports, webhook retries) by this (env TELCO_EMULATOR_TIME_SCALE)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower, default=_env("LOG_LEVEL", "info"), help="(env TELCO_EMULATOR_LOG_LEVEL; default info)")
+    parser.add_argument("--proxy", metavar="PORT", default=_env("PROXY", None), help="also run an HTTP proxy on this port (0: any free port) that answers HTTPS requests for api.46elks.com and gateway.seven.io itself (env TELCO_EMULATOR_PROXY; default off)")
+    parser.add_argument("--proxy-ca-dir", metavar="DIR", default=_env("PROXY_CA_DIR", None), help="where the proxy keeps its local CA, created at first start (env TELCO_EMULATOR_PROXY_CA_DIR; default ~/.cache/telco-emulator/ca)")
     parser.add_argument("--version", action="version", version=f"telco-emulator {__version__}")
     return parser
 
@@ -68,9 +70,13 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         seed = int(args.seed)
         scale = float(args.time_scale)
         start = _timestamp(args.clock_start) if isinstance(args.clock_start, str) else args.clock_start
+        if args.proxy not in (None, "") and not str(args.proxy).isdigit():
+            raise ValueError(f"--proxy expects a port number, got {args.proxy!r}")
+        proxy_port = None if args.proxy in (None, "") else int(args.proxy)
         return Settings(
             host=args.host, port=port, fixtures=args.fixtures, seed=seed, clock=args.clock,
             time_scale=scale, clock_start=start, log_level=args.log_level,
+            proxy_port=proxy_port, proxy_ca_dir=args.proxy_ca_dir or None,
         )
     except (ValueError, argparse.ArgumentTypeError) as exc:
         parser.error(str(exc))
@@ -147,6 +153,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"telco-emulator: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
+    proxy = None
+    if settings.proxy_port is not None:
+        from .proxy import ProxySetupError, prepare_proxy
+
+        try:
+            proxy = prepare_proxy(settings.host, settings.proxy_port, settings.proxy_ca_dir)
+        except ProxySetupError as exc:
+            print(f"telco-emulator: {exc}", file=sys.stderr)
+            return 2
     config = uvicorn.Config(app, log_level=settings.log_level, access_log=settings.log_level == "debug", lifespan="on")
     server = uvicorn.Server(config)
 
@@ -157,9 +172,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
+        proxy_server = None
+        if server.started and proxy is not None:
+            proxy_server = await proxy.start(app)
         if server.started:
             print(f"telco-emulator {__version__} ready on {url} (46elks {url}/a1, seven.io {url}/api, control {url}/_emulator)", flush=True)
-        await task
+            if proxy is not None:
+                print(f"proxy on {proxy.url}, CA bundle {proxy.bundle_path}", flush=True)
+        try:
+            await task
+        finally:
+            if proxy_server is not None:
+                proxy_server.close()
 
     try:
         asyncio.run(serve())

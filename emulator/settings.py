@@ -20,6 +20,8 @@ class Settings:
     time_scale: float = 1.0
     clock_start: int | None = None  # virtual clock start, microseconds since the epoch
     log_level: str = "info"
+    proxy_port: int | None = None  # transparent HTTPS proxy for the providers' hosts; None: off
+    proxy_ca_dir: str | None = None  # where the proxy's CA lives; None: proxy_ca.default_ca_dir()
 
     def __post_init__(self) -> None:
         if self.clock not in CLOCKS:
@@ -30,3 +32,5 @@ class Settings:
             raise ValueError(f"port must be between 0 and 65535, got {self.port}")
         if not self.time_scale > 0:
             raise ValueError(f"time scale must be positive, got {self.time_scale}")
+        if self.proxy_port is not None and not 0 <= self.proxy_port <= 65535:
+            raise ValueError(f"proxy port must be between 0 and 65535, got {self.proxy_port}")
