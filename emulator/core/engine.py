@@ -67,6 +67,7 @@ class Engine:
         self.outbox = Outbox(clock, self.store, self.ids, {})  # providers register their retry policies
         self.reset_listeners: list[Callable[[], None]] = []
         self.inbound_listeners: list[Callable[[Message, Number], None]] = []
+        self.inbound_ids: dict[str, Callable[[], str]] = {}  # provider -> id of a new inbound message
         self._scheduled: dict[str, ScheduledEvent] = {}
         self.events = EventLog(clock.now)
         self.faults = FaultSet(seed)
@@ -155,7 +156,7 @@ class Engine:
             where=lambda m: m.direction == OUTBOUND and m.recipient == sender and m.status != "scheduled",
         ).items
         message = Message(
-            id=make_id() if make_id else self.ids.hex_id("s"),
+            id=(make_id or self.inbound_ids.get(number.provider) or (lambda: self.ids.hex_id("s")))(),
             provider=number.provider,
             account_id=number.account_id,
             direction=INBOUND,

@@ -2,8 +2,7 @@
 `sms_mo` hooks (those with no `event_filter`, or one naming that number) with seven's payload
 `{id, sender, system, text, time, message_type}`.
 
-seven.io numbers inbound messages (`"681590"`); `inbound_id` gives that number for any stored
-inbound message (the journal lists it too).
+seven.io numbers inbound messages (`"681590"`): `install` gives the engine that numbering.
 """
 
 from __future__ import annotations
@@ -15,14 +14,9 @@ from ..core.engine import Engine
 from ..core.models import Message, Number
 from .hooks import dispatch
 
-__all__ = ["inbound_id", "report_inbound", "install"]
+__all__ = ["report_inbound", "install"]
 
 FIRST_INBOUND_ID = 681_001
-_ID_ATTRIBUTE = "seven_id"
-
-
-def inbound_id(message: Message) -> str:
-    return message.attributes.get(_ID_ATTRIBUTE) or message.id
 
 
 def _digits(number: str) -> str:
@@ -30,13 +24,11 @@ def _digits(number: str) -> str:
 
 
 def report_inbound(engine: Engine, message: Message, number: Number) -> None:
-    """Inbound listener: number the message seven's way and fire the `sms_mo` hooks."""
+    """Inbound listener: fire the `sms_mo` hooks."""
     if message.provider != "seven":
         return
-    if not message.id.isdigit():
-        message.attributes[_ID_ATTRIBUTE] = str(engine.ids.sequence("seven.inbound", FIRST_INBOUND_ID))
     data = {
-        "id": inbound_id(message),
+        "id": message.id,
         "sender": _digits(message.sender),
         "system": _digits(number.number),
         "text": message.text,
@@ -48,4 +40,5 @@ def report_inbound(engine: Engine, message: Message, number: Number) -> None:
 
 
 def install(engine: Engine) -> None:
+    engine.inbound_ids["seven"] = lambda: str(engine.ids.sequence("seven.inbound", FIRST_INBOUND_ID))
     engine.inbound_listeners.append(partial(report_inbound, engine))

@@ -27,7 +27,6 @@ from ..core.errors import InvalidParameter, MissingParameter
 from ..core.models import INBOUND, OUTBOUND, Account, Message
 from ..core.phone import ParsedNumber, parse_loose, region_of
 from .context import begin
-from .inbound import inbound_id
 from .networks import facts
 from .paging import day, day_end, day_start, whole_number, window
 from .render import STATUS_NAMES, json_response, moment
@@ -112,7 +111,7 @@ def outbound_row(message: Message) -> dict[str, Any]:
 
 def inbound_row(message: Message) -> dict[str, Any]:
     return {
-        "id": inbound_id(message),
+        "id": message.id,
         "from": _digits(message.sender),
         "to": _digits(message.recipient),
         "text": message.text,
@@ -149,10 +148,8 @@ def _message_filter(query: JournalQuery, direction: str, replies: bool = False) 
             return False
         if replies and not message.attributes.get("reply_to"):
             return False
-        if query.id is not None:
-            shown = inbound_id(message) if direction == INBOUND else message.id
-            if shown != str(query.id):
-                return False
+        if query.id is not None and message.id != str(query.id):
+            return False
         if query.to is not None and message.recipient != query.to:
             return False
         if query.state is not None and direction == OUTBOUND and STATUS_NAMES.get(message.status, "").casefold() != query.state:
