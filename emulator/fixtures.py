@@ -25,7 +25,7 @@ from .core.phone import parse_e164
 from .core.store import Store
 from .seven.auth import SCOPES as SEVEN_SCOPES, register_token
 
-__all__ = ["Fixtures", "load_fixtures", "default_fixture_text"]
+__all__ = ["Fixtures", "load_fixtures", "default_fixture_text", "add_fixture_account", "PROVIDERS"]
 
 PROVIDERS = ("elks", "seven")
 
@@ -55,7 +55,7 @@ class Fixtures:
         created = clock.now()
         for provider in PROVIDERS:
             for account in self.data.get(provider, {}).get("accounts", []) or []:
-                _add_account(store, provider, account, created)
+                add_fixture_account(store, provider, account, created)
         return store
 
 
@@ -305,7 +305,8 @@ def _check_account(check: _Checker, provider: str, raw: dict[str, Any], where: s
                 raise check.fail(f"{twhere}.scopes", f"unknown scope {scope!r}; expected some of {list(SEVEN_SCOPES)}")
 
 
-def _add_account(store: Store, provider: str, raw: dict[str, Any], created: int) -> None:
+def add_fixture_account(store: Store, provider: str, raw: dict[str, Any], created: int) -> None:
+    """Add one checked fixture account (with its subaccounts and numbers) to `store`."""
     if provider == "elks":
         account = Account(
             id=str(raw["id"]),

@@ -82,6 +82,10 @@ def _filters(params: dict[str, Any], tests: dict[str, Callable[[Any, str], bool]
     return lambda item: all(test(item, value) for test, value in active)
 
 
+def _both(first: Callable[[Any], bool], second: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda item: first(item) and second(item)
+
+
 def _same_number(wanted: str, actual: str) -> bool:
     return wanted.lstrip("+") == actual.lstrip("+")
 
@@ -121,16 +125,25 @@ _DELIVERY_FILTERS: dict[str, Callable[[Delivery, str], bool]] = {
 }
 
 
+def _in_sandbox(request: Request, params: dict[str, Any]) -> Callable[[Any], bool]:
+    """`sandbox=<id>`: only records of that sandbox's accounts."""
+    wanted = params.get("sandbox")
+    if wanted in (None, ""):
+        return lambda item: True
+    accounts = request.app.state.engine.store.accounts
+    return lambda item: (account := accounts.get(item.account_id)) is not None and account.attributes.get("sandbox") == wanted
+
+
 async def list_messages(request: Request) -> Response:
     params = await read_params(request)
-    where = _filters(params, _MESSAGE_FILTERS)
+    where = _both(_filters(params, _MESSAGE_FILTERS), _in_sandbox(request, params))
     page = _engine(request).store.messages.page(before=_cursor(params), limit=_limit(params), where=where)
     return JSONResponse(_page_json(page, message_json))
 
 
 async def list_webhooks(request: Request) -> Response:
     params = await read_params(request)
-    where = _filters(params, _DELIVERY_FILTERS)
+    where = _both(_filters(params, _DELIVERY_FILTERS), _in_sandbox(request, params))
     page = _engine(request).store.deliveries.page(before=_cursor(params), limit=_limit(params), where=where)
     return JSONResponse(_page_json(page, delivery_json))
 
@@ -220,6 +233,7 @@ def event_json(event: Event) -> dict[str, Any]:
         "kind": event.kind,
         "provider": event.provider,
         "account_id": event.account_id,
+        "sandbox": event.sandbox,
         "data": event.data,
     }
 

@@ -70,6 +70,7 @@ class Engine:
         self.inbound_ids: dict[str, Callable[[], str]] = {}  # provider -> id of a new inbound message
         self._scheduled: dict[str, ScheduledEvent] = {}
         self.events = EventLog(clock.now)
+        self.events.sandbox_of = self._sandbox_of
         self.faults = FaultSet(seed)
         self.lifecycle.listeners.append(self._on_status)
         self.outbox.listeners.append(self._on_attempt)
@@ -178,6 +179,10 @@ class Engine:
         return message
 
     # -- events --------------------------------------------------------------------------
+    def _sandbox_of(self, account_id: str | None) -> str | None:
+        account = self.store.accounts.get(account_id) if account_id else None
+        return account.attributes.get("sandbox") if account else None
+
     def _emit_message(self, kind: str, message: Message) -> None:
         self.events.emit(
             kind, message.provider, message.account_id,

@@ -1,6 +1,7 @@
 """The event log: everything observable that happens in the simulated network, in order.
 
-Each `Event` has a sequence number (a cursor), the clock time, a kind (`message.created`,
+Each `Event` has a sequence number (a cursor), the clock time, the account (and the sandbox it
+belongs to, if any), a kind (`message.created`,
 `message.status`, `message.received`, `webhook.attempt`, `call.*` ...) and a flat `data`
 mapping. Waiters find events that happened before they started (they pass the cursor they have
 seen), so waiting is race-free. The log keeps the newest `capacity` events.
@@ -24,6 +25,7 @@ class Event:
     provider: str | None
     account_id: str | None
     data: dict[str, Any] = field(default_factory=dict)
+    sandbox: str | None = None
 
     def matches(self, filters: dict[str, str]) -> bool:
         """Equality on `kind`, `provider`, `account` or any data field; numbers match with or
@@ -39,6 +41,8 @@ class Event:
                 actual = self.provider
             elif key == "account":
                 actual = self.account_id
+            elif key == "sandbox":
+                actual = self.sandbox
             else:
                 actual = self.data.get(key)
             if actual is None:
@@ -56,13 +60,14 @@ class EventLog:
         self._next_seq = 1
         self._waiters: set[asyncio.Event] = set()
         self.listeners: list[Callable[[Event], None]] = []
+        self.sandbox_of: Callable[[str | None], str | None] = lambda account_id: None
 
     @property
     def last_seq(self) -> int:
         return self._next_seq - 1
 
     def emit(self, kind: str, provider: str | None = None, account_id: str | None = None, **data: Any) -> Event:
-        event = Event(self._next_seq, self._now(), kind, provider, account_id, data)
+        event = Event(self._next_seq, self._now(), kind, provider, account_id, data, self.sandbox_of(account_id))
         self._next_seq += 1
         self._events.append(event)
         for waiter in self._waiters:

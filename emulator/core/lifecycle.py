@@ -83,7 +83,7 @@ class Lifecycle:
             self.clock.schedule(outcome.final_after, lambda: self.transition(message, outcome.status))
 
     def transition(self, message: Message, status: str) -> None:
-        if message.status in FINAL_STATUSES:
+        if message.status in FINAL_STATUSES or message.attributes.get("discarded"):
             return
         change = StatusChange(status, self.clock.stamp())
         message.status = status

@@ -60,6 +60,11 @@ class Collection(Generic[T]):
         # The indexes keep the stale entry; pages skip ids that are gone.
         return self.by_id.pop(key, None)
 
+    def remove_owner(self, owner: str) -> list[T]:
+        """Forget every record of `owner`; returns them."""
+        removed = [item for _, key in self._by_owner.pop(owner, []) if (item := self.by_id.pop(key, None)) is not None]
+        return removed
+
     def page(
         self,
         owner: str | None = None,
@@ -109,6 +114,16 @@ class Store:
         self.accounts[account.id] = account
         self.credentials[(account.provider, login)] = account.id
         return account
+
+    def all_collections(self) -> list[Collection]:
+        return [self.numbers, self.messages, self.hooks, self.deliveries, *self._named.values()]
+
+    def remove_account(self, account_id: str) -> list:
+        """Forget an account, its logins and every record it owns; returns those records."""
+        self.accounts.pop(account_id, None)
+        for login in [login for login, owner in self.credentials.items() if owner == account_id]:
+            del self.credentials[login]
+        return [item for collection in self.all_collections() for item in collection.remove_owner(account_id)]
 
     def account_for_login(self, provider: str, login: str) -> Account | None:
         account_id = self.credentials.get((provider, login))

@@ -1,0 +1,98 @@
+"""`/_emulator/sandboxes`: isolated sets of accounts (fresh credentials, own balances, numbers and
+history) for parallel tests sharing one emulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..core.engine import Engine
+from ..core.errors import InvalidParameter
+from ..params import read_params
+from ..sandboxes import Sandbox, Sandboxes
+from .render import iso
+
+__all__ = ["ROUTES", "install", "sandboxes_of"]
+
+
+def install(engine: Engine) -> None:
+    if not hasattr(engine, "sandboxes"):
+        engine.sandboxes = Sandboxes(engine)  # type: ignore[attr-defined]
+
+
+def sandboxes_of(engine: Engine) -> Sandboxes:
+    return engine.sandboxes  # type: ignore[attr-defined]
+
+
+def _numbers(raw: dict[str, Any]) -> list[str]:
+    return [str(number["number"]) for number in raw.get("numbers") or []]
+
+
+def sandbox_json(sandbox: Sandbox) -> dict[str, Any]:
+    elks = [
+        {
+            "account_id": raw["id"],
+            "username": raw["username"],
+            "password": raw["password"],
+            "numbers": _numbers(raw),
+            "subaccounts": [{"id": sub["id"], "secret": sub["secret"], "name": sub.get("name")} for sub in raw.get("subaccounts") or []],
+        }
+        for raw in sandbox.accounts.get("elks", [])
+    ]
+    seven = [
+        {
+            "account_id": raw["id"],
+            "api_key": raw["api_key"],
+            "numbers": _numbers(raw),
+            "tokens": [{"token": t["token"], "scopes": list(t.get("scopes") or [])} for t in raw.get("tokens") or []],
+        }
+        for raw in sandbox.accounts.get("seven", [])
+    ]
+    return {
+        "id": sandbox.id,
+        "name": sandbox.name,
+        "created": iso(sandbox.created),
+        "elks": elks,
+        "seven": seven,
+        "elks_auth": [elks[0]["username"], elks[0]["password"]] if elks else None,
+        "seven_api_key": seven[0]["api_key"] if seven else None,
+    }
+
+
+async def create_sandbox(request: Request) -> Response:
+    params = await read_params(request)
+    name = params.get("name")
+    if "name" in params and (not isinstance(name, str) or len(name) > 200):
+        raise InvalidParameter("name", name, "expected a string of at most 200 characters")
+    sandbox = sandboxes_of(request.app.state.engine).create(name)
+    return JSONResponse(sandbox_json(sandbox), status_code=201)
+
+
+async def list_sandboxes(request: Request) -> Response:
+    sandboxes = sandboxes_of(request.app.state.engine)
+    return JSONResponse({"data": [sandbox_json(s) for s in sandboxes.by_id.values()]})
+
+
+async def get_sandbox(request: Request) -> Response:
+    return JSONResponse(sandbox_json(sandboxes_of(request.app.state.engine).get(request.path_params["id"])))
+
+
+async def reset_sandbox(request: Request) -> Response:
+    return JSONResponse(sandbox_json(sandboxes_of(request.app.state.engine).reset(request.path_params["id"])))
+
+
+async def delete_sandbox(request: Request) -> Response:
+    sandboxes_of(request.app.state.engine).delete(request.path_params["id"])
+    return JSONResponse({"deleted": request.path_params["id"]})
+
+
+ROUTES = [
+    Route("/sandboxes", list_sandboxes, methods=["GET"]),
+    Route("/sandboxes", create_sandbox, methods=["POST"]),
+    Route("/sandboxes/{id}", get_sandbox, methods=["GET"]),
+    Route("/sandboxes/{id}", delete_sandbox, methods=["DELETE"]),
+    Route("/sandboxes/{id}/reset", reset_sandbox, methods=["POST"]),
+]

@@ -1,0 +1,103 @@
+"""Sandboxes: isolated copies of the fixture accounts, used in parallel, reset or deleted alone."""
+
+import asyncio
+
+import pytest
+
+from support import ELKS_AUTH, SEVEN_JSON
+
+
+async def create(client, name=None):
+    response = await client.post("/_emulator/sandboxes", json={"name": name} if name else {})
+    assert response.status_code == 201
+    return response.json()
+
+
+def seven_headers(sandbox):
+    return {"X-Api-Key": sandbox["seven_api_key"], "Accept": "application/json"}
+
+
+async def test_a_sandbox_has_fresh_credentials_balances_and_numbers(emulator, client):
+    sandbox = await create(client, "worker-1")
+    elks, seven = sandbox["elks"][0], sandbox["seven"][0]
+    assert sandbox["name"] == "worker-1" and sandbox["elks_auth"] == [elks["username"], elks["password"]]
+    assert elks["username"] != "test_user" and elks["numbers"] and elks["numbers"][0] != "+46766861001"
+    assert elks["numbers"][0].startswith("+46")
+    me = (await client.get("/a1/me", auth=tuple(sandbox["elks_auth"]))).json()
+    assert me["id"] == elks["account_id"] and me["balance"] == 10_000_000
+    sub = elks["subaccounts"][0]
+    assert (await client.get("/a1/me", auth=(sub["id"], sub["secret"]))).status_code == 200
+    assert (await client.get("/api/balance", headers=seven_headers(sandbox))).json()["amount"] == 100.0
+    assert seven["numbers"][0].startswith("+49") and seven["numbers"][0] != "+4915799912345"
+    # The default accounts are untouched and still work.
+    assert (await client.get("/a1/me", auth=ELKS_AUTH)).json()["id"] == "u5a9566c072160b318445d163949bf505"
+
+
+async def test_two_sandboxes_in_parallel_never_see_each_other(emulator, client):
+    first, second = await asyncio.gather(create(client, "a"), create(client, "b"))
+
+    async def work(sandbox, text):
+        auth = tuple(sandbox["elks_auth"])
+        sends = [client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": f"{text}{i}"}, auth=auth) for i in range(5)]
+        sends += [client.post("/api/sms", json={"to": "+4917612345678", "text": f"{text}{i}"}, headers=seven_headers(sandbox)) for i in range(5)]
+        results = await asyncio.gather(*sends)
+        assert all(r.status_code == 200 for r in results)
+
+    await asyncio.gather(work(first, "first"), work(second, "second"))
+    for sandbox, text in ((first, "first"), (second, "second")):
+        elks_list = (await client.get("/a1/SMS", auth=tuple(sandbox["elks_auth"]))).json()["data"]
+        assert sorted(m["message"] for m in elks_list) == [f"{text}{i}" for i in range(5)]
+        control = (await client.get("/_emulator/messages", params={"sandbox": sandbox["id"]})).json()["data"]
+        assert len(control) == 10 and all(m["text"].startswith(text) for m in control)
+        me = (await client.get("/a1/me", auth=tuple(sandbox["elks_auth"]))).json()
+        assert me["balance"] == 10_000_000 - 5 * 3500
+    assert (await client.get("/a1/SMS", auth=ELKS_AUTH)).json()["data"] == []
+
+
+async def test_inbound_to_a_sandbox_number_reaches_only_that_sandbox(emulator, client):
+    sandbox = await create(client)
+    number = sandbox["seven"][0]["numbers"][0]
+    response = await client.post("/_emulator/inbound/sms", json={"to": number, "from": "+4917612345678", "text": "hi"})
+    assert response.json()["account_id"] == sandbox["seven"][0]["account_id"]
+    event = (await client.get("/_emulator/wait", params={"kind": "message.received", "sandbox": sandbox["id"], "timeout": 0})).json()["event"]
+    assert event["sandbox"] == sandbox["id"]
+    assert (await client.get("/_emulator/wait", params={"kind": "message.received", "sandbox": "other", "timeout": 0})).status_code == 408
+
+
+async def test_reset_one_sandbox_alone(emulator, client):
+    first, second = await create(client), await create(client)
+    hook = {"target_url": "http://hooks.test/sb", "event_type": "dlr", "request_method": "JSON"}
+    await client.post("/api/hooks", json=hook, headers=seven_headers(first))
+    for sandbox in (first, second):
+        await client.post("/api/sms", json={"to": "+4917612345678", "text": "x"}, headers=seven_headers(sandbox))
+    reset = await client.post(f"/_emulator/sandboxes/{first['id']}/reset")
+    assert reset.json()["seven_api_key"] == first["seven_api_key"]
+    await emulator.advance(5)
+    assert emulator.receiver.requests == []  # the reset sandbox's message no longer reports
+    assert (await client.get("/_emulator/messages", params={"sandbox": first["id"]})).json()["data"] == []
+    assert len((await client.get("/_emulator/messages", params={"sandbox": second["id"]})).json()["data"]) == 1
+    assert (await client.get("/api/balance", headers=seven_headers(first))).json()["amount"] == 100.0
+    assert (await client.get("/api/hooks", headers=seven_headers(first))).json()["hooks"] == []
+
+
+async def test_delete_and_global_reset(emulator, client):
+    first, second = await create(client), await create(client)
+    assert (await client.delete(f"/_emulator/sandboxes/{first['id']}")).json() == {"deleted": first["id"]}
+    assert (await client.get("/api/balance", headers=seven_headers(first))).status_code == 401
+    assert (await client.get(f"/_emulator/sandboxes/{first['id']}")).status_code == 404
+    listed = (await client.get("/_emulator/sandboxes")).json()["data"]
+    assert [s["id"] for s in listed] == [second["id"]]
+    await client.post("/_emulator/reset")
+    assert (await client.get("/_emulator/sandboxes")).json()["data"] == []
+    assert (await client.get("/a1/me", auth=tuple(second["elks_auth"]))).status_code == 401
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/_emulator/sandboxes/nope"), ("POST", "/_emulator/sandboxes/nope/reset"), ("DELETE", "/_emulator/sandboxes/nope")])
+async def test_unknown_sandbox(client, method, path):
+    response = await client.request(method, path)
+    assert response.status_code == 404 and "error" in response.json()
+
+
+async def test_bad_name(client):
+    assert (await client.post("/_emulator/sandboxes", json={"name": 5})).status_code == 400
+    assert (await client.get("/_emulator/sandboxes")).json()["data"] == []
