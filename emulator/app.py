@@ -25,6 +25,7 @@ from .faults import FaultInjector
 from .fixtures import Fixtures, load_fixtures
 from .seven.routes import create_seven_app
 from .settings import Settings
+from .state import save_state_file
 
 __all__ = ["create_app", "build_engine"]
 
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if settings.state:
+                save_state_file(engine, settings.state)
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)

@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--time-scale", type=float, default=_env("TIME_SCALE", "1"), help="divide every simulated delay (delivery reports, webhook retries) by this (env TELCO_EMULATOR_TIME_SCALE)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower, default=_env("LOG_LEVEL", "info"), help="(env TELCO_EMULATOR_LOG_LEVEL; default info)")
     parser.add_argument("--proxy", metavar="PORT", default=_env("PROXY", None), help="also run an HTTP proxy on this port (0: any free port) that answers HTTPS requests for api.46elks.com and gateway.seven.io itself (env TELCO_EMULATOR_PROXY; default off)")
+    parser.add_argument("--state", metavar="FILE", default=_env("STATE", None), help="load the state from this snapshot file at start (when it exists) and save it there at shutdown (env TELCO_EMULATOR_STATE)")
     parser.add_argument("--proxy-ca-dir", metavar="DIR", default=_env("PROXY_CA_DIR", None), help="where the proxy keeps its local CA, created at first start (env TELCO_EMULATOR_PROXY_CA_DIR; default ~/.cache/telco-emulator/ca)")
     parser.add_argument("--version", action="version", version=f"telco-emulator {__version__}")
     return parser
@@ -76,7 +77,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         return Settings(
             host=args.host, port=port, fixtures=args.fixtures, seed=seed, clock=args.clock,
             time_scale=scale, clock_start=start, log_level=args.log_level,
-            proxy_port=proxy_port, proxy_ca_dir=args.proxy_ca_dir or None,
+            proxy_port=proxy_port, proxy_ca_dir=args.proxy_ca_dir or None, state=args.state or None,
         )
     except (ValueError, argparse.ArgumentTypeError) as exc:
         parser.error(str(exc))
@@ -144,9 +145,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FixtureError as exc:
         print(f"telco-emulator: {exc.message}", file=sys.stderr)
         return 2
+    if settings.state:
+        from .core.snapshot import SnapshotError
+        from .state import load_state_file
+
+        try:
+            load_state_file(engine, settings.state)
+        except SnapshotError as exc:
+            print(f"telco-emulator: {settings.state}: cannot load the state: {exc}", file=sys.stderr)
+            return 2
     app = create_app(settings, engine=engine)
     try:
-        sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+        # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets that say so, and
+        # without it every keep-alive response waits for a delayed ACK.
+        sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((settings.host, settings.port))
     except OSError as exc:
@@ -186,7 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 proxy_server.close()
 
     try:
-        asyncio.run(serve())
+        with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+            runner.run(serve())
     except KeyboardInterrupt:
         pass
     return 0 if server.started else 1

@@ -22,6 +22,7 @@ class Settings:
     log_level: str = "info"
     proxy_port: int | None = None  # transparent HTTPS proxy for the providers' hosts; None: off
     proxy_ca_dir: str | None = None  # where the proxy's CA lives; None: proxy_ca.default_ca_dir()
+    state: str | None = None  # snapshot file: loaded at start when it exists, written at shutdown
 
     def __post_init__(self) -> None:
         if self.clock not in CLOCKS:

@@ -200,6 +200,10 @@ class Engine:
             status=attempt.status, error=attempt.error, state=delivery.state, subject=delivery.subject_id,
         )
 
+    def reschedule(self, message: Message, delay_seconds: float) -> None:
+        """Hold a scheduled message until `delay_seconds` from now (used when state is restored)."""
+        self._scheduled[message.id] = self.clock.schedule(delay_seconds, partial(self._release, message.id))
+
     def _release(self, message_id: str) -> None:
         self._scheduled.pop(message_id, None)
         message = self.store.messages.get(message_id)

@@ -82,6 +82,23 @@ class Lifecycle:
         if outcome.status != "none":
             self.clock.schedule(outcome.final_after, lambda: self.transition(message, outcome.status))
 
+    def resume(self, message: Message) -> None:
+        """Schedule what is left of a message's life (after a restore), from its `created` time."""
+        outcome = self.outcome_for(message.provider, message.recipient)
+        started = next((c.at for c in message.history if c.status == "created"), message.created)
+        elapsed = max(0, self.clock.now() - started) * self.clock.time_scale / 1_000_000
+        steps = [("sent", outcome.sent_after)]
+        if outcome.buffered:
+            steps.append(("buffered", (outcome.sent_after + outcome.final_after) / 2))
+        if outcome.status != "none":
+            steps.append((outcome.status, outcome.final_after))
+        order = ["created", "sent", "buffered"]
+        current = order.index(message.status) if message.status in order else len(order)
+        for status, offset in steps:
+            if status in order and order.index(status) <= current:
+                continue
+            self.clock.schedule(max(0.0, offset - elapsed), lambda status=status: self.transition(message, status))
+
     def transition(self, message: Message, status: str) -> None:
         if message.status in FINAL_STATUSES or message.attributes.get("discarded"):
             return

@@ -132,6 +132,10 @@ class Outbox:
         self._one_shot.add(delivery.id)  # no await since enqueue: the worker has not seen it yet
         return delivery
 
+    def retry_at(self, delivery_id: str, delay_seconds: float) -> None:
+        """Attempt a stored pending delivery again after `delay_seconds` (used when state is restored)."""
+        self.clock.schedule(delay_seconds, lambda: self._submit(delivery_id))
+
     def _submit(self, delivery_id: str) -> None:
         self._unfinished += 1
         self._idle.clear()
