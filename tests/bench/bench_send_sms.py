@@ -84,8 +84,8 @@ def free_port() -> int:
 
 
 def start(command: list[str], log_path: Path) -> subprocess.Popen:
-    log = open(log_path, "wb")
-    return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the file descriptor
+        return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 def wait_ready(proc: subprocess.Popen, port: int, log_path: Path, deadline_s: float = 20.0) -> None:
@@ -203,7 +203,8 @@ def measure(args: argparse.Namespace, use_wrk: bool, threads: int, tmp: Path) ->
         for round_no in range(1, args.rounds + 1):
             for target in targets:
                 if use_wrk:
-                    run_wrk(target, args.connections, threads, args.warmup, tmp)  # warm-up, discarded
+                    if args.warmup > 0:
+                        run_wrk(target, args.connections, threads, args.warmup, tmp)  # warm-up, discarded
                     result = run_wrk(target, args.connections, threads, args.duration, tmp)
                 else:
                     result = run_python(target, args.connections, threads, args.warmup, args.duration)
