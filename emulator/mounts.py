@@ -16,15 +16,16 @@ import pkgutil
 from types import ModuleType
 from typing import Any, Callable
 
-from starlette.applications import Starlette
+from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Router
+from starlette.types import Receive, Scope, Send
 
 from .core import errors
 
-__all__ = ["provider_app", "resource_routes"]
+__all__ = ["ProviderApp", "provider_app", "resource_routes"]
 
 log = logging.getLogger("emulator")
 
@@ -32,29 +33,54 @@ Renderer = Callable[[Request, errors.EmulatorError], Response]
 Crash = Callable[[Request], Response]
 
 
-def provider_app(routes: list[BaseRoute], render: Renderer, crash: Crash, state: dict) -> Starlette:
-    async def on_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, errors.EmulatorError)
-        return render(request, exc)
+class ProviderApp:
+    """A provider's routes behind one error boundary.
 
-    async def on_http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        path = request.url.path
-        if exc.status_code == 405:
-            return render(request, errors.MethodNotAllowed(request.method, path))
-        return render(request, errors.RouteNotFound(path))
+    Routes are grouped by their first path segment (`/sms`, `/numbers`, ...), so a request is
+    matched against the few routes of its resource instead of all of them. Any `EmulatorError`,
+    unknown path, wrong method or crash becomes the provider's own answer. Handlers reach shared
+    objects through `request.app.state` (the outer application's state).
+    """
 
-    async def on_crash(request: Request, exc: Exception) -> Response:
-        log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-        return crash(request)
+    def __init__(self, routes: list[BaseRoute], render: Renderer, crash: Crash) -> None:
+        self.routes = list(routes)
+        self.render = render
+        self.crash = crash
+        groups: dict[str, list[BaseRoute]] = {}
+        for route in self.routes:
+            groups.setdefault(_first_segment(getattr(route, "path", "/")), []).append(route)
+        self._routers = {segment: Router(routes=members) for segment, members in groups.items()}
 
-    app = Starlette(
-        routes=routes,
-        exception_handlers={errors.EmulatorError: on_error, HTTPException: on_http, Exception: on_crash},
-    )
-    for key, value in state.items():
-        setattr(app.state, key, value)
-    return app
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        router = self._routers.get(_first_segment(get_route_path(scope)))
+        try:
+            if router is None:
+                raise errors.RouteNotFound(scope["path"])
+            await router(scope, receive, send)
+            return
+        except errors.EmulatorError as exc:
+            response = self.render(Request(scope, receive), exc)
+        except HTTPException as exc:
+            request = Request(scope, receive)
+            if exc.status_code == 405:
+                response = self.render(request, errors.MethodNotAllowed(request.method, request.url.path))
+            else:
+                response = self.render(request, errors.RouteNotFound(request.url.path))
+        except Exception:
+            request = Request(scope, receive)
+            log.exception("internal error on %s %s", request.method, request.url.path)
+            response = self.crash(request)
+        await response(scope, receive, send)
+
+
+def _first_segment(path: str) -> str:
+    return path.lstrip("/").split("/", 1)[0]
+
+
+def provider_app(routes: list[BaseRoute], render: Renderer, crash: Crash) -> ProviderApp:
+    return ProviderApp(routes, render, crash)
 
 
 def resource_routes(package: ModuleType, engine: Any) -> list[BaseRoute]:

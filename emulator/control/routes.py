@@ -359,4 +359,4 @@ ROUTES = [
 def create_control_app(engine: Engine) -> ASGIApp:
     import emulator.control as package
 
-    return provider_app(resource_routes(package, engine), _render, _crash, {"engine": engine})
+    return provider_app(resource_routes(package, engine), _render, _crash)

@@ -39,12 +39,12 @@ def micros_of(moment: datetime) -> int:
     return (delta.days * 86400 + delta.seconds) * MICROS + delta.microseconds
 
 
-@dataclass(order=True)
+@dataclass(slots=True)
 class ScheduledEvent:
     due: int
     seq: int
-    callback: Callable[[], None] = field(compare=False)
-    cancelled: bool = field(default=False, compare=False)
+    callback: Callable[[], None]
+    cancelled: bool = False
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -59,7 +59,7 @@ class Clock:
         if time_scale <= 0:
             raise ValueError("time_scale must be positive")
         self.time_scale = time_scale
-        self._heap: list[ScheduledEvent] = []
+        self._heap: list[tuple[int, int, ScheduledEvent]] = []  # (due, seq, event): compared as plain tuples
         self._seq = itertools.count()
         self._last_stamp = 0
 
@@ -79,20 +79,22 @@ class Clock:
 
     def _push(self, due: int, callback: Callable[[], None]) -> ScheduledEvent:
         event = ScheduledEvent(due, next(self._seq), callback)
-        heapq.heappush(self._heap, event)
-        self._wake()
+        earliest = not self._heap or due < self._heap[0][0]
+        heapq.heappush(self._heap, (due, event.seq, event))
+        if earliest:  # the waiting loop only needs waking when the next due time moved closer
+            self._wake()
         return event
 
     def _wake(self) -> None:
         pass
 
     def pending(self) -> int:
-        return sum(1 for event in self._heap if not event.cancelled)
+        return sum(1 for _, _, event in self._heap if not event.cancelled)
 
     def next_due(self) -> int | None:
-        while self._heap and self._heap[0].cancelled:
+        while self._heap and self._heap[0][2].cancelled:
             heapq.heappop(self._heap)
-        return self._heap[0].due if self._heap else None
+        return self._heap[0][0] if self._heap else None
 
     def _fire_due(self, until: int, on_each: Callable[[int], None] | None = None) -> int:
         fired = 0
@@ -100,14 +102,14 @@ class Clock:
             due = self.next_due()
             if due is None or due > until:
                 return fired
-            event = heapq.heappop(self._heap)
+            _, _, event = heapq.heappop(self._heap)
             if on_each is not None:
                 on_each(event.due)
             event.callback()
             fired += 1
 
     def clear(self) -> None:
-        for event in self._heap:
+        for _, _, event in self._heap:
             event.cancelled = True
         self._heap.clear()
 

@@ -3,11 +3,15 @@
 Numbers are kept in E.164 (`+46700000000`) everywhere inside the emulator. A number is accepted
 when `phonenumbers` finds it possible for its region (right length for the country); the region
 (ISO 3166 alpha-2) decides the price.
+
+Both parsers are cached: the same recipients come back again and again, and a parse is the
+largest part of a send's cost. Failures raise and are not cached.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 
@@ -40,6 +44,7 @@ def _region(parsed: phonenumbers.PhoneNumber) -> str | None:
     return None if region in (None, "ZZ", "001") else region
 
 
+@lru_cache(maxsize=65_536)
 def parse_e164(raw: str, field: str = "to") -> ParsedNumber:
     """Strict form: `+` and digits only (46elks), or an ISO country code then a national number
     (`SE0723175800`), which 46elks also accepts."""
@@ -59,6 +64,7 @@ def parse_e164(raw: str, field: str = "to") -> ParsedNumber:
     return _finish(parsed, raw, field)
 
 
+@lru_cache(maxsize=65_536)
 def parse_loose(raw: str, field: str = "to", default_region: str = "DE") -> ParsedNumber:
     """Any common written form: `+49171...`, `0049171...`, `49171...`, national `0171...`
     (read in `default_region`), with spaces, dashes, dots or brackets between digits."""

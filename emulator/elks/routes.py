@@ -48,4 +48,4 @@ def create_elks_app(engine: Engine) -> ASGIApp:
     import emulator.elks as package
 
     engine.outbox.policies["elks"] = RETRY_POLICY
-    return _ElksPaths(provider_app(resource_routes(package, engine), _render, _crash, {"engine": engine}))
+    return _ElksPaths(provider_app(resource_routes(package, engine), _render, _crash))

@@ -6,10 +6,11 @@ today by the emulator's clock, and today). `label`: `all` (default) or one label
 only labelled traffic counts (inbound messages carry none). `subaccounts`: `only_main`
 (default: the calling account), `all` (it and its sub-accounts) or the id of one sub-account.
 
-Each row counts outbound SMS (`sms`), inbound SMS (`inbound`), outbound seven.io calls of the
-call engine (`voice`, the store's `calls` collection), and the records of the store's
-`seven.lookups` (`hlr`, `mnp`, by their `type`) and `seven.rcs` (`rcs`) collections, which stay
-empty until those products exist; `usage_eur` is what all of it cost.
+Each row counts outbound SMS (`sms`; an RCS fallback sent as SMS counts here too), outbound RCS
+messages (`rcs`: messages whose `channel` attribute is `RCS`, and records of the store's
+`seven.rcs` collection), inbound SMS (`inbound`), outbound seven.io calls of the call engine
+(`voice`, the store's `calls` collection), and the records of the store's `seven.lookups`
+collection (`hlr`, `mnp`, by their `type`); `usage_eur` is what all of it cost.
 Rows exist only for keys with traffic, in ascending key order.
 """
 
@@ -81,7 +82,8 @@ def activities(engine: Engine, account_ids: list[str], after: int, before: int) 
         window = {"before": before, "after": after - 1, "limit": 10**9}
         for message in store.messages.page(account_id, where=lambda m: m.provider == "seven", **window).items:
             if message.direction == OUTBOUND:
-                yield Activity("sms", account_id, message.created, message.cost, message.attributes.get("label"), message.recipient)
+                kind = "rcs" if message.attributes.get("channel") == "RCS" else "sms"
+                yield Activity(kind, account_id, message.created, message.cost, message.attributes.get("label"), message.recipient)
             elif message.direction == INBOUND:
                 yield Activity("inbound", account_id, message.created, message.cost, None, message.sender)
         for call in calls.page(account_id, where=_outbound_seven_call, **window).items:

@@ -158,8 +158,9 @@ def dispatch(engine: Engine, account_id: str, event: str, data: dict[str, Any], 
 
 
 def report_delivery(engine: Engine, message: Message, change: StatusChange) -> None:
-    """Lifecycle listener: a `dlr` event for each status change of a seven.io message."""
-    if message.provider != "seven":
+    """Lifecycle listener: a `dlr` event for each status change of a seven.io message (RCS
+    messages report through `rcs` hooks instead, see `rcs.report_status`)."""
+    if message.provider != "seven" or message.attributes.get("channel") == "RCS":
         return
     data = {
         "msg_id": message.id,

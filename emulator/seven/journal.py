@@ -102,7 +102,7 @@ def outbound_row(message: Message) -> dict[str, Any]:
         "mccmnc": _mccmnc(message.recipient),
         "latency": _latency(message),
         "type": "direct",
-        "channel": "SMS",
+        "channel": message.attributes.get("channel") or "SMS",
         "connection": "http",
         "label": message.attributes.get("label"),
         "foreign_id": message.attributes.get("foreign_id"),

@@ -33,7 +33,7 @@ from .context import begin
 from .networks import Network, NumberFacts, facts, networks_of
 from .render import euros, json_response
 
-__all__ = ["Lookup", "LOOKUPS", "TYPES", "lookup_price", "ROUTES"]
+__all__ = ["Lookup", "LOOKUPS", "TYPES", "lookup_price", "rcs_capabilities", "ROUTES"]
 
 LOOKUPS = "seven.lookups"
 TYPES = ("format", "hlr", "mnp", "cnam", "rcs")
@@ -122,6 +122,12 @@ def _profile(engine: Engine, info: NumberFacts) -> Profile:
     faker = _faker()
     faker.seed_instance(f"{engine.seed}-{info.e164}")
     return Profile(current, ported, reachable, roaming, rcs, faker.name())
+
+
+def rcs_capabilities(engine: Engine, number: ParsedNumber) -> tuple[str, ...]:
+    """The RCS features `GET /api/lookup/rcs` reports for `number` (empty: not RCS-capable);
+    nothing is billed or recorded."""
+    return _profile(engine, facts(number)).rcs
 
 
 # -- answers --------------------------------------------------------------------------------

@@ -43,4 +43,4 @@ def create_seven_app(engine: Engine) -> ASGIApp:
     import emulator.seven as package
 
     engine.outbox.policies["seven"] = retry_policy(engine)
-    return provider_app(resource_routes(package, engine), _render, _crash, {"engine": engine})
+    return provider_app(resource_routes(package, engine), _render, _crash)
