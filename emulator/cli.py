@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import socket
 import sys
@@ -179,6 +180,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}"
+
+    # The store keeps every record for the whole run, and the collector would walk all of them
+    # over and over: collect less often, and never the objects that exist once the app is built.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
 
     async def serve() -> None:
         task = asyncio.create_task(server.serve(sockets=[sock]))

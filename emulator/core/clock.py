@@ -115,29 +115,51 @@ class Clock:
 
 
 class RealClock(Clock):
+    """Due events fire from one event-loop timer set for the earliest of them: no task wakes up
+    per event, and a burst of due events fires in one go."""
+
     def __init__(self, time_scale: float = 1.0) -> None:
         super().__init__(time_scale)
-        self._wakeup: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due: int | None = None
 
     def now(self) -> int:
         return time.time_ns() // 1000
 
     def _wake(self) -> None:
-        if self._wakeup is not None:
-            self._wakeup.set()
+        if self._loop is not None:
+            self._arm()
+
+    def _arm(self) -> None:
+        due = self.next_due()
+        if due == self._timer_due and self._timer is not None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_due = due
+        if due is not None and self._loop is not None:
+            delay = max(0.0, (due - self.now()) / MICROS)
+            self._timer = self._loop.call_at(self._loop.time() + delay, self._tick)
+
+    def _tick(self) -> None:
+        self._timer = None
+        self._timer_due = None
+        self._fire_due(self.now())
+        self._arm()
 
     async def run(self) -> None:
         """Fire events when they fall due; runs until cancelled."""
-        self._wakeup = asyncio.Event()
-        while True:
-            self._fire_due(self.now())
-            due = self.next_due()
-            self._wakeup.clear()
-            timeout = None if due is None else max(0.0, (due - self.now()) / MICROS)
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
-            except TimeoutError:
-                pass
+        self._loop = asyncio.get_running_loop()
+        self._arm()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self._timer_due = None
+            self._loop = None
 
 
 class VirtualClock(Clock):

@@ -74,30 +74,39 @@ class Lifecycle:
     def begin(self, message: Message) -> None:
         """Record `created` (now) and schedule the rest of the message's life."""
         message.history.append(StatusChange("created", self.clock.now()))
-        outcome = self.outcome_for(message.provider, message.recipient)
-        self.clock.schedule(outcome.sent_after, lambda: self.transition(message, "sent"))
-        if outcome.buffered:
-            middle = (outcome.sent_after + outcome.final_after) / 2
-            self.clock.schedule(middle, lambda: self.transition(message, "buffered"))
-        if outcome.status != "none":
-            self.clock.schedule(outcome.final_after, lambda: self.transition(message, outcome.status))
+        self._chain(message, self._steps(self.outcome_for(message.provider, message.recipient)), 0.0)
 
-    def resume(self, message: Message) -> None:
-        """Schedule what is left of a message's life (after a restore), from its `created` time."""
-        outcome = self.outcome_for(message.provider, message.recipient)
-        started = next((c.at for c in message.history if c.status == "created"), message.created)
-        elapsed = max(0, self.clock.now() - started) * self.clock.time_scale / 1_000_000
+    @staticmethod
+    def _steps(outcome: Outcome) -> list[tuple[str, float]]:
+        """(status, seconds after creation) of each change still to come."""
         steps = [("sent", outcome.sent_after)]
         if outcome.buffered:
             steps.append(("buffered", (outcome.sent_after + outcome.final_after) / 2))
         if outcome.status != "none":
             steps.append((outcome.status, outcome.final_after))
+        return steps
+
+    def _chain(self, message: Message, steps: list[tuple[str, float]], elapsed: float) -> None:
+        """Schedule only the next step; it schedules the one after (one pending event per message)."""
+        if not steps:
+            return
+        (status, offset), rest = steps[0], steps[1:]
+
+        def step() -> None:
+            self.transition(message, status)
+            self._chain(message, rest, offset)
+
+        self.clock.schedule(max(0.0, offset - elapsed), step)
+
+    def resume(self, message: Message) -> None:
+        """Schedule what is left of a message's life (after a restore), from its `created` time."""
+        started = next((c.at for c in message.history if c.status == "created"), message.created)
+        elapsed = max(0, self.clock.now() - started) * self.clock.time_scale / 1_000_000
         order = ["created", "sent", "buffered"]
         current = order.index(message.status) if message.status in order else len(order)
-        for status, offset in steps:
-            if status in order and order.index(status) <= current:
-                continue
-            self.clock.schedule(max(0.0, offset - elapsed), lambda status=status: self.transition(message, status))
+        steps = self._steps(self.outcome_for(message.provider, message.recipient))
+        left = [(status, offset) for status, offset in steps if not (status in order and order.index(status) <= current)]
+        self._chain(message, left, elapsed)
 
     def transition(self, message: Message, status: str) -> None:
         if message.status in FINAL_STATUSES or message.attributes.get("discarded"):

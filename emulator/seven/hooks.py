@@ -27,6 +27,7 @@ __all__ = [
     "create_hook",
     "delete_hook",
     "dispatch",
+    "listening",
     "report_delivery",
     "make_signer",
     "install",
@@ -127,13 +128,20 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
         out.append((prefix, "true" if value is True else "false" if value is False else str(value)))
 
 
+def listening(engine: Engine, account_id: str, event: str) -> list[Hook]:
+    """The account's enabled hooks for `event` (before their filters), oldest first."""
+    hooks = engine.store.hooks.page(account_id, limit=10_000).items
+    return [hook for hook in reversed(hooks) if hook.enabled and hook.event_type in (event, "all")]
+
+
 def dispatch(engine: Engine, account_id: str, event: str, data: dict[str, Any], filter_values: tuple[str, ...] = ()) -> list[Delivery]:
     """Queue `event` for every enabled hook of the account that listens to it."""
+    hooks = listening(engine, account_id, event)
+    if not hooks:
+        return []
     envelope = {"webhook_event": event, "webhook_timestamp": moment(engine.clock.now(), fraction=0), "data": data}
     deliveries = []
-    for hook in engine.store.hooks.page(account_id, limit=10_000).items:
-        if not hook.enabled or hook.event_type not in (event, "all"):
-            continue
+    for hook in hooks:
         if hook.event_filter and hook.event_filter not in filter_values:
             continue
         headers = _custom_headers(hook)
@@ -161,6 +169,8 @@ def report_delivery(engine: Engine, message: Message, change: StatusChange) -> N
     """Lifecycle listener: a `dlr` event for each status change of a seven.io message (RCS
     messages report through `rcs` hooks instead, see `rcs.report_status`)."""
     if message.provider != "seven" or message.attributes.get("channel") == "RCS":
+        return
+    if not listening(engine, message.account_id, "dlr"):
         return
     data = {
         "msg_id": message.id,

@@ -48,7 +48,9 @@ _SMS_FIELD_CODES = {"to": 301, "text": 305}
 
 
 def euros(units: int) -> float:
-    return float(Decimal(units) / Decimal(10_000))
+    # Both operands are exact doubles and IEEE division rounds correctly: the same value as
+    # float(Decimal(units) / 10000), at a fraction of the cost.
+    return units / 10_000
 
 
 def euro_text(units: int) -> str:
