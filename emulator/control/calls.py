@@ -11,18 +11,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..core.engine import Engine
-from ..core.errors import InvalidParameter, MissingParameter, NotFound
+from ..core.errors import InvalidParameter, NotFound
 from ..core.models import Call, Leg
 from ..core.phone import parse_e164
 from ..params import read_params
+from .inputs import cursor, engine_of, filters, limit, page_json, same_number, text_field
 from .render import iso
 
 __all__ = ["call_json", "list_calls", "inbound_call", "ROUTES", "CALL_STATUSES"]
 
 CALL_STATUSES = ("created", "ringing", "answered", "ongoing", "ended", "busy", "no_answer", "failed")
 _KEYS = re.compile(r"[0-9*#]{0,100}")
-_MAX_LIMIT = 1000
 
 
 def _leg_json(leg: Leg) -> dict[str, Any]:
@@ -64,77 +63,31 @@ def call_json(call: Call) -> dict[str, Any]:
     }
 
 
-def _engine(request: Request) -> Engine:
-    return request.app.state.engine
-
-
-def _same_number(wanted: str, actual: str) -> bool:
-    return wanted.lstrip("+") == actual.lstrip("+")
-
-
 _CHOICES = {"provider": ("elks", "seven"), "direction": ("outbound", "inbound"), "status": CALL_STATUSES}
 _FILTERS: dict[str, Callable[[Call, str], bool]] = {
     "provider": lambda c, v: c.provider == v,
     "account": lambda c, v: c.account_id == v,
-    "to": lambda c, v: _same_number(v, c.recipient),
-    "from": lambda c, v: _same_number(v, c.sender),
+    "to": lambda c, v: same_number(v, c.recipient),
+    "from": lambda c, v: same_number(v, c.sender),
     "status": lambda c, v: c.status == v,
     "direction": lambda c, v: c.direction == v,
 }
 
 
-def _where(params: dict[str, Any]) -> Callable[[Call], bool]:
-    active = []
-    for name, test in _FILTERS.items():
-        value = params.get(name)
-        if value is None or (value == "" and name not in _CHOICES):
-            continue
-        if not isinstance(value, str) or (name in _CHOICES and value not in _CHOICES[name]):
-            raise InvalidParameter(name, value, f"expected one of: {', '.join(_CHOICES.get(name, ('text',)))}")
-        active.append((test, value))
-    return lambda call: all(test(call, value) for test, value in active)
-
-
-def _page_params(params: dict[str, Any]) -> tuple[int | None, int]:
-    raw_cursor = params.get("cursor")
-    cursor = None
-    if raw_cursor not in (None, ""):
-        if not isinstance(raw_cursor, str) or not raw_cursor.isdigit():
-            raise InvalidParameter("cursor", raw_cursor, "expected the `next` value of a previous page")
-        cursor = int(raw_cursor)
-    raw_limit = params.get("limit", "100")
-    if not isinstance(raw_limit, str) or not raw_limit.isdigit() or not 1 <= int(raw_limit) <= _MAX_LIMIT:
-        raise InvalidParameter("limit", raw_limit, f"expected a whole number from 1 to {_MAX_LIMIT}")
-    return cursor, int(raw_limit)
-
-
 async def list_calls(request: Request) -> Response:
     params = await read_params(request)
-    where = _where(params)
-    cursor, limit = _page_params(params)
-    page = _engine(request).calls.collection.page(before=cursor, limit=limit, where=where)
-    body = {"data": [call_json(call) for call in page.items], "next": str(page.items[-1].created) if page.has_more else None}
-    return JSONResponse(body)
-
-
-def _text(params: dict[str, Any], name: str, required: bool = True) -> str | None:
-    value = params.get(name)
-    if value is None or value == "":
-        if required:
-            raise MissingParameter(name)
-        return None
-    if not isinstance(value, str):
-        raise InvalidParameter(name, value, "expected a string")
-    return value
+    where = filters(params, _FILTERS, _CHOICES)
+    page = engine_of(request).calls.collection.page(before=cursor(params), limit=limit(params), where=where)
+    return JSONResponse(page_json(page, call_json))
 
 
 async def inbound_call(request: Request) -> Response:
     """A phone calls one of the accounts' numbers; the platform answers at once."""
-    engine = _engine(request)
+    engine = engine_of(request)
     params = await read_params(request)
-    to = parse_e164(_text(params, "to") or "", "to").e164
-    caller = parse_e164(_text(params, "from") or "", "from").e164
-    digits = _text(params, "digits", required=False)
+    to = parse_e164(text_field(params, "to") or "", "to").e164
+    caller = parse_e164(text_field(params, "from") or "", "from").e164
+    digits = text_field(params, "digits", required=False)
     if digits is not None and not _KEYS.fullmatch(digits):
         raise InvalidParameter("digits", digits, "expected up to 100 keys from 0-9, * and #")
     talk_time = params.get("talk_time")

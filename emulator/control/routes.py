@@ -23,41 +23,11 @@ from ..core.models import Delivery, Message
 from ..core.phone import parse_e164
 from ..mounts import provider_app, resource_routes
 from ..params import read_params
+from .inputs import cursor, engine_of, filters, limit, page_json, same_number, text_field
 from .render import delivery_json, error_response, iso, message_json
 
 __all__ = ["create_control_app", "ROUTES"]
 
-MAX_LIMIT = 1000
-
-
-def _engine(request: Request) -> Engine:
-    return request.app.state.engine
-
-
-def _limit(params: dict[str, Any]) -> int:
-    raw = params.get("limit", 100)
-    try:
-        limit = int(raw)
-    except (TypeError, ValueError):
-        raise InvalidParameter("limit", raw, f"expected a whole number from 1 to {MAX_LIMIT}") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidParameter("limit", raw, f"expected a whole number from 1 to {MAX_LIMIT}")
-    return limit
-
-
-def _cursor(params: dict[str, Any]) -> int | None:
-    raw = params.get("cursor")
-    if raw in (None, ""):
-        return None
-    if not str(raw).isdigit():
-        raise InvalidParameter("cursor", raw, "expected the `next` value of a previous page")
-    return int(raw)
-
-
-def _page_json(page, render: Callable[[Any], dict]) -> dict[str, Any]:
-    body: dict[str, Any] = {"data": [render(item) for item in page.items]}
-    body["next"] = str(page.items[-1].created) if page.has_more else None
-    return body
 
 
 _CHOICES = {
@@ -68,30 +38,12 @@ _CHOICES = {
 }
 
 
-def _filters(params: dict[str, Any], tests: dict[str, Callable[[Any, str], bool]]) -> Callable[[Any], bool]:
-    """One predicate from the filters present in `params`; enumerated filters are checked."""
-    active = []
-    for name, test in tests.items():
-        value = params.get(name)
-        if value is None or (value == "" and name not in _CHOICES):
-            continue
-        if not isinstance(value, str) or (name in _CHOICES and value not in _CHOICES[name]):
-            allowed = ", ".join(_CHOICES.get(name, ("text",)))
-            raise InvalidParameter(name, value, f"expected one of: {allowed}")
-        active.append((test, value))
-    return lambda item: all(test(item, value) for test, value in active)
-
-
 def _both(first: Callable[[Any], bool], second: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return lambda item: first(item) and second(item)
 
 
-def _same_number(wanted: str, actual: str) -> bool:
-    return wanted.lstrip("+") == actual.lstrip("+")
-
-
 async def health(request: Request) -> Response:
-    engine = _engine(request)
+    engine = engine_of(request)
     return JSONResponse({
         "status": "ok",
         "version": __version__,
@@ -101,7 +53,7 @@ async def health(request: Request) -> Response:
 
 
 async def reset(request: Request) -> Response:
-    engine = _engine(request)
+    engine = engine_of(request)
     engine.reset()
     return JSONResponse({"reset": True, "now": iso(engine.clock.now())})
 
@@ -109,8 +61,8 @@ async def reset(request: Request) -> Response:
 _MESSAGE_FILTERS: dict[str, Callable[[Message, str], bool]] = {
     "provider": lambda m, v: m.provider == v,
     "account": lambda m, v: m.account_id == v,
-    "to": lambda m, v: _same_number(v, m.recipient),
-    "from": lambda m, v: _same_number(v, m.sender),
+    "to": lambda m, v: same_number(v, m.recipient),
+    "from": lambda m, v: same_number(v, m.sender),
     "status": lambda m, v: m.status == v,
     "direction": lambda m, v: m.direction == v,
 }
@@ -136,16 +88,16 @@ def _in_sandbox(request: Request, params: dict[str, Any]) -> Callable[[Any], boo
 
 async def list_messages(request: Request) -> Response:
     params = await read_params(request)
-    where = _both(_filters(params, _MESSAGE_FILTERS), _in_sandbox(request, params))
-    page = _engine(request).store.messages.page(before=_cursor(params), limit=_limit(params), where=where)
-    return JSONResponse(_page_json(page, message_json))
+    where = _both(filters(params, _MESSAGE_FILTERS, _CHOICES), _in_sandbox(request, params))
+    page = engine_of(request).store.messages.page(before=cursor(params), limit=limit(params), where=where)
+    return JSONResponse(page_json(page, message_json))
 
 
 async def list_webhooks(request: Request) -> Response:
     params = await read_params(request)
-    where = _both(_filters(params, _DELIVERY_FILTERS), _in_sandbox(request, params))
-    page = _engine(request).store.deliveries.page(before=_cursor(params), limit=_limit(params), where=where)
-    return JSONResponse(_page_json(page, delivery_json))
+    where = _both(filters(params, _DELIVERY_FILTERS, _CHOICES), _in_sandbox(request, params))
+    page = engine_of(request).store.deliveries.page(before=cursor(params), limit=limit(params), where=where)
+    return JSONResponse(page_json(page, delivery_json))
 
 
 def _virtual(engine: Engine) -> VirtualClock:
@@ -155,7 +107,7 @@ def _virtual(engine: Engine) -> VirtualClock:
 
 
 async def get_clock(request: Request) -> Response:
-    engine = _engine(request)
+    engine = engine_of(request)
     return JSONResponse({
         "clock": "virtual" if engine.clock.virtual else "real",
         "now": iso(engine.clock.now()),
@@ -164,7 +116,7 @@ async def get_clock(request: Request) -> Response:
 
 
 async def advance_clock(request: Request) -> Response:
-    engine = _engine(request)
+    engine = engine_of(request)
     params = await read_params(request)
     raw = params.get("seconds")
     from_query = isinstance(raw, str) and "seconds" in request.query_params
@@ -181,7 +133,7 @@ async def advance_clock(request: Request) -> Response:
 
 
 async def set_clock(request: Request) -> Response:
-    engine = _engine(request)
+    engine = engine_of(request)
     params = await read_params(request)
     raw = params.get("time")
     if not isinstance(raw, str) or not raw:
@@ -200,25 +152,14 @@ async def set_clock(request: Request) -> Response:
     return JSONResponse({"now": iso(engine.clock.now()), "fired": fired})
 
 
-def _text_field(params: dict[str, Any], name: str, required: bool = True) -> str | None:
-    value = params.get(name)
-    if value is None or value == "":
-        if required:
-            raise MissingParameter(name)
-        return None
-    if not isinstance(value, str):
-        raise InvalidParameter(name, value, "expected a string")
-    return value
-
-
 async def inject_sms(request: Request) -> Response:
     """A phone sends an SMS to one of the accounts' numbers (either provider)."""
-    engine = _engine(request)
+    engine = engine_of(request)
     params = await read_params(request)
-    to = parse_e164(_text_field(params, "to") or "", "to").e164
-    sender_raw = _text_field(params, "from") or ""
+    to = parse_e164(text_field(params, "to") or "", "to").e164
+    sender_raw = text_field(params, "from") or ""
     sender = parse_e164(sender_raw, "from").e164 if sender_raw.startswith("+") else sender_raw
-    text = _text_field(params, "text")
+    text = text_field(params, "text")
     number = engine.store.active_number(to)
     if number is None:
         raise NotFound("number", to)
@@ -259,10 +200,10 @@ async def wait(request: Request) -> Response:
     if not 0 <= timeout <= 300:
         raise InvalidParameter("timeout", timeout, "expected 0 to 300 seconds")
     filters = {key: value for key, value in params.items() if key not in _WAIT_CONTROL}
-    event = await _engine(request).events.wait_for(filters, after, timeout)
+    event = await engine_of(request).events.wait_for(filters, after, timeout)
     if event is None:
         return JSONResponse(
-            {"error": {"type": "Timeout", "message": f"no matching event within {timeout:g} s"}, "last_seq": _engine(request).events.last_seq},
+            {"error": {"type": "Timeout", "message": f"no matching event within {timeout:g} s"}, "last_seq": engine_of(request).events.last_seq},
             status_code=408,
         )
     return JSONResponse({"event": event_json(event)})
@@ -272,10 +213,9 @@ async def list_events(request: Request) -> Response:
     """Events after `after`: a JSON page, or a live Server-Sent Events stream when asked for."""
     params = dict(request.query_params)
     after = _after(params)
-    engine = _engine(request)
+    engine = engine_of(request)
     if "text/event-stream" not in request.headers.get("accept", ""):
-        limit = _limit(params)
-        events = engine.events.since(after, limit)
+        events = engine.events.since(after, limit(params))
         return JSONResponse({"data": [event_json(e) for e in events], "last_seq": engine.events.last_seq})
 
     async def stream():
@@ -298,15 +238,15 @@ def _rule_json(rule: OutcomeRule) -> dict[str, Any]:
 
 
 async def list_outcomes(request: Request) -> Response:
-    engine = _engine(request)
+    engine = engine_of(request)
     return JSONResponse({"data": [_rule_json(rule) for rule in engine.lifecycle.rules], "default": _rule_json(OutcomeRule("*", engine.lifecycle.default))})
 
 
 async def add_outcome(request: Request) -> Response:
     """A rule for outbound messages, checked before every other rule until the next reset."""
-    engine = _engine(request)
+    engine = engine_of(request)
     params = await read_params(request)
-    match = _text_field(params, "match")
+    match = text_field(params, "match")
     provider = params.get("provider")
     if "provider" in params and provider not in _CHOICES["provider"]:
         raise InvalidParameter("provider", provider, "expected elks or seven")

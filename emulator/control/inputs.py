@@ -1,0 +1,74 @@
+"""Reading the control API's query and body parameters: pages, filters, text fields."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from starlette.requests import Request
+
+from ..core.engine import Engine
+from ..core.errors import InvalidParameter, MissingParameter
+
+__all__ = ["MAX_LIMIT", "engine_of", "limit", "cursor", "page_json", "filters", "same_number", "text_field"]
+
+MAX_LIMIT = 1000
+
+Test = Callable[[Any, str], bool]
+
+
+def engine_of(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def limit(params: dict[str, Any]) -> int:
+    raw = params.get("limit", 100)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidParameter("limit", raw, f"expected a whole number from 1 to {MAX_LIMIT}") from None
+    if isinstance(raw, bool) or not 1 <= value <= MAX_LIMIT:
+        raise InvalidParameter("limit", raw, f"expected a whole number from 1 to {MAX_LIMIT}")
+    return value
+
+
+def cursor(params: dict[str, Any]) -> int | None:
+    """The `next` value of a previous page (a creation stamp), or None for the first page."""
+    raw = params.get("cursor")
+    if raw in (None, ""):
+        return None
+    if not isinstance(raw, (str, int)) or isinstance(raw, bool) or not str(raw).isdigit():
+        raise InvalidParameter("cursor", raw, "expected the `next` value of a previous page")
+    return int(raw)
+
+
+def page_json(page, render: Callable[[Any], dict]) -> dict[str, Any]:
+    return {"data": [render(item) for item in page.items], "next": str(page.items[-1].created) if page.has_more else None}
+
+
+def filters(params: dict[str, Any], tests: dict[str, Test], choices: dict[str, tuple[str, ...]]) -> Callable[[Any], bool]:
+    """One predicate from the filters present in `params`. A filter with `choices` must be one of
+    them (empty included); an empty free-text filter is ignored."""
+    active = []
+    for name, test in tests.items():
+        value = params.get(name)
+        if value is None or (value == "" and name not in choices):
+            continue
+        if not isinstance(value, str) or (name in choices and value not in choices[name]):
+            raise InvalidParameter(name, value, f"expected one of: {', '.join(choices.get(name, ('text',)))}")
+        active.append((test, value))
+    return lambda item: all(test(item, value) for test, value in active)
+
+
+def same_number(wanted: str, actual: str) -> bool:
+    return wanted.lstrip("+") == actual.lstrip("+")
+
+
+def text_field(params: dict[str, Any], name: str, required: bool = True) -> str | None:
+    value = params.get(name)
+    if value is None or value == "":
+        if required:
+            raise MissingParameter(name)
+        return None
+    if not isinstance(value, str):
+        raise InvalidParameter(name, value, "expected a string")
+    return value
