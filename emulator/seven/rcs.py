@@ -34,7 +34,7 @@ from .hooks import dispatch
 from .lookup import rcs_capabilities
 from .render import STATUS_NAMES, euros, json_response, moment
 from .results import REFUSALS, failure
-from .sms import MAX_TEXT_LENGTH as MAX_SMS_LENGTH, next_sms_id
+from .sms import MAX_TEXT_LENGTH as MAX_SMS_LENGTH, message_json, next_sms_id
 from .validate import boolean, required, send_time, tag, text
 
 __all__ = ["send_rcs", "delete_rcs", "send_event", "rcs_price", "is_rcs", "install", "ROUTES", "CHANNEL", "RCS_EVENTS"]
@@ -99,24 +99,7 @@ def _ttl(params: dict[str, Any]) -> int | None:
 
 
 def _message_json(message: Message | None, item: Outgoing, price: int, fallback: str | None) -> dict[str, Any]:
-    attributes = item.attributes or {}
-    return {
-        "id": message.id if message else None,
-        "sender": item.sender,
-        "recipient": item.quote.recipient.digits,
-        "text": item.text,
-        "encoding": item.quote.segmentation.encoding,
-        "label": attributes.get("label"),
-        "parts": item.quote.segmentation.parts,
-        "udh": None,
-        "is_binary": False,
-        "price": euros(price),
-        "success": True,
-        "error": None,
-        "error_text": None,
-        "channel": attributes[CHANNEL],
-        "fallback": fallback,
-    }
+    return message_json(message, item, price) | {"channel": (item.attributes or {})[CHANNEL], "fallback": fallback}
 
 
 async def send_rcs(request: Request) -> Response:

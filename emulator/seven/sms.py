@@ -16,7 +16,7 @@ from .context import begin
 from .render import euro_text, euros, json_response, text_response
 from .validate import boolean, id_list, required, send_time, sender, tag, text
 
-__all__ = ["send_sms", "delete_sms", "MAX_TEXT_LENGTH", "next_sms_id", "ROUTES"]
+__all__ = ["message_json", "send_sms", "delete_sms", "MAX_TEXT_LENGTH", "next_sms_id", "ROUTES"]
 
 MAX_TEXT_LENGTH = 1520
 FIRST_SMS_ID = 77_000_000_001
@@ -26,7 +26,8 @@ def next_sms_id(engine: Engine) -> str:
     return str(engine.ids.sequence("seven.sms", FIRST_SMS_ID))
 
 
-def _message_json(message: Message | None, outgoing: Outgoing, price: int) -> dict[str, Any]:
+def message_json(message: Message | None, outgoing: Outgoing, price: int) -> dict[str, Any]:
+    """One `messages[]` entry of seven's send answer (RCS adds `channel` and `fallback`)."""
     attributes = outgoing.attributes or {}
     return {
         "id": message.id if message else None,
@@ -78,7 +79,7 @@ async def send_sms(request: Request) -> Response:
             "balance": euros(account.balance),
             "debug": "true" if debug else "false",
             "sms_type": "direct",
-            "messages": [_message_json(m, item, p) for m, item, p in zip(messages, batch, prices)],
+            "messages": [message_json(m, item, p) for m, item, p in zip(messages, batch, prices)],
         })
     lines = ["100"]
     if boolean(params, "return_msg_id"):
