@@ -40,6 +40,8 @@ class TelcoEmulator:
         self.seven_api_key = SEVEN_API_KEY
         self.seven_headers = {"X-Api-Key": SEVEN_API_KEY, "Accept": "application/json"}
         self.client = httpx.Client(base_url=self.control_url, timeout=60)
+        self.sandbox_id: str | None = None  # set on the handles `sandbox()` returns
+        self.sandbox_info: dict | None = None
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.client.request(method, path, **kwargs)
@@ -47,15 +49,44 @@ class TelcoEmulator:
             raise AssertionError(f"{method} /_emulator{path} answered {response.status_code}: {response.text}")
         return response.json()
 
+    def _scoped(self, filters: dict[str, Any]) -> dict[str, str]:
+        params = _params(filters)
+        if self.sandbox_id is not None:
+            params.setdefault("sandbox", self.sandbox_id)
+        return params
+
     # -- state -----------------------------------------------------------------------------
     def reset(self) -> None:
-        self._call("POST", "/reset")
+        """Back to the fixtures (a sandbox handle resets only its sandbox)."""
+        if self.sandbox_id is not None:
+            self._call("POST", f"/sandboxes/{self.sandbox_id}/reset")
+        else:
+            self._call("POST", "/reset")
 
     def messages(self, **filters: str) -> list[dict]:
-        return self._call("GET", "/messages", params=_params(filters))["data"]
+        return self._call("GET", "/messages", params=self._scoped(filters))["data"]
 
     def webhooks(self, **filters: str) -> list[dict]:
-        return self._call("GET", "/webhooks", params=_params(filters))["data"]
+        return self._call("GET", "/webhooks", params=self._scoped(filters))["data"]
+
+    def calls(self, **filters: str) -> list[dict]:
+        return self._call("GET", "/calls", params=_params(filters))["data"]
+
+    def sandbox(self, name: str | None = None) -> "TelcoEmulator":
+        """An isolated copy of the fixture accounts in the same emulator: a handle whose
+        credentials, numbers, `messages`, `webhooks` and waits see only that sandbox. Parallel
+        test workers sharing one emulator each take one."""
+        info = self._call("POST", "/sandboxes", json={"name": name} if name else {})
+        handle = TelcoEmulator(self.url)
+        handle.sandbox_id, handle.sandbox_info = info["id"], info
+        handle.elks_auth = tuple(info["elks_auth"])
+        handle.seven_api_key = info["seven_api_key"]
+        handle.seven_headers = {"X-Api-Key": handle.seven_api_key, "Accept": "application/json"}
+        return handle
+
+    def delete_sandbox(self) -> None:
+        if self.sandbox_id is not None:
+            self._call("DELETE", f"/sandboxes/{self.sandbox_id}")
 
     # -- time ------------------------------------------------------------------------------
     def advance(self, seconds: float) -> dict:
@@ -69,7 +100,7 @@ class TelcoEmulator:
     def wait_for(self, kind: str | None = None, timeout: float = 10.0, after: int = 0, **filters: str) -> dict:
         """The first event matching the filters, waiting up to `timeout` seconds; fails the test
         if none comes. Events that already happened count (pass `after` to skip older ones)."""
-        params = _params(filters)
+        params = self._scoped(filters)
         if kind:
             params["kind"] = kind
         response = self.client.get("/wait", params={**params, "after": after, "timeout": timeout})
@@ -91,6 +122,13 @@ class TelcoEmulator:
     def inject_sms(self, to: str, from_: str, text: str) -> dict:
         """A phone sends an SMS to one of the accounts' numbers."""
         return self._call("POST", "/inbound/sms", json={"to": to, "from": from_, "text": text})
+
+    def inject_call(self, to: str, from_: str, digits: str | None = None, **options: Any) -> dict:
+        """A phone calls one of the accounts' numbers, pressing `digits` when asked."""
+        body = {"to": to, "from": from_, **options}
+        if digits is not None:
+            body["digits"] = digits
+        return self._call("POST", "/inbound/call", json=body)
 
     def add_outcome(self, match: str, status: str = "delivered", **options: Any) -> dict:
         """Decide the fate of messages to `match` (exact number, prefix*, or re:REGEX)."""

@@ -2,6 +2,7 @@
 
 EXAMPLE = '''
 import httpx
+import pytest
 
 
 def test_sms_conversation(telco_emulator):
@@ -40,6 +41,21 @@ def test_failures_and_faults(telco_emulator):
     telco_emulator.wait_for_message(id=message_id, status="failed", timeout=2)
 
 
+def test_sandboxes_keep_parallel_work_apart(telco_emulator):
+    first, second = telco_emulator.sandbox("a"), telco_emulator.sandbox("b")
+    for handle, text in ((first, "one"), (second, "two")):
+        httpx.post(handle.elks_url + "/SMS", auth=handle.elks_auth, data={"from": "ElkCo", "to": "+46700000123", "message": text}).raise_for_status()
+    assert [m["text"] for m in first.messages()] == ["one"]
+    assert [m["text"] for m in second.messages()] == ["two"]
+    event = first.wait_for("message.created", timeout=1)
+    assert event["sandbox"] == first.sandbox_id
+    with pytest.raises(AssertionError):
+        second.wait_for("message.created", timeout=0.2, to="+46700000999")
+    first.reset()
+    assert first.messages() == [] and [m["text"] for m in second.messages()] == ["two"]
+    second.delete_sandbox()
+
+
 def test_waiting_for_nothing_fails_clearly(telco_emulator):
     import pytest
 
@@ -51,7 +67,7 @@ def test_waiting_for_nothing_fails_clearly(telco_emulator):
 def test_plugin_fixture_in_a_users_suite(pytester):
     pytester.makepyfile(test_user_suite=EXAMPLE)
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
 
 
 def test_plugin_against_a_running_emulator(pytester, emulator_process):
