@@ -1,0 +1,69 @@
+"""`/_emulator/call-outcomes`: what called parties do (answer, busy, no answer, fail, press keys),
+by number; a rule added here is checked before all others until the next reset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..core.calls import CallOutcome, CallRule
+from ..core.errors import InvalidParameter
+from ..params import read_params
+from .inputs import engine_of, text_field
+
+__all__ = ["ROUTES"]
+
+
+def rule_json(rule: CallRule) -> dict[str, Any]:
+    outcome = rule.outcome
+    return {
+        "match": rule.match,
+        "provider": rule.provider,
+        "status": outcome.status,
+        "ring_time": outcome.ring_time,
+        "talk_time": outcome.talk_time,
+        "digits": outcome.digits,
+        "digits_after": outcome.digits_after,
+    }
+
+
+async def list_call_outcomes(request: Request) -> Response:
+    calls = engine_of(request).calls
+    return JSONResponse({"data": [rule_json(rule) for rule in calls.rules], "default": rule_json(CallRule("*", calls.default))})
+
+
+async def add_call_outcome(request: Request) -> Response:
+    calls = engine_of(request).calls
+    params = await read_params(request)
+    match = text_field(params, "match")
+    provider = params.get("provider")
+    if "provider" in params and provider not in ("elks", "seven"):
+        raise InvalidParameter("provider", provider, "expected elks or seven")
+    base = calls.default
+    options: dict[str, Any] = {}
+    for name in ("ring_time", "talk_time", "digits_after"):
+        value = params.get(name, getattr(base, name))
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidParameter(name, value, "expected a number of seconds")
+        options[name] = float(value)
+    for name, default in (("status", "answered"), ("digits", "")):
+        value = params.get(name, default)
+        if not isinstance(value, str):
+            raise InvalidParameter(name, value, "expected a string")
+        options[name] = value
+    try:
+        outcome = CallOutcome(**options)
+    except ValueError as exc:
+        raise InvalidParameter("status", options["status"], str(exc)) from None
+    rule = CallRule(match=match or "", outcome=outcome, provider=provider)
+    calls.add_rule(rule)
+    return JSONResponse(rule_json(rule), status_code=201)
+
+
+ROUTES = [
+    Route("/call-outcomes", list_call_outcomes, methods=["GET"]),
+    Route("/call-outcomes", add_call_outcome, methods=["POST"]),
+]
