@@ -1,6 +1,8 @@
 """The pytest plugin, as a user's test suite sees it: run in a separate pytest process."""
 
 EXAMPLE = '''
+import json
+
 import httpx
 import pytest
 
@@ -20,6 +22,38 @@ def test_sms_conversation(telco_emulator):
     (inbound,) = telco_emulator.messages(direction="inbound")
     assert inbound["text"] == "Yes, for two" and inbound["attributes"]["reply_to"] == sms["id"]
     assert reply["data"]["id"] == inbound["id"]
+
+
+def test_ivr_call_on_46elks(telco_emulator):
+    menu = {"ivr": "https://sounds.example/menu.mp3", "digits": 1, "1": {"connect": "+46700000490"}, "2": {"play": "https://sounds.example/bye.mp3"}}
+    call = httpx.post(
+        telco_emulator.elks_url + "/Calls",
+        auth=telco_emulator.elks_auth,
+        data={"from": "+46766861001", "to": "+46700000489", "voice_start": json.dumps(menu)},
+    ).json()
+    telco_emulator.advance(120)  # +46700000489 answers and presses 1; +46700000490 hangs up after 5 s
+    ended = telco_emulator.wait_for("call.ended", id=call["id"])
+    assert ended["data"]["status"] == "ended"
+    (record,) = telco_emulator.calls()
+    assert record["actions"] == [
+        {"ivr": "https://sounds.example/menu.mp3", "result": "1"},
+        {"connect": "+46700000490", "result": "success"},
+    ]
+    assert [leg["to"] for leg in record["legs"]] == ["+46700000490"]
+
+
+def test_voice_call_with_key_presses_on_seven(telco_emulator):
+    hook = {"target_url": "http://127.0.0.1:9/voice", "event_type": "voice_dtmf", "request_method": "JSON"}
+    httpx.post(telco_emulator.seven_url + "/hooks", json=hook, headers=telco_emulator.seven_headers).raise_for_status()
+    answer = httpx.post(
+        telco_emulator.seven_url + "/voice",
+        json={"to": "+4915700000489", "text": "Press 1 to confirm", "from": "+4915799912345"},
+        headers=telco_emulator.seven_headers,
+    ).json()
+    telco_emulator.advance(60)
+    telco_emulator.wait_for("call.ended", id=str(answer["messages"][0]["id"]))
+    (attempt,) = [w for w in telco_emulator.webhooks(url="http://127.0.0.1:9/voice")]
+    assert json.loads(attempt["body"])["data"]["dtmf_digit"] == "1"
 
 
 def test_each_test_starts_from_the_fixtures(telco_emulator):
@@ -67,13 +101,13 @@ def test_waiting_for_nothing_fails_clearly(telco_emulator):
 def test_plugin_fixture_in_a_users_suite(pytester):
     pytester.makepyfile(test_user_suite=EXAMPLE)
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=5)
+    result.assert_outcomes(passed=7)
 
 
 def test_plugin_against_a_running_emulator(pytester, emulator_process):
     pytester.makepyfile(test_user_suite=EXAMPLE.split("def test_failures_and_faults")[0])
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", f"--telco-emulator-url={emulator_process.url}")
-    # The running emulator uses the real clock: advancing is refused, so only the tests that
-    # do not move time pass.
-    result.assert_outcomes(passed=1, failed=1)
+    # The running emulator uses the real clock: advancing is refused, so only the test that
+    # does not move time passes.
+    result.assert_outcomes(passed=1, failed=3)
     assert "virtual" in result.stdout.str()
