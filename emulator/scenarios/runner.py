@@ -130,7 +130,9 @@ class Runner:
         return {
             "send_sms": self.send_sms,
             "inbound_sms": self.inbound_sms,
+            "inbound_mms": self.inbound_mms,
             "inbound_call": self.inbound_call,
+            "expect_call": self.expect_call,
             "advance": self.advance,
             "request": self.request,
             "expect_status": self.expect_status,
@@ -193,6 +195,21 @@ class Runner:
     def inbound_sms(self, step: dict[str, Any]) -> Any:
         body = {"to": step["to"], "from": step["from"], "text": step["text"]}
         return self._expect(self.client.post("/_emulator/inbound/sms", json=body), 200, "inbound SMS")
+
+    def inbound_mms(self, step: dict[str, Any]) -> Any:
+        body = {key: step[key] for key in ("to", "from", "text", "images") if key in step}
+        return self._expect(self.client.post("/_emulator/inbound/mms", json=body), 200, "inbound MMS")
+
+    def expect_call(self, step: dict[str, Any]) -> Any:
+        params = {k: step[k] for k in ("provider", "direction", "from", "to", "status") if k in step}
+        found = self._expect(self.client.get("/_emulator/calls", params={**params, "limit": 1000}), 200, "calls")["data"]
+        if "action" in step:
+            found = [c for c in found if any(step["action"] in action for action in c.get("actions") or [])]
+        wanted = step.get("count", 1)
+        if (wanted == 0 and found) or len(found) < wanted:
+            shown = params | ({"action": step["action"]} if "action" in step else {})
+            raise StepFailed(f"expected {wanted} call(s) matching {shown}, found {len(found)}")
+        return found[0] if found else None
 
     def inbound_call(self, step: dict[str, Any]) -> Any:
         body = {key: step[key] for key in ("to", "from", "digits") if key in step}
