@@ -37,7 +37,7 @@ def build_engine(settings: Settings, fixtures: Fixtures | None = None) -> Engine
 
 
 async def _root(request: Request) -> Response:
-    return RedirectResponse("/_emulator/health", status_code=307)
+    return RedirectResponse("/_emulator/ui", status_code=307)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:

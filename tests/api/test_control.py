@@ -101,6 +101,6 @@ async def test_bad_limits(client):
         assert (await client.get("/_emulator/messages", params=params)).status_code == 400
 
 
-async def test_root_redirects_to_health(client):
+async def test_root_redirects_to_the_inbox(client):
     response = await client.get("/")
-    assert response.status_code == 307 and response.headers["location"] == "/_emulator/health"
+    assert response.status_code == 307 and response.headers["location"] == "/_emulator/ui"
