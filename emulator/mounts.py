@@ -20,7 +20,7 @@ from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Router
+from starlette.routing import BaseRoute, Match, Router
 from starlette.types import Receive, Scope, Send
 
 from .core import errors
@@ -65,7 +65,8 @@ class ProviderApp:
         except HTTPException as exc:
             request = Request(scope, receive)
             if exc.status_code == 405:
-                response = self.render(request, errors.MethodNotAllowed(request.method, request.url.path))
+                allowed = _allowed_methods(router, scope) if router is not None else ()
+                response = self.render(request, errors.MethodNotAllowed(request.method, request.url.path, allowed))
             else:
                 response = self.render(request, errors.RouteNotFound(request.url.path))
         except Exception:
@@ -73,6 +74,16 @@ class ProviderApp:
             log.exception("internal error on %s %s", request.method, request.url.path)
             response = self.crash(request)
         await response(scope, receive, send)
+
+
+def _allowed_methods(router: Router, scope: Scope) -> tuple[str, ...]:
+    """Every method that some route answers at the request's path (for an `Allow` header):
+    Starlette's own 405 names only the first route that matched the path."""
+    methods: set[str] = set()
+    for route in router.routes:
+        if route.matches(scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return tuple(sorted(methods))
 
 
 def _first_segment(path: str) -> str:

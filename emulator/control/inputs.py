@@ -36,7 +36,7 @@ def cursor(params: dict[str, Any]) -> int | None:
     raw = params.get("cursor")
     if raw in (None, ""):
         return None
-    if not isinstance(raw, (str, int)) or isinstance(raw, bool) or not str(raw).isdigit():
+    if not isinstance(raw, (str, int)) or isinstance(raw, bool) or not (str(raw).isascii() and str(raw).isdigit()):
         raise InvalidParameter("cursor", raw, "expected the `next` value of a previous page")
     return int(raw)
 

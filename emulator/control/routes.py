@@ -184,7 +184,7 @@ _WAIT_CONTROL = {"after", "timeout"}
 
 def _after(params: dict[str, Any]) -> int:
     raw = params.get("after", "0")
-    if not isinstance(raw, (str, int)) or isinstance(raw, bool) or not str(raw).isdigit():
+    if not isinstance(raw, (str, int)) or isinstance(raw, bool) or not (str(raw).isascii() and str(raw).isdigit()):
         raise InvalidParameter("after", raw, "expected the `seq` of an event already seen")
     return int(raw)
 

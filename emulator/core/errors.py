@@ -61,10 +61,13 @@ class RouteNotFound(EmulatorError):
 
 
 class MethodNotAllowed(EmulatorError):
-    def __init__(self, method: str, path: str) -> None:
+    """`allowed`: the methods the path does answer (for an `Allow` header), when known."""
+
+    def __init__(self, method: str, path: str, allowed: tuple[str, ...] = ()) -> None:
         super().__init__(f"Method {method} not allowed on {path}")
         self.method = method
         self.path = path
+        self.allowed = allowed
 
 
 class ValidationError(EmulatorError):

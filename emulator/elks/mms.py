@@ -112,11 +112,11 @@ async def send_mms(request: Request) -> Response:
     callback = url(params, "whendelivered")
     counted = segment(text)
     quote = Quote(to, Segmentation(counted.encoding, counted.units, 1, counted.characters), mms_price(engine, to.region))
-    mms_id = engine.ids.hex_id("m")
-    image_ids = [f"{mms_id}-i{k}" for k in range(len(payloads))]
-    outgoing = Outgoing(quote, sender, text, callback, {"kind": "mms", "images": image_ids})
-    (message,) = engine.send_messages(account, [outgoing], lambda: mms_id)  # charges, or stores nothing
-    store_images(engine, account.id, mms_id, payloads)
+    outgoing = Outgoing(quote, sender, text, callback, {"kind": "mms"})
+    # The id is drawn only once the charge went through: a refused MMS leaves the seeded ids alone.
+    (message,) = engine.send_messages(account, [outgoing], lambda: engine.ids.hex_id("m"))  # charges, or stores nothing
+    message.attributes["images"] = [f"{message.id}-i{k}" for k in range(len(payloads))]
+    store_images(engine, account.id, message.id, payloads)
     return json_response(mms_json(message))
 
 

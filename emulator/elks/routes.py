@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..core.engine import Engine
-from ..core.errors import EmulatorError
+from ..core.errors import EmulatorError, MethodNotAllowed, RouteNotFound
 from ..core.webhooks import RetryPolicy
 from ..mounts import provider_app, resource_routes
 from .render import error_response, text_error
@@ -28,7 +28,7 @@ class _ElksPaths:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"].lower()
-            scope = dict(scope, path=path)
+            scope = dict(scope, path=path, **{"elks.path": scope["path"]})
             if scope["method"] == "GET" and path.endswith("/post"):
                 scope["path"] = path[: -len("/post")]
                 scope["method"] = "POST"
@@ -37,6 +37,8 @@ class _ElksPaths:
 
 
 def _render(request: Request, exc: EmulatorError) -> Response:
+    if isinstance(exc, (RouteNotFound, MethodNotAllowed)):  # name the path as the client wrote it
+        exc.path = request.scope.get("elks.path", exc.path)
     return error_response(exc)
 
 

@@ -105,13 +105,15 @@ def _avatar(params: dict[str, Any]) -> str:
 
 
 def _group_values(params: dict[str, Any]) -> list[Any] | None:
-    """The raw values of `groups` in any of its spellings, or None when it was not sent."""
+    """The raw values of `groups` in any of its spellings, or None when it was not sent. The
+    official JS client writes an unset `groups` as the text `undefined`: that is not sent."""
     values: list[Any] = []
     present = False
     for key, value in params.items():
         if key == "groups" or key == "groups[]" or (key.startswith("groups[") and key.endswith("]")):
-            present = True
-            values.extend(value if isinstance(value, list) else [value])
+            given = [item for item in (value if isinstance(value, list) else [value]) if item != "undefined"]
+            present = present or bool(given) or value == []
+            values.extend(given)
     return values if present else None
 
 

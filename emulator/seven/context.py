@@ -1,7 +1,7 @@
 """What every seven.io handler starts with: parameters from query and body, the answer format
-the client asked for (JSON or text), and the authenticated account: checked against the scopes of
-an OAuth access token, and switched to a subaccount when the main account's credentials come with
-`X-Account-Id`."""
+the client asked for (JSON or text), and the authenticated account: its request signature checked
+(`request_signing`), checked against the scopes of an OAuth access token, and switched to a
+subaccount when the main account's credentials come with `X-Account-Id`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..core.errors import PermissionDenied
 from ..core.models import Account
 from ..params import read_params
 from .auth import identify, require_scope
+from .request_signing import carries_signature, verify_request
 from .render import CODE_STYLE, REST_STYLE
 
 __all__ = ["Call", "begin", "wants_json", "style_of", "mount_path", "truthy"]
@@ -60,11 +61,14 @@ class Call:
 
 async def begin(request: Request) -> Call:
     engine: Engine = request.app.state.engine
+    if carries_signature(request):
+        await request.body()  # kept for the signature check, before a multipart parser consumes it
     params = await read_params(request)
     as_json = "application/json" in request.headers.get("accept", "").lower() or truthy(params.get("json"))
     request.state.seven_json = as_json
     legacy_key = params.get("p")
     credential = identify(engine.store, request.headers, legacy_key if isinstance(legacy_key, str) else None)
+    await verify_request(request, credential.account, engine.clock)
     require_scope(credential, mount_path(request))
     account = _acting_account(engine, credential.account, request.headers.get("x-account-id"))
     return Call(engine, account, params, as_json)

@@ -25,7 +25,7 @@ def whole_number(params: dict[str, Any], name: str, default: int, minimum: int, 
         if written is None:
             return default
         written = written.strip()
-        if not (written.isdigit() or (written[:1] == "-" and written[1:].isdigit())):
+        if not written.isascii() or not (written.isdigit() or (written[:1] == "-" and written[1:].isdigit())):
             raise InvalidParameter(name, raw, "expected a whole number")
         value = int(written)
     if value < minimum or (maximum is not None and value > maximum):

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from ..core import errors
 from ..core.clock import utc
+from .request_signing import SignatureRejected
 
 __all__ = [
     "CODE_STYLE",
@@ -77,6 +78,8 @@ def text_response(text: str, status: int = 200) -> Response:
 
 def return_code(exc: errors.EmulatorError) -> tuple[int, int]:
     """(seven return code, HTTP status) for an error."""
+    if isinstance(exc, SignatureRejected):
+        return 901, 401
     if isinstance(exc, errors.AuthenticationFailed):
         return 900, 401
     if isinstance(exc, errors.PermissionDenied):
@@ -103,7 +106,11 @@ def return_code(exc: errors.EmulatorError) -> tuple[int, int]:
 def error_response(exc: errors.EmulatorError, *, style: str, as_json: bool) -> Response:
     code, status = return_code(exc)
     if style == REST_STYLE and not isinstance(exc, errors.AuthenticationFailed):
-        return json_response({"success": False, "code": str(code), "error_message": exc.message}, status)
-    if as_json:
-        return json_response(code, status)
-    return text_response(str(code), status)
+        response: Response = json_response({"success": False, "code": str(code), "error_message": exc.message}, status)
+    elif as_json:
+        response = json_response(code, status)
+    else:
+        response = text_response(str(code), status)
+    if isinstance(exc, errors.MethodNotAllowed) and exc.allowed:
+        response.headers["Allow"] = ", ".join(exc.allowed)
+    return response

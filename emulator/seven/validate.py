@@ -88,7 +88,7 @@ def sender(raw: str) -> str:
     """At most 16 digits (optionally with a leading +), or at most 11 alphanumeric characters."""
     value = raw.strip()
     digits = value[1:] if value.startswith("+") else value
-    if digits.isdigit():
+    if digits.isascii() and digits.isdigit():
         if len(digits) > 16:
             raise InvalidSender(raw, "a numeric sender has at most 16 digits")
         return value
@@ -117,7 +117,7 @@ def send_time(params: dict[str, Any], name: str = "delay") -> int | None:
     if raw is None or raw.strip() in ("", "0"):
         return None
     value = raw.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         seconds = int(value)
         if seconds > 100_000_000_000:  # milliseconds
             return seconds * 1000
@@ -143,7 +143,7 @@ def id_list(params: dict[str, Any], name: str) -> list[str]:
             raise InvalidParameter(name, value, "expected message ids")
         ids.extend(part.strip() for part in str(value).split(",") if part.strip())
     for item in ids:
-        if not item.isdigit():
+        if not (item.isascii() and item.isdigit()):
             raise InvalidParameter(name, item, "message ids are numbers")
     if not ids:
         raise MissingParameter(name)

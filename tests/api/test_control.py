@@ -97,10 +97,17 @@ async def test_unknown_control_paths_answer_json(client, method, path, status):
 
 
 async def test_bad_limits(client):
-    for params in ({"limit": "0"}, {"limit": "x"}, {"cursor": "abc"}):
+    for params in ({"limit": "0"}, {"limit": "x"}, {"cursor": "abc"}, {"cursor": "²"}):  # "²" once answered 500
         assert (await client.get("/_emulator/messages", params=params)).status_code == 400
 
 
 async def test_root_redirects_to_the_inbox(client):
     response = await client.get("/")
     assert response.status_code == 307 and response.headers["location"] == "/_emulator/ui"
+
+
+async def test_wrong_method_names_every_allowed_method(client):
+    """Regression: a 405 had no `Allow` header."""
+    response = await client.put("/_emulator/faults")
+    assert response.status_code == 405 and response.json()["error"]["type"] == "MethodNotAllowed"
+    assert response.headers["allow"] == "DELETE, GET, HEAD, POST"

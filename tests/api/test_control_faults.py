@@ -81,3 +81,11 @@ async def test_delete_one_clear_all_and_reset(client):
 async def test_bad_faults(emulator, client, body):
     assert (await client.post("/_emulator/faults", json=body)).status_code == 400
     assert emulator.engine.faults.rules == []
+
+
+async def test_deleting_a_fault_by_a_non_ascii_digit_id_is_not_found(emulator, client):
+    """Regression: `"²".isdigit()` is true but `int("²")` fails; the delete answered 500."""
+    await client.post("/_emulator/faults", json={"status": 500, "count": 1})
+    response = await client.delete("/_emulator/faults/²")
+    assert response.status_code == 404 and response.json()["error"]["type"] == "NotFound"
+    assert len(emulator.engine.faults.rules) == 1

@@ -103,7 +103,7 @@ async def test_wait_on_webhook_attempts(emulator, client):
     assert response.json()["event"]["data"]["status"] == 200
 
 
-@pytest.mark.parametrize("params", [{"after": "x"}, {"timeout": "soon"}, {"timeout": "999"}])
+@pytest.mark.parametrize("params", [{"after": "x"}, {"after": "²"}, {"timeout": "soon"}, {"timeout": "999"}])  # "²" once answered 500
 async def test_bad_wait(client, params):
     assert (await client.get("/_emulator/wait", params=params)).status_code == 400
 

@@ -105,3 +105,11 @@ async def test_malformed_multipart_body_is_a_4xx(emulator, client):
     )
     assert 400 <= response.status_code < 500
     assert len(emulator.engine.store.messages) == 0
+
+
+async def test_refusals_name_the_path_as_the_client_wrote_it(client):
+    """Regression: the texts named the lower-cased path the mount routes by (`/a1/sms`)."""
+    response = await client.put("/a1/SMS/s1", auth=ELKS_AUTH)
+    assert response.status_code == 403 and response.text == "PUT is not supported on /a1/SMS/s1."
+    response = await client.get("/a1/Nothing", auth=ELKS_AUTH)
+    assert response.status_code == 404 and response.text == "The resource /a1/Nothing does not exist."

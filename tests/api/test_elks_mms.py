@@ -120,6 +120,18 @@ async def test_not_enough_credit_stores_neither_mms_nor_images(emulator, client)
     assert state(emulator) == before
 
 
+async def test_a_refused_mms_does_not_use_up_an_id(emulator, client):
+    """Regression: the MMS id was drawn before the charge, so a refusal shifted every later id."""
+    reference = await send(client, image=png_uri())
+    emulator.engine.reset()
+    emulator.engine.store.accounts[ELKS_ACCOUNT].balance = MMS_PRICE - 1
+    assert (await send(client, image=png_uri())).status_code == 403
+    emulator.engine.store.accounts[ELKS_ACCOUNT].balance = MMS_PRICE
+    again = await send(client, image=png_uri())
+    assert again.json()["id"] == reference.json()["id"]
+    assert again.json()["images"] == [reference.json()["id"] + "-i0"]
+
+
 async def test_mms_and_sms_have_separate_histories(client):
     sms = (await client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "sms"}, auth=ELKS_AUTH)).json()
     mms = (await send(client)).json()

@@ -130,6 +130,15 @@ async def test_list_pages_newest_first_with_next_cursor(client):
     assert [m["message"] for m in newer["data"]] == ["m4"]
 
 
+@pytest.mark.parametrize("limit", ["0", "101", "ten", "²"])  # "²" once answered 500
+async def test_bad_list_limit_is_refused(client, limit):
+    await send(client)
+    response = await client.get("/a1/SMS", params={"limit": limit}, auth=ELKS_AUTH)
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.text == "Invalid limit: expected a whole number from 1 to 100"
+
+
 async def test_list_filters_by_recipient(client):
     await send(client, to="+46700000111")
     await send(client, to="+46700000222")

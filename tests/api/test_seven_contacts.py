@@ -154,6 +154,19 @@ async def test_unknown_contact_ids(client):
             assert response.status_code == 404 and response.json()["success"] is False
 
 
+async def test_ids_with_non_ascii_digits_are_unknown_not_a_crash(emulator, client):
+    """Regression: `"²".isdigit()` is true but `int("²")` fails; such an id answered 500."""
+    contact = await make_contact(client, firstname="Max")
+    group = await make_group(client)
+    for path in ("/api/contacts/²", "/api/contacts/１", "/api/groups/²", "/api/groups/١"):
+        for method in ("GET", "PATCH", "DELETE"):
+            response = await client.request(method, path, data={"name": "Renamed"}, headers=SEVEN_JSON)
+            assert response.status_code == 404, (method, path, response.text)
+            assert response.json()["success"] is False
+    assert (await client.get(f"/api/contacts/{contact['id']}", headers=SEVEN_JSON)).json() == contact
+    assert (await client.get(f"/api/groups/{group['id']}", headers=SEVEN_JSON)).json() == group
+
+
 async def test_accounts_do_not_share_contacts(emulator, client):
     mine = await make_contact(client, firstname="Mine")
     assert (await client.get(f"/api/contacts/{mine['id']}", headers=OTHER)).status_code == 404
@@ -200,7 +213,8 @@ async def test_list_paging_search_order_and_group_filter(client):
 
 @pytest.mark.parametrize(
     "params",
-    [{"limit": 0}, {"limit": "ten"}, {"offset": -1}, {"order_by": "shoe_size"}, {"order_direction": "up"}, {"group_id": "x"}],
+    [{"limit": 0}, {"limit": "ten"}, {"offset": -1}, {"order_by": "shoe_size"}, {"order_direction": "up"}, {"group_id": "x"},
+     {"limit": "²"}, {"offset": "-²"}, {"group_id": "²"}],  # non-ASCII digits once answered 500
 )
 async def test_bad_list_parameters(client, params):
     response = await client.get("/api/contacts", params=params, headers=SEVEN_JSON)

@@ -80,3 +80,14 @@ async def test_unknown_paths_and_methods_answer_in_seven_shape(client, method, p
     assert response.status_code == status
     assert response.headers["content-type"] in ("application/json", "text/plain; charset=utf-8")
     assert "Not Found" not in response.text and "Method Not Allowed" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [("PUT", "/api/contacts/1", "DELETE, GET, HEAD, PATCH"), ("PATCH", "/api/hooks", "DELETE, GET, HEAD, POST"), ("POST", "/api/balance", "GET, HEAD")],
+)
+async def test_wrong_method_names_every_allowed_method(client, method, path, allow):
+    """Regression: a 405 had no `Allow` header (and Starlette's own named only the first route)."""
+    response = await client.request(method, path, headers=SEVEN_JSON)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow

@@ -67,3 +67,20 @@ async def test_delay_in_the_past_sends_now_and_bad_delay_is_refused(emulator, cl
     assert await status(client, message_id) == "DELIVERED"
     response = await client.post("/api/sms", json={"to": "+4917612345678", "text": "x", "delay": "next tuesday"}, headers=SEVEN_JSON)
     assert response.status_code == 400 and response.json() == 700
+
+
+async def test_delay_of_non_ascii_digits_is_refused_not_a_crash(emulator, client):
+    """Regression: `"²".isdigit()` is true but `int("²")` fails; such a delay answered 500."""
+    before = emulator.engine.store.accounts[SEVEN_ACCOUNT].balance
+    for delay in ("²", "1²"):
+        response = await client.post("/api/sms", data={"to": "+4917612345678", "text": "x", "delay": delay}, headers=SEVEN_JSON)
+        assert response.status_code == 400 and response.json() == 700
+    assert len(emulator.engine.store.messages) == 0
+    assert emulator.engine.store.accounts[SEVEN_ACCOUNT].balance == before
+
+
+async def test_cancel_with_non_ascii_digit_ids_is_refused(emulator, client):
+    scheduled = await schedule(client, START + 60)
+    response = await client.request("DELETE", "/api/sms", data={"ids": "²"}, headers=SEVEN_JSON)
+    assert response.status_code == 400 and response.json() == 700
+    assert emulator.engine.store.messages.get(scheduled) is not None
