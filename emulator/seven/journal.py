@@ -14,6 +14,8 @@ collection): `voice_row` reads a call's `sender`, `recipient`, `created`, `cost`
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from typing import Any, Callable
 
 from starlette.requests import Request
@@ -82,6 +84,7 @@ def _latency(message: Message) -> str | None:
     return f"{max(0, final.at - started) / MICROS:.3f}"
 
 
+@lru_cache(maxsize=65_536)
 def _mccmnc(e164: str) -> str | None:
     """The recipient's network as the lookups name it (None for fixed lines and unknown ranges)."""
     network = facts(ParsedNumber(e164, region_of(e164))).network

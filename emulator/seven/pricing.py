@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
-from phonenumbers import PhoneMetadata, geocoder
+from phonenumbers import PhoneMetadata
 from phonenumbers.carrierdata import CARRIER_DATA
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,7 +25,7 @@ from starlette.routing import Route
 from ..core.billing import PriceTable
 from ..core.errors import InvalidParameter
 from .context import begin
-from .networks import networks_of
+from .networks import load_geocoder, networks_of
 from .render import euros, json_response
 from .validate import text
 
@@ -72,7 +72,7 @@ def _carriers() -> dict[str, tuple[str, ...]]:
 
 
 def country_name(region: str) -> str:
-    return geocoder._region_display_name(region, "en") or _NAMES.get(region, region)
+    return load_geocoder()._region_display_name(region, "en") or _NAMES.get(region, region)
 
 
 def networks(region: str) -> list[PricedNetwork]:

@@ -1,0 +1,155 @@
+"""Run every benchmark once and print one summary table.
+
+    python tests/bench/run_all.py [--quick] [--only NAME[,NAME]] [--json PATH]
+
+Runs, one after another (each is a separate script, see README.md): bench_startup.py,
+bench_send_sms.py (emulator, bare Starlette, Prism), bench_list.py (10k, 100k, 1M messages)
+and bench_webhooks.py, each with `--json` into a temporary directory, showing their output as
+they go. Then prints one table: each measurement, its value, the project's target and whether
+it is met. `--quick` uses smaller sizes and shorter runs (about 2.5 minutes instead of about 7 on
+2 CPUs; the list benchmark then stops at 100k messages). Exit status: the worst of the
+scripts' (0 all ran and every request succeeded; a missed target does not fail the run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+NAMES = ("startup", "send_sms", "list", "webhooks")
+ARGS = {
+    "full": {"startup": ["--runs", "7", "--importtime"], "send_sms": ["--rounds", "2", "--warmup", "3"], "list": [], "webhooks": []},
+    "quick": {"startup": ["--runs", "5"], "send_sms": ["--duration", "3"], "list": ["--sizes", "10000,100000", "--requests", "100"],
+              "webhooks": ["--burst", "2000", "--sustained", "2000"]},
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter runs")
+    parser.add_argument("--only", help=f"comma-separated subset of {', '.join(NAMES)}")
+    parser.add_argument("--json", metavar="PATH", help="write every script's figures, keyed by benchmark, to PATH")
+    args = parser.parse_args(argv)
+    args.only = NAMES if not args.only else tuple(name.strip() for name in args.only.split(","))
+    unknown = set(args.only) - set(NAMES)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+def run_script(name: str, extra: list[str], tmp: Path) -> tuple[int, dict | None, float]:
+    out = tmp / f"{name}.json"
+    command = [sys.executable, str(HERE / f"bench_{name}.py"), *extra, "--json", str(out)]
+    print(f"\n=== {' '.join(['bench_' + name + '.py', *extra])}", flush=True)
+    started = time.perf_counter()
+    status = subprocess.run(command, cwd=HERE.parent.parent).returncode
+    seconds = time.perf_counter() - started
+    report = json.loads(out.read_text()) if out.exists() else None
+    return status, report, seconds
+
+
+def verdict(ok: bool | None) -> str:
+    return "" if ok is None else ("ok" if ok else "MISSED")
+
+
+def rows_startup(report: dict) -> list[tuple]:
+    ready, health = report["ready_line_s"]["median"], report["health_200_s"]["median"]
+    return [
+        ("startup", "spawn to ready line, median s", f"{ready:.3f}", f"< {report['target_s']}", verdict(ready < report["target_s"])),
+        ("startup", "spawn to /_emulator/health 200, median s", f"{health:.3f}", f"< {report['target_s']}", verdict(health < report["target_s"])),
+        ("startup", "VmRSS when ready, MB", f"{report['rss_at_ready_mb']['median']:.0f}", "", ""),
+        ("startup", "bare Starlette+uvicorn, spawn to answer, s", f"{report['bare_starlette_first_answer_s']['median']:.3f}", "", ""),
+    ]
+
+
+def rows_send_sms(report: dict) -> list[tuple]:
+    rows = []
+    for name, row in report["targets"].items():
+        rows.append(("send SMS", f"{name}: req/s (p50 / p99 ms)", f"{row['requests_per_s']:.0f} ({row['p50_ms']:.1f} / {row['p99_ms']:.1f})", "", ""))
+        if "ratio_to_bare" in row:
+            ratio = row["ratio_to_bare"]
+            rows.append(("send SMS", f"{name}: emulator / bare", f"{ratio:.2f}", f">= {report['ratio_target']}", verdict(ratio >= report["ratio_target"])))
+        if "ratio_to_prism" in row:
+            ratio = row["ratio_to_prism"]
+            rows.append(("send SMS", f"{name}: emulator / Prism", f"{ratio:.2f}", f">= {report['prism_ratio_target']:g}",
+                         verdict(ratio >= report["prism_ratio_target"])))
+    if report["errors"]:
+        rows.append(("send SMS", "failed requests (emulator, bare)", str(report["errors"]), "0", verdict(False)))
+    if report.get("peer_errors"):
+        rows.append(("send SMS", "failed requests (Prism)", str(report["peer_errors"]), "", ""))
+    return rows
+
+
+def rows_list(report: dict) -> list[tuple]:
+    steps = report["steps"]
+    first, last = steps[0], steps[-1]
+    label = f"{first['size'] // 1000}k -> {last['size'] // 1000}k" if last["size"] < 1_000_000 else f"{first['size'] // 1000}k -> {last['size'] // 1_000_000}M"
+    rows = []
+    for name in first["endpoints"]:
+        a, b = first["endpoints"][name]["p50_ms"], last["endpoints"][name]["p50_ms"]
+        rows.append(("list", f"{name}: p50 ms {label}", f"{a:.2f} -> {b:.2f} (x{b / a:.2f})", "flat", verdict(b / a < 1.5)))
+    for step in steps:
+        size = step["size"]
+        target = "< 1536" if size == 1_000_000 else ""
+        rows.append(("list", f"VmRSS MB with {size} messages (peak)", f"{step['rss_mb']:.0f} ({step['peak_rss_mb']:.0f})", target,
+                     verdict(step["rss_mb"] < 1536) if target else ""))
+    return rows
+
+
+def rows_webhooks(report: dict) -> list[tuple]:
+    rows = []
+    if "burst" in report:
+        rate = report["burst"]["deliveries_per_s"]
+        rows.append(("webhooks", f"burst of {report['burst']['deliveries']}: deliveries/s", f"{rate:.0f}", f">= {report['target_per_s']}",
+                     verdict(rate >= report["target_per_s"])))
+    if "sustained" in report:
+        s = report["sustained"]
+        rows.append(("webhooks", "sustained: sends/s with whendelivered", f"{s['sends_per_s']:.0f}", "", ""))
+        rows.append(("webhooks", "sustained: deliveries/s while sending", f"{s['deliveries_per_s_during_sends']:.0f}",
+                     f"{2 * s['sends_per_s']:.0f} offered", verdict(s["last_delivery_after_last_send_s"] < 1.25)))
+        rows.append(("webhooks", "sustained: last delivery after last send, s", f"{s['last_delivery_after_last_send_s']:.2f}", "~1.0 (keeps up)",
+                     verdict(s["last_delivery_after_last_send_s"] < 1.25)))
+    return rows
+
+
+ROWS = {"startup": rows_startup, "send_sms": rows_send_sms, "list": rows_list, "webhooks": rows_webhooks}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = ARGS["quick" if args.quick else "full"]
+    reports, statuses, seconds = {}, {}, {}
+    with tempfile.TemporaryDirectory(prefix="bench-all-") as tmp:
+        for name in args.only:
+            try:
+                statuses[name], reports[name], seconds[name] = run_script(name, plan[name], Path(tmp))
+            except KeyboardInterrupt:
+                print("run_all: interrupted", file=sys.stderr)
+                return 130
+    rows = []
+    for name in args.only:
+        if reports.get(name) is None:
+            rows.append((name, "did not finish", f"exit status {statuses[name]}", "", "MISSED"))
+            continue
+        rows.extend(ROWS[name](reports[name]))
+        if statuses[name]:
+            rows.append((name, "exit status", str(statuses[name]), "0", "MISSED"))
+    widths = [max(len(str(row[i])) for row in rows + [("benchmark", "measurement", "value", "target", "")]) for i in range(5)]
+    print("\n=== summary (" + ", ".join(f"{name} {seconds[name]:.0f} s" for name in seconds) + ")")
+    header = ("benchmark", "measurement", "value", "target", "")
+    for row in [header, *rows]:
+        print("  ".join(str(cell).ljust(width) if i < 2 else str(cell).rjust(width) if i < 4 else str(cell)
+                        for i, (cell, width) in enumerate(zip(row, widths))).rstrip())
+    if args.json:
+        Path(args.json).write_text(json.dumps({"reports": reports, "exit_statuses": statuses, "seconds": seconds}, indent=2) + "\n")
+    return max(statuses.values(), default=0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
