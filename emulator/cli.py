@@ -72,7 +72,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         seed = int(args.seed)
         scale = float(args.time_scale)
         start = _timestamp(args.clock_start) if isinstance(args.clock_start, str) else args.clock_start
-        if args.proxy not in (None, "") and not str(args.proxy).isdigit():
+        if args.proxy not in (None, "") and not (str(args.proxy).isascii() and str(args.proxy).isdigit()):
             raise ValueError(f"--proxy expects a port number, got {args.proxy!r}")
         proxy_port = None if args.proxy in (None, "") else int(args.proxy)
         return Settings(

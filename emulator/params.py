@@ -16,9 +16,11 @@ from starlette.requests import Request
 
 from .core.errors import MalformedBody
 
-__all__ = ["read_params", "Params"]
+__all__ = ["read_params", "strict_json", "Params"]
 
 Params = dict[str, Any]
+
+_JSON_WHITESPACE = b" \t\r\n"
 
 
 async def read_params(request: Request, *, json_allowed: bool = True, include_query: bool = True) -> Params:
@@ -32,10 +34,10 @@ async def read_params(request: Request, *, json_allowed: bool = True, include_qu
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json" and json_allowed:
         body = await request.body()
-        if not body.strip():
+        if not body.strip(_JSON_WHITESPACE):  # only JSON's own whitespace; b"\x0b" is no JSON at all
             return params
         try:
-            data = json.loads(body)
+            data = strict_json(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedBody(f"invalid JSON: {exc}") from None
         if not isinstance(data, dict):
@@ -60,6 +62,24 @@ async def read_params(request: Request, *, json_allowed: bool = True, include_qu
             _put(params, key, value)
         return params
     raise MalformedBody(f"unsupported content type {content_type!r}")
+
+
+def strict_json(text: str | bytes) -> Any:
+    """`json.loads`, but NaN, Infinity and numbers too large for a float are errors (ValueError),
+    as in every JSON parser but Python's: a value the emulator could never answer in JSON."""
+    return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+
+
+def _not_json(name: str) -> float:
+    """Python's json reads NaN and Infinity, which JSON does not have."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):  # 1e999 overflows to infinity
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 def _put(params: Params, key: str, value: Any) -> None:

@@ -268,7 +268,7 @@ def _plain_response(status: int, text: str) -> bytes:
 
 def _split_authority(authority: str) -> tuple[str, int]:
     host, _, port = authority.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not (port.isascii() and port.isdigit()):
         return authority.lower().rstrip("."), -1
     return host.strip("[]").lower().rstrip("."), int(port)
 

@@ -14,7 +14,6 @@ The answer to an `mms_url` webhook is ignored, as at 46elks.
 
 from __future__ import annotations
 
-import json
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +22,7 @@ from ..core.engine import Engine, Outgoing
 from ..core.errors import InsufficientBalance, InvalidNumber
 from ..core.models import Attempt, Delivery, Message, Number
 from ..core.phone import parse_e164
+from ..params import strict_json
 from .render import timestamp
 from .sms import MAX_MESSAGE_LENGTH, is_mms
 
@@ -42,7 +42,7 @@ def reply_action(body: str) -> dict[str, Any] | None:
         return None
     if text.startswith("{"):
         try:
-            action = json.loads(text)
+            action = strict_json(text)
         except ValueError:
             action = None
         if isinstance(action, dict):
@@ -105,7 +105,7 @@ def _post_sms(engine: Engine, message: Message, number: Number) -> None:
         return
     if _is_action(target):
         try:
-            action = json.loads(target)
+            action = strict_json(target)
         except ValueError:  # only a fixture can hold a broken one; the API refuses them
             action = None
         if isinstance(action, dict):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,6 +10,7 @@ from ..core.errors import InvalidParameter, InvalidSender, MissingParameter, Tex
 from ..core.models import Account
 from ..core.phone import ParsedNumber, parse_e164
 from ..core.store import Store
+from ..params import strict_json
 from .render import parse_timestamp
 
 __all__ = [
@@ -101,7 +101,7 @@ def hook_setting(params: dict[str, Any], name: str) -> str | None:
     value = value.strip()
     if value.startswith("{"):
         try:
-            action = json.loads(value)
+            action = strict_json(value)
         except ValueError:
             action = None
         if isinstance(action, dict) and action:

@@ -35,6 +35,7 @@ from ..core.engine import Engine
 from ..core.errors import InvalidNumber
 from ..core.models import INBOUND, Attempt, Call, Delivery, Leg
 from ..core.phone import parse_e164
+from ..params import strict_json
 from .render import timestamp
 
 __all__ = ["CallScript", "MAX_STEPS", "PLAY_SECONDS", "RECORD_SECONDS", "VERBS", "is_action_text", "is_url"]
@@ -60,7 +61,7 @@ def is_url(text: str) -> bool:
 def is_action_text(text: str) -> bool:
     """A JSON object written as text, as `voice_start` may be."""
     try:
-        return isinstance(json.loads(text), dict)
+        return isinstance(strict_json(text), dict)
     except ValueError:
         return False
 
@@ -121,7 +122,7 @@ class CallScript:
             self.run(target)
         elif isinstance(target, str) and target.strip().startswith("{"):
             try:
-                action = json.loads(target)
+                action = strict_json(target)
             except ValueError as exc:
                 self.fail(f"not a JSON action: {target[:200]!r} ({exc})")
                 return
@@ -162,7 +163,7 @@ class CallScript:
             self.engine.calls.hangup(self.call, by="script")
             return
         try:
-            action = json.loads(text)
+            action = strict_json(text)
         except ValueError:
             self.fail(f"{delivery.url} answered something that is not JSON: {text[:200]!r}")
             return

@@ -159,7 +159,7 @@ class Runner:
             raise StepFailed(f"${{{name}...}} refers to nothing saved (saved so far: {sorted(self.saved) or 'none'})")
         value = self.saved[name]
         for part in filter(None, path.split(".")):
-            if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            if isinstance(value, list) and part.isascii() and part.isdigit() and int(part) < len(value):
                 value = value[int(part)]
             elif isinstance(value, dict) and part in value:
                 value = value[part]

@@ -89,3 +89,11 @@ async def test_deleting_a_fault_by_a_non_ascii_digit_id_is_not_found(emulator, c
     response = await client.delete("/_emulator/faults/²")
     assert response.status_code == 404 and response.json()["error"]["type"] == "NotFound"
     assert len(emulator.engine.faults.rules) == 1
+
+
+async def test_a_body_that_is_not_json_adds_no_fault(emulator, client):
+    """Regression: a body of non-JSON whitespace (`\\x0b`) was read as no body: a default 503 rule."""
+    response = await client.post("/_emulator/faults", content=b"\x0b", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"]["type"] == "MalformedBody"
+    assert emulator.engine.faults.rules == []
+    assert (await client.post("/_emulator/faults", content=b" \n", headers={"Content-Type": "application/json"})).status_code == 201

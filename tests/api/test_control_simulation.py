@@ -63,6 +63,15 @@ async def test_bad_outcome_rules(client, body):
     assert (await client.post("/_emulator/outcomes", json=body)).status_code == 400
 
 
+@pytest.mark.parametrize("body", [b'{"match": "+1", "status": "delivered", "sent_after": NaN}', b'{"match": "+1", "final_after": 1e999}'])
+async def test_numbers_json_does_not_have_are_refused(emulator, client, body):
+    """Regression: Python's json reads NaN and 1e999 (infinity); the rule then broke the answer (500)."""
+    rules = len(emulator.engine.lifecycle.rules)
+    response = await client.post("/_emulator/outcomes", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"]["type"] == "MalformedBody"
+    assert len(emulator.engine.lifecycle.rules) == rules
+
+
 async def test_wait_finds_an_event_that_already_happened(emulator, client):
     sent = await send_elks(client)
     await emulator.advance(1)

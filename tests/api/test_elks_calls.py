@@ -130,6 +130,7 @@ async def test_voice_start_url_gets_the_call_and_its_answer_is_run(voice):
         ((200, "<html>hi</html>"), "not JSON"),
         ((200, "[1, 2]"), "not an action object"),
         ((200, '{"say": "hello"}'), "no action"),
+        ((200, '{"play": Infinity}'), "not JSON"),  # Python's json reads it; JSON has no Infinity
     ],
 )
 async def test_a_bad_call_control_answer_ends_the_call_without_retry(voice, answer, reason):
@@ -289,6 +290,8 @@ async def test_whenhangup_is_retried_like_other_46elks_webhooks(voice):
         ({"from": "+46700000002"}, "Invalid from number"),  # another account's mobile number
         ({"voice_start": "Hi! This is your message."}, "Invalid voice_start"),
         ({"voice_start": "{not json"}, "Invalid voice_start"),
+        # NaN is no JSON (Python's json reads it); the call's record then could not be answered (500)
+        ({"voice_start": '{"play": NaN}'}, "Invalid voice_start"),
         ({"whenhangup": "ftp://example.com/x"}, "not a valid URL"),
         ({"timeout": "soon"}, "Invalid timeout"),
         ({"timeout": "0"}, "Invalid timeout"),

@@ -104,6 +104,9 @@ ROWS = [
     Row("body: JSON array", "POST", "/api/contacts", 400, json=failure("700", "Malformed request body: the JSON body must be an object"),
         content=b"[1, 2]", headers={**JSON, "Content-Type": "application/json"}),
     Row("body: XML", "POST", "/api/sms", 400, json=700, content=b"<sms/>", headers={**JSON, "Content-Type": "application/xml"}),
+    Row("body: JSON with NaN", "POST", "/api/subaccounts/transfer_credits", 400,
+        json=failure("700", "Malformed request body: invalid JSON: NaN is not a JSON number"),
+        content=b'{"id": "1000101", "amount": NaN}', headers={**JSON, "Content-Type": "application/json"}),
     # -- SMS -------------------------------------------------------------------------------
     Row("sms: missing to", "POST", "/api/sms", 400, json=301, data=but(SMS, to=None)),
     Row("sms: missing to, text", "POST", "/api/sms", 400, text="301", data=but(SMS, to=None), headers=PLAIN),
