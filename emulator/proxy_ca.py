@@ -14,11 +14,13 @@ import re
 import ssl
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Iterable
 
 import trustme
+
+from .core.clock import wall_time
 
 __all__ = ["CertificateAuthority", "CAError", "default_ca_dir", "load_or_create_ca"]
 
@@ -42,7 +44,7 @@ class CertificateAuthority:
         # Certificate validity is about the real world's time, not the emulator's clock. A short
         # validity keeps clients that cap the lifetime of server certificates happy; a fresh one
         # is issued at every start.
-        now = datetime.now(timezone.utc)
+        now = wall_time()
         leaf = self.ca.issue_cert(host, not_before=now - timedelta(days=1), not_after=now + timedelta(days=365))
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         leaf.configure_cert(context)

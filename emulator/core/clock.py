@@ -18,11 +18,11 @@ import asyncio
 import heapq
 import itertools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
-__all__ = ["Clock", "RealClock", "VirtualClock", "ScheduledEvent", "MICROS", "create_clock", "utc", "micros_of"]
+__all__ = ["Clock", "RealClock", "VirtualClock", "ScheduledEvent", "MICROS", "create_clock", "utc", "micros_of", "wall_time"]
 
 MICROS = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -31,6 +31,12 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 def utc(micros: int) -> datetime:
     """A clock value as an aware UTC datetime (exact to the microsecond)."""
     return _EPOCH + timedelta(microseconds=micros)
+
+
+def wall_time() -> datetime:
+    """The real world's time, for what lies outside the simulation (TLS certificate validity);
+    everything simulated asks a `Clock` instead."""
+    return datetime.now(timezone.utc)
 
 
 def micros_of(moment: datetime) -> int:

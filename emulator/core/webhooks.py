@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from typing import Awaitable, Callable
+from typing import Callable
 
 import httpx
 
