@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from support import ELKS_AUTH, SEVEN_JSON
+from support import ELKS_AUTH
 
 
 async def send_elks(client, to="+46700000123"):
