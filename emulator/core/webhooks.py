@@ -21,6 +21,7 @@ from .clock import Clock
 from .ids import IdFactory
 from .models import Attempt, Delivery
 from .store import Store
+from .transport import StreamTransport
 
 __all__ = ["RetryPolicy", "Outbox", "ResultHandler"]
 
@@ -158,7 +159,8 @@ class Outbox:
 
     async def run(self) -> None:
         """The worker: sends due deliveries until cancelled."""
-        async with httpx.AsyncClient(follow_redirects=False, trust_env=False, transport=self.transport) as client:
+        transport = self.transport or StreamTransport()
+        async with httpx.AsyncClient(follow_redirects=False, trust_env=False, transport=transport) as client:
             self._client = client
             try:
                 while True:

@@ -1,0 +1,134 @@
+"""The HTTP transport of the webhook outbox: keep-alive HTTP/1.1 connections on asyncio streams,
+spoken with h11, behind httpx's transport interface.
+
+httpx's default pool spends most of its time in bookkeeping that grows with the number of
+requests in flight; an outbox with hundreds of deliveries in flight then sends a few hundred a
+second. This transport keeps a small stack of idle connections per origin and nothing else, so
+delivery throughput is bounded by the receiver. A connection that was idle may have been closed
+by the receiver meanwhile: such a request is retried once on a fresh connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass
+
+import h11
+import httpx
+
+__all__ = ["StreamTransport"]
+
+_READ_SIZE = 65_536
+_MAX_IDLE_PER_ORIGIN = 64
+
+Origin = tuple[str, str, int]
+
+
+@dataclass
+class _Connection:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    protocol: h11.Connection
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class StreamTransport(httpx.AsyncBaseTransport):
+    def __init__(self) -> None:
+        self._idle: dict[Origin, list[_Connection]] = {}
+        self._ssl: ssl.SSLContext | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        scheme = url.scheme
+        if scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"unsupported scheme {scheme!r}", request=request)
+        origin: Origin = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
+        timeout = (request.extensions.get("timeout") or {}).get("read") or 5.0
+        body = await request.aread()
+        try:
+            async with asyncio.timeout(timeout):
+                idle = self._idle.get(origin)
+                if idle:
+                    connection = idle.pop()
+                    try:
+                        return await self._exchange(connection, origin, request, body)
+                    except (httpx.RemoteProtocolError, ConnectionError):
+                        pass  # the receiver closed the idle connection: one more try, on a new one
+                connection = await self._connect(origin, request)
+                return await self._exchange(connection, origin, request, body)
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"no answer within {timeout:g} s", request=request) from None
+
+    async def _connect(self, origin: Origin, request: httpx.Request) -> _Connection:
+        scheme, host, port = origin
+        context = None
+        if scheme == "https":
+            if self._ssl is None:
+                self._ssl = ssl.create_default_context()
+            context = self._ssl
+        try:
+            reader, writer = await asyncio.open_connection(host, port, ssl=context, server_hostname=host if context else None)
+        except OSError as exc:
+            raise httpx.ConnectError(str(exc) or type(exc).__name__, request=request) from None
+        return _Connection(reader, writer, h11.Connection(h11.CLIENT))
+
+    async def _exchange(self, connection: _Connection, origin: Origin, request: httpx.Request, body: bytes) -> httpx.Response:
+        protocol = connection.protocol
+        try:
+            headers = [(name, value) for name, value in request.headers.raw]
+            target = request.url.raw_path
+            data = protocol.send(h11.Request(method=request.method, target=target, headers=headers))
+            if body:
+                data += protocol.send(h11.Data(data=body))
+            data += protocol.send(h11.EndOfMessage())
+            connection.writer.write(data)
+            await connection.writer.drain()
+            response: h11.Response | None = None
+            chunks: list[bytes] = []
+            while True:
+                event = protocol.next_event()
+                if event is h11.NEED_DATA:
+                    received = await connection.reader.read(_READ_SIZE)
+                    protocol.receive_data(received)
+                    continue
+                if isinstance(event, h11.Response):
+                    response = event
+                elif isinstance(event, h11.Data):
+                    chunks.append(bytes(event.data))
+                elif isinstance(event, h11.EndOfMessage):
+                    break
+                elif isinstance(event, h11.ConnectionClosed):
+                    raise httpx.RemoteProtocolError("the server closed the connection", request=request)
+        except h11.ProtocolError as exc:
+            connection.close()
+            raise httpx.RemoteProtocolError(str(exc) or "invalid HTTP", request=request) from None
+        except BaseException:
+            connection.close()
+            raise
+        assert response is not None
+        self._release(connection, origin)
+        return httpx.Response(
+            response.status_code,
+            headers=[(bytes(name), bytes(value)) for name, value in response.headers],
+            content=b"".join(chunks),
+            request=request,
+        )
+
+    def _release(self, connection: _Connection, origin: Origin) -> None:
+        protocol = connection.protocol
+        if protocol.our_state is h11.DONE and protocol.their_state is h11.DONE:
+            protocol.start_next_cycle()
+            idle = self._idle.setdefault(origin, [])
+            if len(idle) < _MAX_IDLE_PER_ORIGIN:
+                idle.append(connection)
+                return
+        connection.close()
+
+    async def aclose(self) -> None:
+        for idle in self._idle.values():
+            for connection in idle:
+                connection.close()
+        self._idle.clear()
