@@ -4,6 +4,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY emulator ./emulator
 COPY fixtures ./fixtures
+COPY specs ./specs
 RUN pip install --no-cache-dir . && rm -rf /root/.cache
 ENV TELCO_EMULATOR_HOST=0.0.0.0 \
     TELCO_EMULATOR_PORT=8046
