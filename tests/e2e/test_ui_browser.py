@@ -361,15 +361,15 @@ def test_keyboard_labels_and_landmarks(inbox):
     page.reload()  # a fresh page: the first Tab goes to the skip link
     expect(message_row(page, "keyboard only")).to_be_visible()
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.className") == "skip-link"
+    expect(page.locator(".skip-link")).to_be_focused()
     assert page.locator(".skip-link").bounding_box()["y"] >= 0  # shown when focused
     page.keyboard.press("Enter")
-    assert page.evaluate("document.activeElement.id") == "main"
+    expect(page.locator("#main")).to_be_focused()
 
     page.keyboard.press("/")
-    assert page.evaluate("document.activeElement.id") == "msg-search"
+    expect(page.locator("#msg-search")).to_be_focused()
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "msg-provider"
+    expect(page.locator("#msg-provider")).to_be_focused()
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline not in ("none", ""), "keyboard focus must be visible"
 
@@ -386,8 +386,9 @@ def test_keyboard_labels_and_landmarks(inbox):
     assert page.evaluate("document.activeElement.dataset.focusKey").startswith("msg:")
 
     page.click('nav a[data-view="calls"]')
-    assert page.evaluate("document.activeElement.id") == "h-calls"  # focus follows the view
-    assert page.locator('nav a[data-view="calls"]').get_attribute("aria-current") == "page"
+    # The view changes on the `hashchange` event, just after the click returns: wait for it.
+    expect(page.locator("#h-calls")).to_be_focused()  # focus follows the view
+    expect(page.locator('nav a[data-view="calls"]')).to_have_attribute("aria-current", "page")
 
 
 def test_views_fit_a_phone_screen(inbox):
