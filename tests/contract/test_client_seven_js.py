@@ -18,10 +18,7 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -29,6 +26,7 @@ import httpx
 import pytest
 
 from proxy_support import ProxiedEmulator, start_proxied_emulator, stop
+from support import Hit, WebhookReceiver, serve_webhook_receiver
 
 JS_PROJECT = Path(__file__).parent / "js"
 INSTALL_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "install-node-deps.sh"
@@ -341,60 +339,13 @@ def test_a_wrong_signature_is_refused_with_901(node, proxied):
 # --- the client's webhook verifier ---------------------------------------------------------------
 
 
-@dataclass
-class Hit:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    url: str
-    hits: list[Hit] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-
-    def wait_for(self, path: str, count: int, mentioning: str, timeout: float = 20.0) -> list[Hit]:
-        """The hits to `path` whose query or body mention `mentioning`, once there are `count`."""
-        def matching() -> list[Hit]:
-            return [hit for hit in self.hits if hit.path.split("?")[0] == path and mentioning in hit.path + hit.body.decode()]
-
-        with self.changed:
-            assert self.changed.wait_for(lambda: len(matching()) >= count, timeout), self.hits
-        return matching()
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    found: Receiver
-
-    class Handler(BaseHTTPRequestHandler):
-        def _record(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            with found.changed:
-                found.hits.append(Hit(self.command, self.path, dict(self.headers), body))
-                found.changed.notify_all()
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        do_POST = do_GET = _record
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    found = Receiver(url=f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield found
-    server.shutdown()
-    server.server_close()
+def receiver() -> Iterator[WebhookReceiver]:
+    with serve_webhook_receiver() as found:
+        yield found
 
 
-def verification(receiver: Receiver, hit: Hit, body: str | None = None) -> dict:
+def verification(receiver: WebhookReceiver, hit: Hit, body: str | None = None) -> dict:
     return {"method": hit.method, "url": receiver.url + hit.path, "headers": hit.headers,
             "body": hit.body.decode() if body is None else body}
 
@@ -410,7 +361,10 @@ def test_the_clients_webhook_verifier_accepts_the_emulators_signed_hooks(node, p
         message_id = sms["messages"][0]["id"]
         # Each hook gets a TRANSMITTED and a DELIVERED report of this message (and may still get
         # reports of the account's messages sent by earlier tests).
-        hits = {method: receiver.wait_for(path, 2, message_id) for method, path in methods.items()}
+        hits = {
+            method: receiver.wait_for(2, path, timeout=20.0, where=lambda hit, path=path: hit.path.split("?")[0] == path and message_id in hit.path + hit.body.decode())
+            for method, path in methods.items()
+        }
     finally:
         run_client(node, proxied, [{"call": "hooks.unsubscribe", "args": [hook_id]} for hook_id in hook_ids], api_key=SIGNED_KEY)
 
