@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl
 
 import httpx
 
 from emulator.app import build_engine
+from emulator.core import snapshot
 from emulator.core.engine import Engine
 from emulator.settings import Settings
 
@@ -150,3 +152,24 @@ def serve_webhook_receiver() -> Iterator[WebhookReceiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def world_state(engine: Engine) -> dict[str, Any]:
+    """The emulator's snapshot, less the named collections that are still empty (a read may
+    create one; an empty collection and none are the same world). Equal before and after a
+    refused request means the request changed nothing."""
+    state = snapshot.take(engine)
+    named = state["store"]["named"]
+    state["store"]["named"] = {name: entries for name, entries in named.items() if entries}
+    return state
+
+
+def filled(value: Any, names: dict[str, str]) -> Any:
+    """`value` with every `{name}` placeholder (in strings, keys, lists) replaced from `names`."""
+    if isinstance(value, str):
+        return re.sub(r"\{(\w+)\}", lambda match: names.get(match.group(1), match.group(0)), value)
+    if isinstance(value, dict):
+        return {filled(key, names): filled(item, names) for key, item in value.items()}
+    if isinstance(value, list):
+        return [filled(item, names) for item in value]
+    return value

@@ -14,14 +14,12 @@ Rows name objects of the `world` fixture in braces: `{other_sms}` is an SMS of a
 from __future__ import annotations
 
 import base64
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pytest
 
-from emulator.core import snapshot
-from support import ELKS_ACCOUNT, ELKS_AUTH, ELKS_OTHER_AUTH, ELKS_SUB_ACCOUNT, ELKS_SUB_AUTH
+from support import ELKS_ACCOUNT, ELKS_AUTH, ELKS_OTHER_AUTH, ELKS_SUB_ACCOUNT, ELKS_SUB_AUTH, filled, world_state
 
 TEXT = "text/plain; charset=utf-8"
 UNAUTHORIZED = "Authorization failed: wrong API username or password."
@@ -314,23 +312,6 @@ async def world(client) -> dict[str, str]:
     }
 
 
-def world_state(engine) -> dict[str, Any]:
-    """The emulator's snapshot, less the named collections that are still empty (a read may
-    create one; an empty collection and none are the same world)."""
-    state = snapshot.take(engine)
-    named = state["store"]["named"]
-    state["store"]["named"] = {name: entries for name, entries in named.items() if entries}
-    return state
-
-
-def _filled(value: Any, names: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        return re.sub(r"\{(\w+)\}", lambda match: names.get(match.group(1), match.group(0)), value)
-    if isinstance(value, dict):
-        return {key: _filled(item, names) for key, item in value.items()}
-    return value
-
-
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
 async def test_46elks_refuses(emulator, client, world, row: Row):
     if row.prepare is not None:
@@ -338,8 +319,8 @@ async def test_46elks_refuses(emulator, client, world, row: Row):
     before = world_state(emulator.engine)
     response = await client.request(
         row.method,
-        _filled(row.path, world),
-        data=_filled(row.data, world),
+        filled(row.path, world),
+        data=filled(row.data, world),
         params=row.params,
         content=row.content,
         headers=row.headers,
@@ -347,7 +328,7 @@ async def test_46elks_refuses(emulator, client, world, row: Row):
     )
     assert response.status_code == row.status, response.text
     assert response.headers["content-type"] == TEXT
-    assert response.text == _filled(row.body, world)
+    assert response.text == filled(row.body, world)
     if row.status == 401:
         assert response.headers["www-authenticate"] == 'Basic realm="46elks API"'
     assert world_state(emulator.engine) == before, "a refused request changed the world"

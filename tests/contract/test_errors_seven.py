@@ -17,14 +17,12 @@ Rows name objects of the `world` fixture in braces (`{other_contact}`, `{main_ca
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pytest
 
-from emulator.core import snapshot
-from support import SEVEN_ACCOUNT, SEVEN_KEY, SEVEN_OTHER_KEY
+from support import SEVEN_ACCOUNT, SEVEN_KEY, SEVEN_OTHER_KEY, filled, world_state
 
 JSON = {"X-Api-Key": SEVEN_KEY, "Accept": "application/json"}
 PLAIN = {"X-Api-Key": SEVEN_KEY}
@@ -436,25 +434,6 @@ async def world(emulator, client) -> dict[str, str]:
     }
 
 
-def world_state(engine) -> dict[str, Any]:
-    """The emulator's snapshot, less the named collections that are still empty (a read may
-    create one; an empty collection and none are the same world)."""
-    state = snapshot.take(engine)
-    named = state["store"]["named"]
-    state["store"]["named"] = {name: entries for name, entries in named.items() if entries}
-    return state
-
-
-def _filled(value: Any, names: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        return re.sub(r"\{(\w+)\}", lambda match: names.get(match.group(1), match.group(0)), value)
-    if isinstance(value, dict):
-        return {_filled(key, names): _filled(item, names) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_filled(item, names) for item in value]
-    return value
-
-
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
 async def test_seven_refuses(emulator, client, world, row: Row):
     if row.prepare is not None:
@@ -462,20 +441,20 @@ async def test_seven_refuses(emulator, client, world, row: Row):
     before = world_state(emulator.engine)
     response = await client.request(
         row.method,
-        _filled(row.path, world),
-        headers=_filled(row.headers, world),
-        data=_filled(row.data, world),
-        json=_filled(row.body, world) if row.body is not NOTHING else None,
-        params=_filled(row.params, world),
+        filled(row.path, world),
+        headers=filled(row.headers, world),
+        data=filled(row.data, world),
+        json=filled(row.body, world) if row.body is not NOTHING else None,
+        params=filled(row.params, world),
         content=row.content,
     )
     assert response.status_code == row.status, response.text
     if row.text is not None:
         assert response.headers["content-type"] == TEXT_TYPE
-        assert response.text == _filled(row.text, world)
+        assert response.text == filled(row.text, world)
     else:
         assert response.headers["content-type"] == JSON_TYPE
-        assert response.json() == _filled(row.json, world)
+        assert response.json() == filled(row.json, world)
     if row.allow is not None:
         assert response.headers["allow"] == row.allow
     assert world_state(emulator.engine) == before, "a refused request changed the world"
