@@ -99,6 +99,20 @@ def _answered(engine: Engine, origin: Message, number_id: str, delivery: Deliver
         _act(engine, origin, number, action)
 
 
+def _post_form(engine: Engine, number: Number, message: Message, event: str, url: str, fields: dict[str, str], on_result=None) -> None:
+    """Queue 46elks' form-encoded inbound webhook for `message` to the number's URL."""
+    engine.outbox.enqueue(
+        provider="elks",
+        account_id=number.account_id,
+        event=event,
+        url=url,
+        headers=_FORM,
+        body=urlencode(fields).encode(),
+        subject_id=message.id,
+        on_result=on_result,
+    )
+
+
 def _post_sms(engine: Engine, message: Message, number: Number) -> None:
     target = number.attributes.get("sms_url")
     if not target:
@@ -119,16 +133,7 @@ def _post_sms(engine: Engine, message: Message, number: Number) -> None:
         "direction": "incoming",
         "created": timestamp(message.created),
     }
-    engine.outbox.enqueue(
-        provider="elks",
-        account_id=number.account_id,
-        event="sms.incoming",
-        url=target,
-        headers=_FORM,
-        body=urlencode(fields).encode(),
-        subject_id=message.id,
-        on_result=partial(_answered, engine, message, number.id),
-    )
+    _post_form(engine, number, message, "sms.incoming", target, fields, partial(_answered, engine, message, number.id))
 
 
 def _post_mms(engine: Engine, message: Message, number: Number) -> None:
@@ -145,15 +150,7 @@ def _post_mms(engine: Engine, message: Message, number: Number) -> None:
     }
     for k, image_url in enumerate(message.attributes.get("image_urls") or []):
         fields["image" if k == 0 else f"image{k + 1}"] = image_url
-    engine.outbox.enqueue(
-        provider="elks",
-        account_id=number.account_id,
-        event="mms.incoming",
-        url=target,
-        headers=_FORM,
-        body=urlencode(fields).encode(),
-        subject_id=message.id,
-    )
+    _post_form(engine, number, message, "mms.incoming", target, fields)
 
 
 def on_inbound(engine: Engine, message: Message, number: Number) -> None:
