@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .control.render import error_response as control_error
 from .control.routes import create_control_app
@@ -27,7 +27,39 @@ from .seven.routes import create_seven_app
 from .settings import Settings
 from .state import save_state_file
 
-__all__ = ["create_app", "build_engine"]
+__all__ = ["create_app", "build_engine", "EmulatorApp"]
+
+
+class EmulatorApp(Starlette):
+    """The Starlette application, with a direct way in for the providers' requests.
+
+    A request under `/a1` or `/api` goes straight to the provider's app (behind the fault
+    injector), with the scope a `Mount` would give it, instead of through Starlette's middleware
+    stack and router: the provider apps catch and render every error themselves, and this path
+    carries nearly all of the traffic. The mounts stay in `routes` for introspection; everything
+    else (the control API, the root redirect, the lifespan) takes the usual way.
+    """
+
+    def __init__(self, *args: Any, engine: Engine, providers: dict[str, ASGIApp], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._providers = {prefix: FaultInjector(app, engine) for prefix, app in providers.items()}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            root = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root):]
+            end = path.find("/", 1)
+            prefix = path if end < 0 else path[:end]
+            provider = self._providers.get(prefix)
+            if provider is not None:
+                scope["app"] = self
+                scope["app_root_path"] = scope.get("app_root_path", root)
+                scope["root_path"] = root + prefix
+                await provider(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def build_engine(settings: Settings, fixtures: Fixtures | None = None) -> Engine:
@@ -40,7 +72,7 @@ async def _root(request: Request) -> Response:
     return RedirectResponse("/_emulator/ui", status_code=307)
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> EmulatorApp:
     settings = settings or Settings()
     engine = engine or build_engine(settings)
 
@@ -65,12 +97,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     async def crashed(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": {"type": "InternalError", "message": "Internal error in the emulator."}}, status_code=500)
 
-    app = Starlette(
-        middleware=[Middleware(FaultInjector, engine=engine)],
+    providers = {"/a1": create_elks_app(engine), "/api": create_seven_app(engine)}
+    app = EmulatorApp(
+        engine=engine,
+        providers=providers,
         routes=[
             Route("/", _root, methods=["GET"]),
-            Mount("/a1", app=create_elks_app(engine)),
-            Mount("/api", app=create_seven_app(engine)),
+            *(Mount(prefix, app=provider) for prefix, provider in providers.items()),
             Mount("/_emulator", app=create_control_app(engine)),
         ],
         lifespan=lifespan,

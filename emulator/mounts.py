@@ -14,76 +14,102 @@ import importlib
 import logging
 import pkgutil
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
-from starlette._utils import get_route_path
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Match, Router
+from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from .core import errors
 
-__all__ = ["ProviderApp", "provider_app", "resource_routes"]
+__all__ = ["ProviderApp", "provider_app", "resource_routes", "route_path"]
 
 log = logging.getLogger("emulator")
 
 Renderer = Callable[[Request, errors.EmulatorError], Response]
 Crash = Callable[[Request], Response]
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class ProviderApp:
     """A provider's routes behind one error boundary.
 
-    Routes are grouped by their first path segment (`/sms`, `/numbers`, ...), so a request is
-    matched against the few routes of its resource instead of all of them. Any `EmulatorError`,
-    unknown path, wrong method or crash becomes the provider's own answer. Handlers reach shared
-    objects through `request.app.state` (the outer application's state).
+    Requests are matched here, not by a Starlette router: a path without parameters is one dict
+    lookup, the others are tried among the routes of their first path segment (`/sms`,
+    `/numbers`, ...). The endpoint is awaited directly with a `Request` and its response sent.
+    Any `EmulatorError`, unknown path, wrong method (with every allowed method named) or crash
+    becomes the provider's own answer. A trailing slash is ignored (`/sms/` is `/sms`). Handlers
+    reach shared objects through `request.app.state` (the outer application's state).
     """
 
     def __init__(self, routes: list[BaseRoute], render: Renderer, crash: Crash) -> None:
         self.routes = list(routes)
         self.render = render
         self.crash = crash
-        groups: dict[str, list[BaseRoute]] = {}
+        self._exact: dict[str, dict[str, Endpoint]] = {}  # path -> method -> endpoint
+        self._patterns: dict[str, list[Route]] = {}  # first segment -> routes with parameters
         for route in self.routes:
-            groups.setdefault(_first_segment(getattr(route, "path", "/")), []).append(route)
-        self._routers = {segment: Router(routes=members) for segment, members in groups.items()}
+            if not isinstance(route, Route):
+                raise TypeError(f"provider routes must be plain routes, not {route!r}")
+            methods = route.methods or {"GET", "HEAD"}
+            if route.param_convertors:
+                self._patterns.setdefault(_first_segment(route.path), []).append(route)
+            else:
+                endpoints = self._exact.setdefault(route.path, {})
+                for method in methods:
+                    endpoints.setdefault(method, route.endpoint)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        router = self._routers.get(_first_segment(get_route_path(scope)))
         try:
-            if router is None:
-                raise errors.RouteNotFound(scope["path"])
-            await router(scope, receive, send)
+            endpoint = self._resolve(scope, route_path(scope))
+            response = await endpoint(Request(scope, receive, send))
+            await response(scope, receive, send)
             return
         except errors.EmulatorError as exc:
             response = self.render(Request(scope, receive), exc)
-        except HTTPException as exc:
-            request = Request(scope, receive)
-            if exc.status_code == 405:
-                allowed = _allowed_methods(router, scope) if router is not None else ()
-                response = self.render(request, errors.MethodNotAllowed(request.method, request.url.path, allowed))
-            else:
-                response = self.render(request, errors.RouteNotFound(request.url.path))
         except Exception:
             request = Request(scope, receive)
             log.exception("internal error on %s %s", request.method, request.url.path)
             response = self.crash(request)
         await response(scope, receive, send)
 
+    def _resolve(self, scope: Scope, path: str) -> Endpoint:
+        """The endpoint for the request, with `path_params` set in the scope; raises
+        RouteNotFound or MethodNotAllowed."""
+        method = scope["method"]
+        endpoints = self._exact.get(path)
+        if endpoints is not None:
+            endpoint = endpoints.get(method)
+            if endpoint is not None:
+                scope["path_params"] = {}
+                return endpoint
+        allowed: set[str] = set(endpoints) if endpoints else set()
+        for route in self._patterns.get(_first_segment(path), ()):
+            match = route.path_regex.match(path)
+            if match is None:
+                continue
+            if method not in route.methods:
+                allowed |= route.methods
+                continue
+            scope["path_params"] = {key: route.param_convertors[key].convert(value) for key, value in match.groupdict().items()}
+            return route.endpoint
+        if allowed:
+            raise errors.MethodNotAllowed(method, scope["path"], tuple(sorted(allowed)))
+        if len(path) > 1 and path.endswith("/"):
+            return self._resolve(scope, path[:-1])
+        raise errors.RouteNotFound(scope["path"])
 
-def _allowed_methods(router: Router, scope: Scope) -> tuple[str, ...]:
-    """Every method that some route answers at the request's path (for an `Allow` header):
-    Starlette's own 405 names only the first route that matched the path."""
-    methods: set[str] = set()
-    for route in router.routes:
-        if route.matches(scope)[0] != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    return tuple(sorted(methods))
+
+def route_path(scope: Scope) -> str:
+    """The path inside the mount (`/sms` for `/a1/sms` under root path `/a1`)."""
+    path: str = scope["path"]
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        return path[len(root):] or "/"
+    return path
 
 
 def _first_segment(path: str) -> str:
