@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from .core import errors
+from .params import ProviderRequest
 
 __all__ = ["ProviderApp", "provider_app", "resource_routes", "route_path"]
 
@@ -65,7 +66,7 @@ class ProviderApp:
             return
         try:
             endpoint = self._resolve(scope, route_path(scope))
-            response = await endpoint(Request(scope, receive, send))
+            response = await endpoint(ProviderRequest(scope, receive, send))
             await response(scope, receive, send)
             return
         except errors.EmulatorError as exc:

@@ -13,14 +13,42 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
+from starlette.types import Message, Receive
 
 from .core.errors import MalformedBody
 
-__all__ = ["read_params", "strict_json", "Params"]
+__all__ = ["read_params", "strict_json", "Params", "ProviderRequest"]
 
 Params = dict[str, Any]
 
 _JSON_WHITESPACE = b" \t\r\n"
+
+
+class ProviderRequest(Request):
+    """A Starlette request whose `body()` takes a body that arrived in one piece (nearly every
+    API call) from a single `receive()`, without the streaming machinery; anything else goes the
+    usual way."""
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            message = await self._receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                self._body = message.get("body", b"")
+                self._stream_consumed = True
+            else:
+                self._receive = _replaying(message, self._receive)
+                return await super().body()
+        return self._body
+
+
+def _replaying(first: Message, receive: Receive) -> Receive:
+    """`receive`, but answering `first` before anything else."""
+    pending = [first]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay
 
 
 async def read_params(request: Request, *, json_allowed: bool = True, include_query: bool = True) -> Params:

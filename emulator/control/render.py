@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from ..core import errors
-from ..core.clock import utc
+from ..core.clock import utc_text
 from ..core.models import Attempt, Delivery, Message
 
 __all__ = ["iso", "error_response", "message_json", "delivery_json"]
@@ -16,7 +16,7 @@ __all__ = ["iso", "error_response", "message_json", "delivery_json"]
 def iso(micros: int | None) -> str | None:
     if micros is None:
         return None
-    return utc(micros).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc_text(micros, "%Y-%m-%dT%H:%M:%S") + "Z"
 
 
 def error_response(exc: errors.EmulatorError) -> JSONResponse:

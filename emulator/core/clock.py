@@ -20,9 +20,10 @@ import itertools
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Callable
 
-__all__ = ["Clock", "RealClock", "VirtualClock", "ScheduledEvent", "MICROS", "create_clock", "utc", "micros_of", "wall_time"]
+__all__ = ["Clock", "RealClock", "VirtualClock", "ScheduledEvent", "MICROS", "create_clock", "utc", "utc_text", "micros_of", "wall_time"]
 
 MICROS = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -31,6 +32,22 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 def utc(micros: int) -> datetime:
     """A clock value as an aware UTC datetime (exact to the microsecond)."""
     return _EPOCH + timedelta(microseconds=micros)
+
+
+@lru_cache(maxsize=256)
+def _second_text(seconds: int, pattern: str) -> str:
+    return utc(seconds * MICROS).strftime(pattern)
+
+
+def utc_text(micros: int, pattern: str, fraction: int = 6) -> str:
+    """A clock value written in UTC: `pattern` (strftime, down to the second), then a dot and the
+    first `fraction` digits of the microseconds (nothing when `fraction` is 0). The text of each
+    second is cached: the stamps of a busy second share it."""
+    seconds, micros_part = divmod(micros, MICROS)
+    text = _second_text(seconds, pattern)
+    if fraction:
+        return f"{text}.{micros_part:06d}"[: len(text) + 1 + fraction]
+    return text
 
 
 def wall_time() -> datetime:

@@ -17,8 +17,11 @@ from typing import Any, Callable
 __all__ = ["Event", "EventLog"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class Event:
+    """Written once by `EventLog.emit` and only read after (not frozen: a frozen dataclass pays
+    for every field it sets, and the log makes one per simulated happening)."""
+
     seq: int
     at: int
     kind: str

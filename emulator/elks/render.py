@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from ..core import errors
-from ..core.clock import micros_of, utc
+from ..core.clock import micros_of, utc_text
 from ..core.models import INBOUND, Message
+from ..responses import JSONBody
 
 __all__ = ["timestamp", "error_response", "sms_json", "json_response", "list_json", "STATUS_NAMES", "NOT_FOUND_TEXTS"]
 
@@ -37,7 +38,7 @@ NOT_FOUND_TEXTS = {
 
 
 def timestamp(micros: int) -> str:
-    return utc(micros).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return utc_text(micros, "%Y-%m-%dT%H:%M:%S")
 
 
 def parse_timestamp(text: str) -> int | None:
@@ -61,8 +62,8 @@ def list_json(items: list[Any], has_more: bool, render: Callable[[Any], dict[str
     return body
 
 
-def json_response(data: Any) -> JSONResponse:
-    return JSONResponse(data)
+def json_response(data: Any) -> JSONBody:
+    return JSONBody(data)
 
 
 def text_error(status: int, text: str, headers: dict[str, str] | None = None) -> Response:

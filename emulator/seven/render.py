@@ -12,10 +12,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from ..core import errors
-from ..core.clock import utc
+from ..core.clock import utc_text
+from ..responses import JSONBody
 from .request_signing import SignatureRejected
 
 __all__ = [
@@ -61,15 +62,11 @@ def euro_text(units: int) -> str:
 
 
 def moment(micros: int, fraction: int = 3) -> str:
-    stamp = utc(micros)
-    text = stamp.strftime("%Y-%m-%d %H:%M:%S")
-    if fraction:
-        text += "." + f"{stamp.microsecond:06d}"[:fraction]
-    return text
+    return utc_text(micros, "%Y-%m-%d %H:%M:%S", fraction)
 
 
-def json_response(data: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(data, status_code=status)
+def json_response(data: Any, status: int = 200) -> JSONBody:
+    return JSONBody(data, status)
 
 
 def text_response(text: str, status: int = 200) -> Response:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.responses import Response
 
 from ..core.billing import UNITS
 from ..core.errors import EmulatorError, InsufficientBalance, InvalidParameter, MissingParameter, NotFound, ValidationError
@@ -24,11 +24,11 @@ __all__ = ["REFUSALS", "failure", "success", "euro_units", "text_list"]
 REFUSALS = (ValidationError, InsufficientBalance, NotFound)
 
 
-def success(**extra: Any) -> JSONResponse:
+def success(**extra: Any) -> Response:
     return json_response({"success": True, "error": None, **extra})
 
 
-def failure(exc: EmulatorError) -> JSONResponse:
+def failure(exc: EmulatorError) -> Response:
     return json_response({"success": False, "error": exc.message}, return_code(exc)[1])
 
 

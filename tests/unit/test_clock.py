@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from emulator.core.clock import MICROS, RealClock, VirtualClock, create_clock
+from emulator.core.clock import MICROS, RealClock, VirtualClock, create_clock, utc, utc_text
 
 START = 1_767_225_600 * MICROS
 
@@ -81,3 +81,11 @@ def test_create_clock_rejects_unknown_kind():
     with pytest.raises(ValueError):
         create_clock("sundial", 1.0, None)
     assert create_clock("virtual", 1.0, START).now() == START
+
+
+@pytest.mark.parametrize("micros", [0, 1, 999_999, 1_000_000, 1_767_225_600_123_456, -1, -1_500_000, 4_102_444_799_999_999])
+def test_utc_text_writes_the_same_as_strftime(micros):
+    moment = utc(micros)
+    assert utc_text(micros, "%Y-%m-%dT%H:%M:%S") == moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    assert utc_text(micros, "%Y-%m-%d %H:%M:%S", 3) == moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    assert utc_text(micros, "%Y-%m-%d %H:%M:%S", 0) == moment.strftime("%Y-%m-%d %H:%M:%S")

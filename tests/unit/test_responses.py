@@ -1,0 +1,59 @@
+"""`emulator/responses.py` (JSON answers) and `ProviderRequest.body` (`emulator/params.py`)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from starlette.responses import JSONResponse
+
+from emulator.params import ProviderRequest
+from emulator.responses import JSONBody, encode_json
+
+
+@pytest.mark.parametrize("value", [
+    {"id": "s1", "to": "+46700000000", "parts": 1, "cost": 3500, "ok": True, "none": None},
+    {"text": "Hej på dig \u2028 \U0001F600", "price": 0.075, "big": 1e20, "list": [1, 2.5, "x"]},
+    [],
+    {"nested": {"a": [{"b": None}]}},
+])
+def test_body_is_what_starlette_would_send(value):
+    ours, theirs = JSONBody(value), JSONResponse(value)
+    assert ours.body == theirs.body
+    assert sorted(ours.raw_headers) == sorted(theirs.raw_headers)
+    assert ours.status_code == 200
+
+
+def test_values_orjson_refuses_fall_back_to_the_standard_encoder():
+    assert json.loads(encode_json({"huge": 2**70})) == {"huge": 2**70}
+    assert json.loads(encode_json({1: "a"})) == {"1": "a"}
+
+
+def test_status_and_extra_headers():
+    response = JSONBody({"a": 1}, 201, {"Retry-After": "3"})
+    assert response.status_code == 201
+    assert (b"retry-after", b"3") in response.raw_headers
+    assert (b"content-type", b"application/json") in response.raw_headers
+
+
+def _request(messages):
+    async def receive():
+        return messages.pop(0)
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "query_string": b""}
+    return ProviderRequest(scope, receive)
+
+
+async def test_a_body_in_one_piece_is_read_once():
+    request = _request([{"type": "http.request", "body": b"a=1", "more_body": False}])
+    assert await request.body() == b"a=1"
+    assert await request.body() == b"a=1"  # no second receive (the list is empty now)
+
+
+async def test_a_body_in_pieces_is_joined():
+    request = _request([
+        {"type": "http.request", "body": b"a=", "more_body": True},
+        {"type": "http.request", "body": b"1&b=2", "more_body": False},
+    ])
+    assert await request.body() == b"a=1&b=2"
+    assert await request.body() == b"a=1&b=2"
