@@ -95,7 +95,11 @@ async def read_params(request: Request, *, json_allowed: bool = True, include_qu
 def strict_json(text: str | bytes) -> Any:
     """`json.loads`, but NaN, Infinity and numbers too large for a float are errors (ValueError),
     as in every JSON parser but Python's: a value the emulator could never answer in JSON."""
-    return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+    if isinstance(text, (bytes, bytearray)):  # what json.loads does before decoding
+        text = text.decode(json.detect_encoding(text), "surrogatepass")
+    elif text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _DECODER.decode(text)
 
 
 def _not_json(name: str) -> float:
@@ -108,6 +112,9 @@ def _finite(text: str) -> float:
     if value in (float("inf"), float("-inf")):  # 1e999 overflows to infinity
         raise ValueError(f"{text} is out of range")
     return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_not_json, parse_float=_finite)
 
 
 def _put(params: Params, key: str, value: Any) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Callable
 
 from .clock import Clock
@@ -58,6 +59,17 @@ class OutcomeRule:
         return recipient == pattern
 
 
+@lru_cache(maxsize=1024)
+def steps_of(outcome: Outcome) -> tuple[tuple[str, float], ...]:
+    """(status, seconds after creation) of each change after `created`."""
+    steps = [("sent", outcome.sent_after)]
+    if outcome.buffered:
+        steps.append(("buffered", (outcome.sent_after + outcome.final_after) / 2))
+    if outcome.status != "none":
+        steps.append((outcome.status, outcome.final_after))
+    return tuple(steps)
+
+
 class Lifecycle:
     def __init__(self, clock: Clock, rules: list[OutcomeRule], default: Outcome) -> None:
         self.clock = clock
@@ -74,29 +86,17 @@ class Lifecycle:
     def begin(self, message: Message) -> None:
         """Record `created` (now) and schedule the rest of the message's life."""
         message.history.append(StatusChange("created", self.clock.now()))
-        self._chain(message, self._steps(self.outcome_for(message.provider, message.recipient)), 0.0)
+        self._chain(message, steps_of(self.outcome_for(message.provider, message.recipient)), 0, 0.0)
 
-    @staticmethod
-    def _steps(outcome: Outcome) -> list[tuple[str, float]]:
-        """(status, seconds after creation) of each change still to come."""
-        steps = [("sent", outcome.sent_after)]
-        if outcome.buffered:
-            steps.append(("buffered", (outcome.sent_after + outcome.final_after) / 2))
-        if outcome.status != "none":
-            steps.append((outcome.status, outcome.final_after))
-        return steps
+    def _chain(self, message: Message, steps: tuple[tuple[str, float], ...], index: int, elapsed: float) -> None:
+        """Schedule only step `index`; it schedules the one after (one pending event per message)."""
+        if index < len(steps):
+            self.clock.schedule(max(0.0, steps[index][1] - elapsed), partial(self._step, message, steps, index))
 
-    def _chain(self, message: Message, steps: list[tuple[str, float]], elapsed: float) -> None:
-        """Schedule only the next step; it schedules the one after (one pending event per message)."""
-        if not steps:
-            return
-        (status, offset), rest = steps[0], steps[1:]
-
-        def step() -> None:
-            self.transition(message, status)
-            self._chain(message, rest, offset)
-
-        self.clock.schedule(max(0.0, offset - elapsed), step)
+    def _step(self, message: Message, steps: tuple[tuple[str, float], ...], index: int) -> None:
+        status, offset = steps[index]
+        self.transition(message, status)
+        self._chain(message, steps, index + 1, offset)
 
     def resume(self, message: Message) -> None:
         """Schedule what is left of a message's life (after a restore), from its `created` time."""
@@ -104,9 +104,9 @@ class Lifecycle:
         elapsed = max(0, self.clock.now() - started) * self.clock.time_scale / 1_000_000
         order = ["created", "sent", "buffered"]
         current = order.index(message.status) if message.status in order else len(order)
-        steps = self._steps(self.outcome_for(message.provider, message.recipient))
-        left = [(status, offset) for status, offset in steps if not (status in order and order.index(status) <= current)]
-        self._chain(message, left, elapsed)
+        steps = steps_of(self.outcome_for(message.provider, message.recipient))
+        left = tuple((status, offset) for status, offset in steps if not (status in order and order.index(status) <= current))
+        self._chain(message, left, 0, elapsed)
 
     def transition(self, message: Message, status: str) -> None:
         if message.status in FINAL_STATUSES or message.attributes.get("discarded"):

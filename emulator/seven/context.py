@@ -13,6 +13,7 @@ from starlette.requests import Request
 from ..core.engine import Engine
 from ..core.errors import PermissionDenied
 from ..core.models import Account
+from ..mounts import route_path
 from ..params import read_params
 from .auth import identify, require_scope
 from .request_signing import carries_signature, verify_request
@@ -43,7 +44,7 @@ def wants_json(request: Request) -> bool:
 
 def mount_path(request: Request) -> str:
     """The request's path inside the `/api` mount (`/lookup/hlr`)."""
-    return request.url.path.removeprefix(request.scope.get("root_path", ""))
+    return route_path(request.scope)
 
 
 def style_of(request: Request) -> str:

@@ -30,6 +30,7 @@ __all__ = ["MAX_AGE_SECONDS", "SignatureRejected", "carries_signature", "signed_
 
 MAX_AGE_SECONDS = 30
 _HEADERS = ("x-signature", "x-timestamp", "x-nonce")
+_RAW_HEADERS = frozenset(name.encode() for name in _HEADERS)
 
 
 class SignatureRejected(AuthenticationFailed):
@@ -41,7 +42,7 @@ class SignatureRejected(AuthenticationFailed):
 
 
 def carries_signature(request: Request) -> bool:
-    return any(name in request.headers for name in _HEADERS)
+    return any(name.lower() in _RAW_HEADERS for name, _ in request.scope["headers"])
 
 
 def signed_url(request: Request) -> str:
