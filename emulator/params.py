@@ -1,7 +1,8 @@
 """Reading request parameters the way the providers accept them: query string, form-encoded or
 multipart bodies, and JSON bodies, merged into one flat mapping. Form-encoded bodies are read with
-the standard library's `parse_qsl` (the common case, and several times cheaper than a streaming
-parser for bodies this small); multipart bodies with python-multipart.
+`form_fields` (the pairs of the standard library's `parse_qsl`, with less overhead; the common
+case, and several times cheaper than a streaming parser for bodies this small); multipart bodies
+with python-multipart.
 
 Shared by both providers; a body that cannot be parsed raises `MalformedBody`.
 """
@@ -10,14 +11,14 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.types import Message, Receive
 
 from .core.errors import MalformedBody
 
-__all__ = ["read_params", "strict_json", "Params", "ProviderRequest"]
+__all__ = ["read_params", "form_fields", "strict_json", "Params", "ProviderRequest"]
 
 Params = dict[str, Any]
 
@@ -75,11 +76,14 @@ async def read_params(request: Request, *, json_allowed: bool = True, include_qu
     if content_type in ("application/x-www-form-urlencoded", ""):
         body = await request.body()
         try:
-            fields = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+            fields = form_fields(body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise MalformedBody(str(exc) or type(exc).__name__) from None
         for key, value in fields:
-            _put(params, key, value)
+            if key in params:
+                _put(params, key, value)
+            else:
+                params[key] = value
         return params
     if content_type == "multipart/form-data":
         try:
@@ -90,6 +94,26 @@ async def read_params(request: Request, *, json_allowed: bool = True, include_qu
             _put(params, key, value)
         return params
     raise MalformedBody(f"unsupported content type {content_type!r}")
+
+
+def form_fields(text: str) -> list[tuple[str, str]]:
+    """`urllib.parse.parse_qsl(text, keep_blank_values=True)`, the same pairs, without its
+    generality (separator and type checks, bytes): the form body of nearly every API call."""
+    fields = []
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        if "+" in name:
+            name = name.replace("+", " ")
+        if "%" in name:
+            name = unquote(name)
+        if "+" in value:
+            value = value.replace("+", " ")
+        if "%" in value:
+            value = unquote(value)
+        fields.append((name, value))
+    return fields
 
 
 def strict_json(text: str | bytes) -> Any:

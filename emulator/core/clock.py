@@ -18,12 +18,13 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
-from typing import Callable
+from functools import lru_cache, partial
+from typing import Any, Callable
 
-__all__ = ["Clock", "RealClock", "VirtualClock", "ScheduledEvent", "MICROS", "create_clock", "utc", "utc_text", "micros_of", "wall_time"]
+__all__ = ["Clock", "RealClock", "VirtualClock", "ScheduledEvent", "Lane", "MICROS", "create_clock", "utc", "utc_text", "micros_of", "wall_time"]
 
 MICROS = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -66,11 +67,54 @@ def micros_of(moment: datetime) -> int:
 class ScheduledEvent:
     due: int
     seq: int
-    callback: Callable[[], None]
+    callback: Callable[[], Any]
     cancelled: bool = False
+    batch: bool = False  # a lane's turn: the callback returns how many items it fired
 
     def cancel(self) -> None:
         self.cancelled = True
+
+
+class Lane:
+    """Items that fall due in the order they are added, behind one scheduled event.
+
+    Most timed work comes in runs with a fixed delay (every message's `sent` half a second after
+    its creation): their due times never decrease, so a FIFO holds them and only its head needs
+    a place in the clock's heap. When the head falls due, `fire(due, item)` is called for every
+    item due by then. An item due before the last one queued (a restored message, a clock set
+    back) is scheduled on its own instead. `Clock.clear` empties every lane.
+    """
+
+    def __init__(self, clock: Clock, fire: Callable[[int, Any], None]) -> None:
+        self.clock = clock
+        self.fire = fire
+        self.items: deque[tuple[int, Any]] = deque()
+        self._event: ScheduledEvent | None = None
+        clock._lanes.append(self)
+
+    def add(self, due: int, item: Any) -> None:
+        items = self.items
+        if items and due < items[-1][0]:
+            self.clock._push(due, partial(self.fire, due, item))
+            return
+        items.append((due, item))
+        if self._event is None:
+            self._event = self.clock._push(due, self._turn, batch=True)
+
+    def _turn(self) -> int:
+        now = self.clock.now()
+        items, fire = self.items, self.fire
+        fired = 0
+        while items and items[0][0] <= now:
+            due, item = items.popleft()
+            fire(due, item)
+            fired += 1
+        self._event = self.clock._push(items[0][0], self._turn, batch=True) if items else None
+        return fired
+
+    def clear(self) -> None:
+        self.items.clear()
+        self._event = None
 
 
 class Clock:
@@ -85,6 +129,7 @@ class Clock:
         self._heap: list[tuple[int, int, ScheduledEvent]] = []  # (due, seq, event): compared as plain tuples
         self._seq = itertools.count()
         self._last_stamp = 0
+        self._lanes: list[Lane] = []
 
     def now(self) -> int:
         raise NotImplementedError
@@ -97,11 +142,14 @@ class Clock:
 
     def schedule(self, delay_seconds: float, callback: Callable[[], None]) -> ScheduledEvent:
         """Run `callback` after `delay_seconds` of simulated time."""
-        delay = max(0.0, delay_seconds) / self.time_scale
-        return self._push(self.now() + int(delay * MICROS), callback)
+        return self._push(self.now() + self.span(delay_seconds), callback)
 
-    def _push(self, due: int, callback: Callable[[], None]) -> ScheduledEvent:
-        event = ScheduledEvent(due, next(self._seq), callback)
+    def span(self, seconds: float) -> int:
+        """Microseconds of this clock's time that `seconds` of simulated time take."""
+        return int(max(0.0, seconds) / self.time_scale * MICROS)
+
+    def _push(self, due: int, callback: Callable[[], Any], batch: bool = False) -> ScheduledEvent:
+        event = ScheduledEvent(due, next(self._seq), callback, False, batch)
         earliest = not self._heap or due < self._heap[0][0]
         heapq.heappush(self._heap, (due, event.seq, event))
         if earliest:  # the waiting loop only needs waking when the next due time moved closer
@@ -112,7 +160,8 @@ class Clock:
         pass
 
     def pending(self) -> int:
-        return sum(1 for _, _, event in self._heap if not event.cancelled)
+        """Callbacks still to fire (each item of a lane counts)."""
+        return sum(1 for _, _, event in self._heap if not event.cancelled and not event.batch) + sum(len(lane.items) for lane in self._lanes)
 
     def next_due(self) -> int | None:
         while self._heap and self._heap[0][2].cancelled:
@@ -128,24 +177,31 @@ class Clock:
             _, _, event = heapq.heappop(self._heap)
             if on_each is not None:
                 on_each(event.due)
-            event.callback()
-            fired += 1
+            result = event.callback()
+            fired += result if event.batch else 1
 
     def clear(self) -> None:
         for _, _, event in self._heap:
             event.cancelled = True
         self._heap.clear()
+        for lane in self._lanes:
+            lane.clear()
 
 
 class RealClock(Clock):
     """Due events fire from one event-loop timer set for the earliest of them: no task wakes up
-    per event, and a burst of due events fires in one go."""
+    per event, and a burst of due events fires in one go. The timer fires at most once per
+    `resolution` seconds: under load, when something falls due every few microseconds, the
+    events of each few milliseconds fire together instead of one timer per event (an event may
+    fire up to `resolution` late; its records are stamped when it fires)."""
 
-    def __init__(self, time_scale: float = 1.0) -> None:
+    def __init__(self, time_scale: float = 1.0, resolution: float = 0.002) -> None:
         super().__init__(time_scale)
+        self.resolution = resolution
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._timer_due: int | None = None
+        self._timer_when = 0.0  # loop time the timer fires at
+        self._last_tick = float("-inf")  # loop time the last tick began
 
     def now(self) -> int:
         return time.time_ns() // 1000
@@ -156,19 +212,21 @@ class RealClock(Clock):
 
     def _arm(self) -> None:
         due = self.next_due()
-        if due == self._timer_due and self._timer is not None:
+        if due is None or self._loop is None:
             return
+        loop_now = self._loop.time()
+        when = max(loop_now + (due - self.now()) / MICROS, self._last_tick + self.resolution)
         if self._timer is not None:
+            if self._timer_when <= when:
+                return  # the armed timer comes first; it fires what is due and arms again
             self._timer.cancel()
-            self._timer = None
-        self._timer_due = due
-        if due is not None and self._loop is not None:
-            delay = max(0.0, (due - self.now()) / MICROS)
-            self._timer = self._loop.call_at(self._loop.time() + delay, self._tick)
+        self._timer_when = when
+        self._timer = self._loop.call_at(when, self._tick)
 
     def _tick(self) -> None:
         self._timer = None
-        self._timer_due = None
+        if self._loop is not None:
+            self._last_tick = self._loop.time()
         self._fire_due(self.now())
         self._arm()
 
@@ -181,7 +239,7 @@ class RealClock(Clock):
         finally:
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = self._timer_due = None
+            self._timer = None
             self._loop = None
 
 

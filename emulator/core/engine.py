@@ -184,11 +184,10 @@ class Engine:
         return account.attributes.get("sandbox") if account else None
 
     def _emit_message(self, kind: str, message: Message) -> None:
-        self.events.emit(
-            kind, message.provider, message.account_id,
-            id=message.id, direction=message.direction, status=message.status,
-            **{"from": message.sender, "to": message.recipient},
-        )
+        self.events.record(kind, message.provider, message.account_id, {
+            "id": message.id, "direction": message.direction, "status": message.status,
+            "from": message.sender, "to": message.recipient,
+        })
 
     def _on_status(self, message: Message, change: StatusChange) -> None:
         self._emit_message("message.status", message)

@@ -70,6 +70,10 @@ class EventLog:
         return self._next_seq - 1
 
     def emit(self, kind: str, provider: str | None = None, account_id: str | None = None, **data: Any) -> Event:
+        return self.record(kind, provider, account_id, data)
+
+    def record(self, kind: str, provider: str | None, account_id: str | None, data: dict[str, Any]) -> Event:
+        """`emit` with the data as one mapping (which the event keeps)."""
         event = Event(self._next_seq, self._now(), kind, provider, account_id, data, self.sandbox_of(account_id))
         self._next_seq += 1
         self._events.append(event)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Callable
 
-from .clock import Clock
+from .clock import Clock, Lane
 from .models import Message, StatusChange
 
 __all__ = ["Outcome", "OutcomeRule", "Lifecycle", "FINAL_STATUSES", "OUTCOME_STATUSES"]
@@ -26,6 +26,7 @@ FINAL_STATUSES = frozenset({"delivered", "failed", "expired", "rejected"})
 OUTCOME_STATUSES = FINAL_STATUSES | {"none"}
 
 StatusListener = Callable[[Message, StatusChange], None]
+Steps = tuple[tuple[str, float], ...]  # (status, seconds after creation) of each change to come
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ class OutcomeRule:
 
 
 @lru_cache(maxsize=1024)
-def steps_of(outcome: Outcome) -> tuple[tuple[str, float], ...]:
+def steps_of(outcome: Outcome) -> Steps:
     """(status, seconds after creation) of each change after `created`."""
     steps = [("sent", outcome.sent_after)]
     if outcome.buffered:
@@ -75,7 +76,13 @@ class Lifecycle:
         self.clock = clock
         self.rules = list(rules)
         self.default = default
-        self.listeners: list[StatusListener] = []
+        self.listeners: list[StatusListener] = []  # hear every message's changes
+        self.provider_listeners: dict[str, list[StatusListener]] = {}  # hear one provider's
+        self._lanes: dict[tuple[Steps, int], Lane] = {}
+
+    def listen(self, provider: str, listener: StatusListener) -> None:
+        """Call `listener` for the changes of `provider`'s messages only."""
+        self.provider_listeners.setdefault(provider, []).append(listener)
 
     def outcome_for(self, provider: str, recipient: str) -> Outcome:
         for rule in self.rules:
@@ -85,28 +92,33 @@ class Lifecycle:
 
     def begin(self, message: Message) -> None:
         """Record `created` (now) and schedule the rest of the message's life."""
-        message.history.append(StatusChange("created", self.clock.now()))
-        self._chain(message, steps_of(self.outcome_for(message.provider, message.recipient)), 0, 0.0)
+        now = self.clock.now()
+        message.history.append(StatusChange("created", now))
+        self._queue(message, steps_of(self.outcome_for(message.provider, message.recipient)), 0, now)
 
-    def _chain(self, message: Message, steps: tuple[tuple[str, float], ...], index: int, elapsed: float) -> None:
-        """Schedule only step `index`; it schedules the one after (one pending event per message)."""
+    def _queue(self, message: Message, steps: Steps, index: int, start: int) -> None:
+        """Queue step `index`, due its offset after `start` (the clock time the life began).
+        Messages with the same steps share one lane per step (see `Lane`)."""
         if index < len(steps):
-            self.clock.schedule(max(0.0, steps[index][1] - elapsed), partial(self._step, message, steps, index))
+            lane = self._lanes.get((steps, index))
+            if lane is None:
+                lane = self._lanes[(steps, index)] = Lane(self.clock, partial(self._step, steps, index))
+            lane.add(start + self.clock.span(steps[index][1]), message)
 
-    def _step(self, message: Message, steps: tuple[tuple[str, float], ...], index: int) -> None:
+    def _step(self, steps: Steps, index: int, due: int, message: Message) -> None:
         status, offset = steps[index]
         self.transition(message, status)
-        self._chain(message, steps, index + 1, offset)
+        self._queue(message, steps, index + 1, due - self.clock.span(offset))
 
     def resume(self, message: Message) -> None:
-        """Schedule what is left of a message's life (after a restore), from its `created` time."""
+        """Schedule what is left of a message's life (after a restore), from its `created` time;
+        steps already overdue happen at once."""
         started = next((c.at for c in message.history if c.status == "created"), message.created)
-        elapsed = max(0, self.clock.now() - started) * self.clock.time_scale / 1_000_000
         order = ["created", "sent", "buffered"]
         current = order.index(message.status) if message.status in order else len(order)
         steps = steps_of(self.outcome_for(message.provider, message.recipient))
-        left = tuple((status, offset) for status, offset in steps if not (status in order and order.index(status) <= current))
-        self._chain(message, left, 0, elapsed)
+        index = next((i for i, (status, _) in enumerate(steps) if not (status in order and order.index(status) <= current)), len(steps))
+        self._queue(message, steps, index, started)
 
     def transition(self, message: Message, status: str) -> None:
         if message.status in FINAL_STATUSES or message.attributes.get("discarded"):
@@ -117,4 +129,6 @@ class Lifecycle:
         if status == "delivered":
             message.delivered_at = change.at
         for listener in self.listeners:
+            listener(message, change)
+        for listener in self.provider_listeners.get(message.provider, ()):
             listener(message, change)

@@ -108,7 +108,7 @@ def report_delivery(engine: Engine, message: Message, change: StatusChange) -> N
 
 
 def install(engine: Engine) -> None:
-    engine.lifecycle.listeners.append(partial(report_delivery, engine))
+    engine.lifecycle.listen("elks", partial(report_delivery, engine))
 
 
 ROUTES = [

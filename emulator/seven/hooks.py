@@ -198,7 +198,7 @@ def make_signer(engine: Engine):
 
 
 def install(engine: Engine) -> None:
-    engine.lifecycle.listeners.append(partial(report_delivery, engine))
+    engine.lifecycle.listen("seven", partial(report_delivery, engine))
 
 
 ROUTES = [

@@ -224,7 +224,7 @@ def report_status(engine: Engine, message: Message, change: StatusChange) -> Non
 
 
 def install(engine: Engine) -> None:
-    engine.lifecycle.listeners.append(partial(report_status, engine))
+    engine.lifecycle.listen("seven", partial(report_status, engine))
 
 
 ROUTES = [

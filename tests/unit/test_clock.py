@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from emulator.core.clock import MICROS, RealClock, VirtualClock, create_clock, utc, utc_text
+from emulator.core.clock import MICROS, Lane, RealClock, VirtualClock, create_clock, utc, utc_text
 
 START = 1_767_225_600 * MICROS
 
@@ -89,3 +89,60 @@ def test_utc_text_writes_the_same_as_strftime(micros):
     assert utc_text(micros, "%Y-%m-%dT%H:%M:%S") == moment.strftime("%Y-%m-%dT%H:%M:%S.%f")
     assert utc_text(micros, "%Y-%m-%d %H:%M:%S", 3) == moment.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     assert utc_text(micros, "%Y-%m-%d %H:%M:%S", 0) == moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def test_a_lane_fires_its_items_in_order_each_at_its_due_time():
+    clock = VirtualClock(start=0)
+    seen = []
+    lane = Lane(clock, lambda due, item: seen.append((clock.now(), due, item)))
+    for due, item in ((10, "a"), (10, "b"), (25, "c")):
+        lane.add(due, item)
+    assert clock.pending() == 3
+    assert clock.set(10) == 2  # both items of the turn count
+    assert seen == [(10, 10, "a"), (10, 10, "b")]
+    assert clock.set(30) == 1 and seen[-1] == (25, 25, "c")
+    assert clock.pending() == 0
+
+
+def test_a_lane_item_due_before_the_last_one_is_scheduled_alone():
+    clock = VirtualClock(start=0)
+    seen = []
+    lane = Lane(clock, lambda due, item: seen.append((clock.now(), item)))
+    lane.add(50, "late")
+    lane.add(20, "early")  # out of order: does not wait behind "late"
+    clock.schedule(0.00003, lambda: seen.append((clock.now(), "event")))  # due at 30
+    clock.set(100)
+    assert seen == [(20, "early"), (30, "event"), (50, "late")]
+
+
+def test_clearing_the_clock_empties_its_lanes_and_they_work_after():
+    clock = VirtualClock(start=0)
+    seen = []
+    lane = Lane(clock, lambda due, item: seen.append(item))
+    lane.add(10, "old")
+    clock.clear()
+    assert clock.pending() == 0
+    lane.add(20, "new")
+    clock.set(30)
+    assert seen == ["new"]
+
+
+async def test_real_clock_fires_lane_items_in_the_background():
+    clock = RealClock(resolution=0.001)
+    seen = []
+    done = asyncio.Event()
+
+    def fire(due, item):
+        seen.append(item)
+        if item == 4:
+            done.set()
+
+    lane = Lane(clock, fire)
+    task = asyncio.create_task(clock.run())
+    try:
+        for item in range(5):
+            lane.add(clock.now() + 1000 * item, item)  # one every millisecond
+        await asyncio.wait_for(done.wait(), 2)
+    finally:
+        task.cancel()
+    assert seen == [0, 1, 2, 3, 4]
