@@ -14,21 +14,49 @@ from typing import Any
 from urllib.parse import unquote
 
 from starlette.requests import Request
-from starlette.types import Message, Receive
+from starlette.datastructures import Headers
+from starlette.types import Message, Receive, Scope
 
 from .core.errors import MalformedBody
 
-__all__ = ["read_params", "form_fields", "strict_json", "Params", "ProviderRequest"]
+__all__ = ["read_params", "form_fields", "strict_json", "Params", "ProviderRequest", "IndexedHeaders"]
 
 Params = dict[str, Any]
 
 _JSON_WHITESPACE = b" \t\r\n"
 
 
+class IndexedHeaders(Headers):
+    """Starlette's headers with a dict by name for lookups (the first of repeated names wins, as
+    in `Headers`): a handler asks for several headers, each otherwise a scan of the list."""
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(scope=scope)
+        self._index = {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(self._list)}
+
+    def __getitem__(self, key: str) -> str:
+        try:
+            return self._index[key.lower()]
+        except KeyError:
+            raise KeyError(key) from None
+
+    def __contains__(self, key: Any) -> bool:
+        return isinstance(key, str) and key.lower() in self._index
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._index.get(key.lower(), default)
+
+
 class ProviderRequest(Request):
-    """A Starlette request whose `body()` takes a body that arrived in one piece (nearly every
-    API call) from a single `receive()`, without the streaming machinery; anything else goes the
-    usual way."""
+    """A Starlette request with indexed headers, whose `body()` takes a body that arrived in one
+    piece (nearly every API call) from a single `receive()`, without the streaming machinery;
+    anything else goes the usual way."""
+
+    @property
+    def headers(self) -> Headers:
+        if not hasattr(self, "_headers"):
+            self._headers = IndexedHeaders(self.scope)
+        return self._headers
 
     async def body(self) -> bytes:
         if not hasattr(self, "_body"):

@@ -102,8 +102,8 @@ class Lane:
             self._event = self.clock._push(due, self._turn, batch=True)
 
     def _turn(self) -> int:
-        now = self.clock.now()
         items, fire = self.items, self.fire
+        now = max(self.clock.now(), items[0][0])  # the head is due (even if the wall clock stepped back)
         fired = 0
         while items and items[0][0] <= now:
             due, item = items.popleft()

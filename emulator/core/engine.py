@@ -99,7 +99,7 @@ class Engine:
             listener()
 
     def add_rule(self, rule: OutcomeRule) -> None:
-        self.lifecycle.rules.insert(0, rule)
+        self.lifecycle.rules = (rule, *self.lifecycle.rules)
 
     # -- messaging -----------------------------------------------------------------------
     def quote_sms(self, provider: str, recipient: ParsedNumber, text: str) -> Quote:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache, partial
-from typing import Callable
+from typing import Callable, Iterable
 
 from .clock import Clock, Lane
 from .models import Message, StatusChange
@@ -74,8 +74,9 @@ def steps_of(outcome: Outcome) -> Steps:
 class Lifecycle:
     def __init__(self, clock: Clock, rules: list[OutcomeRule], default: Outcome) -> None:
         self.clock = clock
-        self.rules = list(rules)
-        self.default = default
+        self._rules: tuple[OutcomeRule, ...] = tuple(rules)
+        self._default = default
+        self._outcomes: dict[tuple[str, str], Outcome] = {}  # (provider, recipient) -> outcome, for these rules
         self.listeners: list[StatusListener] = []  # hear every message's changes
         self.provider_listeners: dict[str, list[StatusListener]] = {}  # hear one provider's
         self._lanes: dict[tuple[Steps, int], Lane] = {}
@@ -84,11 +85,34 @@ class Lifecycle:
         """Call `listener` for the changes of `provider`'s messages only."""
         self.provider_listeners.setdefault(provider, []).append(listener)
 
+    @property
+    def rules(self) -> tuple[OutcomeRule, ...]:
+        """First match wins. Replaced whole, never changed in place (the outcomes are memoised)."""
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: Iterable[OutcomeRule]) -> None:
+        self._rules = tuple(rules)
+        self._outcomes.clear()
+
+    @property
+    def default(self) -> Outcome:
+        return self._default
+
+    @default.setter
+    def default(self, outcome: Outcome) -> None:
+        self._default = outcome
+        self._outcomes.clear()
+
     def outcome_for(self, provider: str, recipient: str) -> Outcome:
-        for rule in self.rules:
-            if rule.matches(provider, recipient):
-                return rule.outcome
-        return self.default
+        key = (provider, recipient)
+        outcome = self._outcomes.get(key)
+        if outcome is None:
+            outcome = next((rule.outcome for rule in self._rules if rule.matches(provider, recipient)), self._default)
+            if len(self._outcomes) >= 100_000:
+                self._outcomes.clear()
+            self._outcomes[key] = outcome
+        return outcome
 
     def begin(self, message: Message) -> None:
         """Record `created` (now) and schedule the rest of the message's life."""

@@ -176,7 +176,7 @@ def take(engine: Any) -> dict[str, Any]:
         "clock": {"now": engine.clock.now(), "last_stamp": engine.clock._last_stamp, "virtual": engine.clock.virtual},
         "ids": {"rng": encode(ids.rng.getstate()), "counters": encode(ids._counters)},
         "store": _store_data(engine.store),
-        "rules": encode(engine.lifecycle.rules),
+        "rules": encode(list(engine.lifecycle.rules)),
         "call_rules": encode(calls.rules) if calls is not None else None,
         "faults": encode(engine.faults.rules),
         "event_seq": engine.events.last_seq,

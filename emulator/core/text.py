@@ -45,6 +45,10 @@ def _pack(unit_sizes: list[int], single: int, per_part: int) -> int:
 
 def segment(text: str) -> Segmentation:
     """Count the parts `text` is sent in, and which encoding it needs."""
+    if GSM_BASIC.issuperset(text):  # the common case: one septet per character
+        length = len(text)
+        parts = 1 if length <= GSM_SINGLE else -(-length // GSM_PART)
+        return Segmentation(encoding="gsm", units=length, parts=parts, characters=length)
     if all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text):
         sizes = [2 if ch in GSM_EXTENSION else 1 for ch in text]
         parts = _pack(sizes, GSM_SINGLE, GSM_PART)

@@ -28,7 +28,8 @@ class _ElksPaths:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"].lower()
-            scope = dict(scope, path=path, **{"elks.path": scope["path"]})
+            scope["elks.path"] = scope["path"]
+            scope["path"] = path
             if scope["method"] == "GET" and path.endswith("/post"):
                 scope["path"] = path[: -len("/post")]
                 scope["method"] = "POST"

@@ -146,3 +146,17 @@ async def test_real_clock_fires_lane_items_in_the_background():
     finally:
         task.cancel()
     assert seen == [0, 1, 2, 3, 4]
+
+
+def test_a_lane_turn_fires_its_head_even_when_the_wall_clock_stepped_back():
+    class SteppedBack(RealClock):
+        def now(self):
+            return 50  # behind the due time the turn was started for
+
+    clock = SteppedBack()
+    seen = []
+    lane = Lane(clock, lambda due, item: seen.append(item))
+    lane.add(100, "a")
+    lane.add(200, "b")
+    assert clock._fire_due(100) == 1  # one turn, no spinning until the wall clock catches up
+    assert seen == ["a"] and clock.pending() == 1

@@ -65,3 +65,15 @@ def test_outcome_checks_its_values():
         Outcome("vanished")
     with pytest.raises(ValueError):
         Outcome("delivered", sent_after=5, final_after=1)
+
+
+def test_outcomes_follow_rule_changes_after_being_looked_up():
+    life = Lifecycle(VirtualClock(0), [], Outcome("delivered"))
+    assert life.outcome_for("elks", "+46700000001").status == "delivered"
+    life.rules = (OutcomeRule("+46700000001", Outcome("failed")), *life.rules)
+    assert life.outcome_for("elks", "+46700000001").status == "failed"
+    assert life.outcome_for("seven", "+46700000002").status == "delivered"
+    life.default = Outcome("expired")
+    assert life.outcome_for("seven", "+46700000002").status == "expired"
+    life.rules = []
+    assert life.outcome_for("elks", "+46700000001").status == "expired"

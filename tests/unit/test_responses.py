@@ -57,3 +57,18 @@ async def test_a_body_in_pieces_is_joined():
     ])
     assert await request.body() == b"a=1&b=2"
     assert await request.body() == b"a=1&b=2"
+
+
+def test_indexed_headers_answer_as_starlette_headers_do():
+    from starlette.datastructures import Headers
+
+    from emulator.params import IndexedHeaders
+
+    raw = [(b"content-type", b"application/json"), (b"x-api-key", b"first"), (b"x-api-key", b"second")]
+    ours, theirs = IndexedHeaders({"headers": raw}), Headers(raw=raw)
+    for name in ("Content-Type", "x-api-key", "X-API-KEY", "missing"):
+        assert ours.get(name) == theirs.get(name)
+        assert (name in ours) == (name in theirs)
+    assert ours["x-api-key"] == "first" and ours.getlist("x-api-key") == ["first", "second"]
+    with pytest.raises(KeyError):
+        ours["missing"]
