@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Callable, Iterable
 
 from .clock import Clock, Lane
@@ -60,7 +60,6 @@ class OutcomeRule:
         return recipient == pattern
 
 
-@lru_cache(maxsize=1024)
 def steps_of(outcome: Outcome) -> Steps:
     """(status, seconds after creation) of each change after `created`."""
     steps = [("sent", outcome.sent_after)]
@@ -71,15 +70,29 @@ def steps_of(outcome: Outcome) -> Steps:
     return tuple(steps)
 
 
+class _Plan:
+    """The steps of one outcome, ready to queue: for each, its status, its lane, and its clock
+    time after the life began."""
+
+    __slots__ = ("outcome", "statuses", "lanes", "offsets")
+
+    def __init__(self, lifecycle: Lifecycle, outcome: Outcome) -> None:
+        self.outcome = outcome
+        steps = steps_of(outcome)
+        self.statuses = [status for status, _ in steps]
+        self.offsets = [lifecycle.clock.span(seconds) for _, seconds in steps]
+        self.lanes = [Lane(lifecycle.clock, partial(lifecycle._step, self, index)) for index in range(len(steps))]
+
+
 class Lifecycle:
     def __init__(self, clock: Clock, rules: list[OutcomeRule], default: Outcome) -> None:
         self.clock = clock
         self._rules: tuple[OutcomeRule, ...] = tuple(rules)
         self._default = default
-        self._outcomes: dict[tuple[str, str], Outcome] = {}  # (provider, recipient) -> outcome, for these rules
+        self._known: dict[tuple[str, str], _Plan] = {}  # (provider, recipient) -> plan of its outcome, for these rules
+        self._plans: dict[Outcome, _Plan] = {}
         self.listeners: list[StatusListener] = []  # hear every message's changes
         self.provider_listeners: dict[str, list[StatusListener]] = {}  # hear one provider's
-        self._lanes: dict[tuple[Steps, int], Lane] = {}
 
     def listen(self, provider: str, listener: StatusListener) -> None:
         """Call `listener` for the changes of `provider`'s messages only."""
@@ -93,7 +106,7 @@ class Lifecycle:
     @rules.setter
     def rules(self, rules: Iterable[OutcomeRule]) -> None:
         self._rules = tuple(rules)
-        self._outcomes.clear()
+        self._known.clear()
 
     @property
     def default(self) -> Outcome:
@@ -102,37 +115,38 @@ class Lifecycle:
     @default.setter
     def default(self, outcome: Outcome) -> None:
         self._default = outcome
-        self._outcomes.clear()
+        self._known.clear()
 
     def outcome_for(self, provider: str, recipient: str) -> Outcome:
+        return self._plan_for(provider, recipient).outcome
+
+    def _plan_for(self, provider: str, recipient: str) -> _Plan:
         key = (provider, recipient)
-        outcome = self._outcomes.get(key)
-        if outcome is None:
+        plan = self._known.get(key)
+        if plan is None:
             outcome = next((rule.outcome for rule in self._rules if rule.matches(provider, recipient)), self._default)
-            if len(self._outcomes) >= 100_000:
-                self._outcomes.clear()
-            self._outcomes[key] = outcome
-        return outcome
+            plan = self._plans.get(outcome)
+            if plan is None:
+                plan = self._plans[outcome] = _Plan(self, outcome)
+            if len(self._known) >= 100_000:
+                self._known.clear()
+            self._known[key] = plan
+        return plan
 
     def begin(self, message: Message) -> None:
-        """Record `created` (now) and schedule the rest of the message's life."""
+        """Record `created` (now) and schedule the rest of the message's life: messages with the
+        same outcome share one lane per step (see `Lane`)."""
         now = self.clock.now()
         message.history.append(StatusChange("created", now))
-        self._queue(message, steps_of(self.outcome_for(message.provider, message.recipient)), 0, now)
+        plan = self._plan_for(message.provider, message.recipient)
+        if plan.lanes:
+            plan.lanes[0].add(now + plan.offsets[0], message)
 
-    def _queue(self, message: Message, steps: Steps, index: int, start: int) -> None:
-        """Queue step `index`, due its offset after `start` (the clock time the life began).
-        Messages with the same steps share one lane per step (see `Lane`)."""
-        if index < len(steps):
-            lane = self._lanes.get((steps, index))
-            if lane is None:
-                lane = self._lanes[(steps, index)] = Lane(self.clock, partial(self._step, steps, index))
-            lane.add(start + self.clock.span(steps[index][1]), message)
-
-    def _step(self, steps: Steps, index: int, due: int, message: Message) -> None:
-        status, offset = steps[index]
-        self.transition(message, status)
-        self._queue(message, steps, index + 1, due - self.clock.span(offset))
+    def _step(self, plan: _Plan, index: int, due: int, message: Message) -> None:
+        self.transition(message, plan.statuses[index])
+        following = index + 1
+        if following < len(plan.lanes):
+            plan.lanes[following].add(due - plan.offsets[index] + plan.offsets[following], message)
 
     def resume(self, message: Message) -> None:
         """Schedule what is left of a message's life (after a restore), from its `created` time;
@@ -140,9 +154,10 @@ class Lifecycle:
         started = next((c.at for c in message.history if c.status == "created"), message.created)
         order = ["created", "sent", "buffered"]
         current = order.index(message.status) if message.status in order else len(order)
-        steps = steps_of(self.outcome_for(message.provider, message.recipient))
-        index = next((i for i, (status, _) in enumerate(steps) if not (status in order and order.index(status) <= current)), len(steps))
-        self._queue(message, steps, index, started)
+        plan = self._plan_for(message.provider, message.recipient)
+        index = next((i for i, status in enumerate(plan.statuses) if not (status in order and order.index(status) <= current)), len(plan.statuses))
+        if index < len(plan.lanes):
+            plan.lanes[index].add(started + plan.offsets[index], message)
 
     def transition(self, message: Message, status: str) -> None:
         if message.status in FINAL_STATUSES or message.attributes.get("discarded"):

@@ -60,6 +60,11 @@ class Collection(Generic[T]):
         # The indexes keep the stale entry; pages skip ids that are gone.
         return self.by_id.pop(key, None)
 
+    def owns_any(self, owner: str) -> bool:
+        """Whether `owner` may have records (a cheap test before a `page`; removed records can
+        leave it true)."""
+        return bool(self._by_owner.get(owner))
+
     def remove_owner(self, owner: str) -> list[T]:
         """Forget every record of `owner`; returns them."""
         removed = [item for _, key in self._by_owner.pop(owner, []) if (item := self.by_id.pop(key, None)) is not None]

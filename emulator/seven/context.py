@@ -36,7 +36,7 @@ def truthy(value: Any) -> bool:
 
 
 def wants_json(request: Request) -> bool:
-    known = getattr(request.state, "seven_json", None)
+    known = request.scope.get("seven.json")
     if known is not None:
         return known
     return "application/json" in request.headers.get("accept", "").lower() or truthy(request.query_params.get("json"))
@@ -67,7 +67,7 @@ async def begin(request: Request) -> Call:
         await request.body()  # kept for the signature check, before a multipart parser consumes it
     params = await read_params(request)
     as_json = "application/json" in request.headers.get("accept", "").lower() or truthy(params.get("json"))
-    request.state.seven_json = as_json
+    request.scope["seven.json"] = as_json
     legacy_key = params.get("p")
     credential = identify(engine.store, request.headers, legacy_key if isinstance(legacy_key, str) else None)
     if signed:

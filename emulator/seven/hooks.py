@@ -130,6 +130,8 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
 
 def listening(engine: Engine, account_id: str, event: str) -> list[Hook]:
     """The account's enabled hooks for `event` (before their filters), oldest first."""
+    if not engine.store.hooks.owns_any(account_id):
+        return []
     hooks = engine.store.hooks.page(account_id, limit=10_000).items
     return [hook for hook in reversed(hooks) if hook.enabled and hook.event_type in (event, "all")]
 

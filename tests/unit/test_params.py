@@ -40,3 +40,19 @@ def test_strict_json_reads_json(text, expected):
 def test_strict_json_refuses_what_json_does_not_have(text):
     with pytest.raises(ValueError):
         strict_json(text)
+
+
+JSON_CASES = [
+    b'{"to": "+4917612345678", "text": "Hej p\\u00e5 dig"}', b' {"a" : [1.5e3, -0.0, true, null]} ', b'{"a":1,"a":2}',
+    b'{"n": 123456789012345678901234567890}', b'{"n": -9223372036854775809}', b'{"s": "\\ud800"}', b"\xef\xbb\xbf{}",
+    '{"t": "\u00e5"}'.encode("utf-16"), b'"text"', b"[]", b"12", b"1.7976931348623157e308",
+]
+
+
+@pytest.mark.parametrize("text", JSON_CASES)
+def test_strict_json_gives_the_standard_librarys_values(text):
+    import json
+
+    expected = json.loads(text)
+    assert strict_json(text) == expected
+    assert type(strict_json(text)) is type(expected)

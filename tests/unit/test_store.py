@@ -55,3 +55,10 @@ def test_out_of_order_inserts_keep_order():
     for created in (30, 10, 20):
         collection.add(str(created), "o", created, {"created": created})
     assert [item["created"] for item in collection.page("o").items] == [30, 20, 10]
+
+
+def test_owns_any_is_false_only_for_owners_without_records():
+    collection = filled(2, owner="a")
+    assert collection.owns_any("a") and not collection.owns_any("b")
+    collection.remove_owner("a")
+    assert not collection.owns_any("a")
