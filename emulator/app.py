@@ -42,6 +42,7 @@ class EmulatorApp(Starlette):
 
     def __init__(self, *args: Any, engine: Engine, providers: dict[str, ASGIApp], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._engine = engine
         self._providers = {prefix: FaultInjector(app, engine) for prefix, app in providers.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -55,6 +56,7 @@ class EmulatorApp(Starlette):
             provider = self._providers.get(prefix)
             if provider is not None:
                 scope["app"] = self
+                scope["emulator.engine"] = self._engine
                 scope["app_root_path"] = scope.get("app_root_path", root)
                 scope["root_path"] = root + prefix
                 await provider(scope, receive, send)

@@ -21,7 +21,7 @@ from starlette.types import Message, Receive, Scope
 
 from .core.errors import MalformedBody
 
-__all__ = ["read_params", "form_fields", "strict_json", "Params", "ProviderRequest", "IndexedHeaders"]
+__all__ = ["read_params", "form_fields", "strict_json", "Params", "ProviderRequest", "IndexedHeaders", "engine_of"]
 
 Params = dict[str, Any]
 
@@ -29,24 +29,39 @@ _JSON_WHITESPACE = b" \t\r\n"
 
 
 class IndexedHeaders(Headers):
-    """Starlette's headers with a dict by name for lookups (the first of repeated names wins, as
-    in `Headers`): a handler asks for several headers, each otherwise a scan of the list."""
+    """Starlette's headers with a dict by raw name for lookups (the first of repeated names wins,
+    as in `Headers`): a handler asks for several headers, each otherwise a scan of the list."""
 
     def __init__(self, scope: Scope) -> None:
-        super().__init__(scope=scope)
-        self._index = {name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(self._list)}
+        raw = scope["headers"]
+        if not isinstance(raw, list):
+            raw = scope["headers"] = list(raw)
+        self._list = raw
+        self._by_name = dict(reversed(raw))
 
     def __getitem__(self, key: str) -> str:
-        try:
-            return self._index[key.lower()]
-        except KeyError:
-            raise KeyError(key) from None
+        value = self._by_name.get(key.lower().encode("latin-1"))
+        if value is None:
+            raise KeyError(key)
+        return value.decode("latin-1")
 
     def __contains__(self, key: Any) -> bool:
-        return isinstance(key, str) and key.lower() in self._index
+        return isinstance(key, str) and key.lower().encode("latin-1") in self._by_name
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._index.get(key.lower(), default)
+        value = self._by_name.get(key.lower().encode("latin-1"))
+        return default if value is None else value.decode("latin-1")
+
+    def has_any(self, names: frozenset[bytes]) -> bool:
+        """Whether any of these lower-case raw names is present."""
+        return not names.isdisjoint(self._by_name)
+
+
+def engine_of(request: Request) -> Any:
+    """The engine behind a request: put in the scope by the application's front door, else
+    found on the application's state."""
+    engine = request.scope.get("emulator.engine")
+    return engine if engine is not None else request.app.state.engine
 
 
 class ProviderRequest(Request):

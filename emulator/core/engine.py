@@ -27,7 +27,7 @@ from .webhooks import Outbox
 __all__ = ["Engine", "Quote", "Outgoing"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per request, and frozen fields cost a setattr each
 class Quote:
     recipient: ParsedNumber
     segmentation: Segmentation

@@ -22,7 +22,7 @@ GSM_SINGLE, GSM_PART = 160, 153
 UCS2_SINGLE, UCS2_PART = 70, 67
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per request, and frozen fields cost a setattr each
 class Segmentation:
     encoding: str  # "gsm" or "ucs2"
     units: int  # septets (gsm) or UTF-16 code units (ucs2)

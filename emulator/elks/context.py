@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from ..core.engine import Engine
 from ..core.models import Account
-from ..params import read_params
+from ..params import engine_of, read_params
 from .auth import authenticate
 
 __all__ = ["Call", "begin"]
@@ -23,7 +23,7 @@ class Call:
 
 
 async def begin(request: Request) -> Call:
-    engine: Engine = request.app.state.engine
+    engine: Engine = engine_of(request)
     account = authenticate(engine.store, request.headers.get("authorization"))
     # `GET /a1/<resource>/POST?...` carries a POST's fields in the query string.
     include_query = request.method == "GET" or request.scope.get("elks.get_as_post", False)

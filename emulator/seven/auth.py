@@ -48,7 +48,7 @@ class AccessToken:
     created: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per request, and frozen fields cost a setattr each
 class Credential:
     """Who is calling, and what they may do: `scopes` is None for an API key (everything)."""
 

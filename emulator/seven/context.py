@@ -14,7 +14,7 @@ from ..core.engine import Engine
 from ..core.errors import PermissionDenied
 from ..core.models import Account
 from ..mounts import route_path
-from ..params import read_params
+from ..params import engine_of, read_params
 from .auth import identify, require_scope
 from .request_signing import carries_signature, verify_request
 from .render import CODE_STYLE, REST_STYLE
@@ -61,7 +61,7 @@ class Call:
 
 
 async def begin(request: Request) -> Call:
-    engine: Engine = request.app.state.engine
+    engine: Engine = engine_of(request)
     signed = carries_signature(request)
     if signed:
         await request.body()  # kept for the signature check, before a multipart parser consumes it
@@ -72,7 +72,8 @@ async def begin(request: Request) -> Call:
     credential = identify(engine.store, request.headers, legacy_key if isinstance(legacy_key, str) else None)
     if signed:
         await verify_request(request, credential.account, engine.clock)
-    require_scope(credential, mount_path(request))
+    if credential.scopes is not None:
+        require_scope(credential, mount_path(request))
     account = _acting_account(engine, credential.account, request.headers.get("x-account-id"))
     return Call(engine, account, params, as_json)
 

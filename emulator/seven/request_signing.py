@@ -24,6 +24,7 @@ from starlette.requests import Request
 from ..core.clock import MICROS, Clock
 from ..core.errors import AuthenticationFailed
 from ..core.models import Account
+from ..params import IndexedHeaders
 from .signing import signature
 
 __all__ = ["MAX_AGE_SECONDS", "SignatureRejected", "carries_signature", "signed_url", "verify_request"]
@@ -42,7 +43,10 @@ class SignatureRejected(AuthenticationFailed):
 
 
 def carries_signature(request: Request) -> bool:
-    return any(name.lower() in _RAW_HEADERS for name, _ in request.scope["headers"])
+    headers = request.headers
+    if isinstance(headers, IndexedHeaders):
+        return headers.has_any(_RAW_HEADERS)
+    return any(name in headers for name in _HEADERS)
 
 
 def signed_url(request: Request) -> str:
