@@ -187,7 +187,7 @@ class Engine:
         self.events.record(kind, message.provider, message.account_id, {
             "id": message.id, "direction": message.direction, "status": message.status,
             "from": message.sender, "to": message.recipient,
-        })
+        }, message.status_at)
 
     def _on_status(self, message: Message, change: StatusChange) -> None:
         self._emit_message("message.status", message)

@@ -72,9 +72,9 @@ class EventLog:
     def emit(self, kind: str, provider: str | None = None, account_id: str | None = None, **data: Any) -> Event:
         return self.record(kind, provider, account_id, data)
 
-    def record(self, kind: str, provider: str | None, account_id: str | None, data: dict[str, Any]) -> Event:
-        """`emit` with the data as one mapping (which the event keeps)."""
-        event = Event(self._next_seq, self._now(), kind, provider, account_id, data, self.sandbox_of(account_id))
+    def record(self, kind: str, provider: str | None, account_id: str | None, data: dict[str, Any], at: int | None = None) -> Event:
+        """`emit` with the data as one mapping (which the event keeps), at `at` (default now)."""
+        event = Event(self._next_seq, self._now() if at is None else at, kind, provider, account_id, data, self.sandbox_of(account_id))
         self._next_seq += 1
         self._events.append(event)
         for waiter in self._waiters:

@@ -63,12 +63,15 @@ def recipients(
     number."""
     raw = params.get(field)
     items: list[str] = []
-    for value in raw if isinstance(raw, list) else [raw]:
-        if value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise InvalidParameter(field, value, "expected phone numbers separated by commas")
-        items.extend(part.strip() for part in str(value).split(","))
+    if type(raw) is str and "," not in raw:  # one number, the common case
+        items.append(raw.strip())
+    else:
+        for value in raw if isinstance(raw, list) else [raw]:
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                raise InvalidParameter(field, value, "expected phone numbers separated by commas")
+            items.extend(part.strip() for part in str(value).split(","))
     items = [item for item in items if item]
     if not items:
         raise MissingParameter(field)
