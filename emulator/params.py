@@ -152,13 +152,30 @@ def form_fields(text: str) -> list[tuple[str, str]]:
         if "+" in name:
             name = name.replace("+", " ")
         if "%" in name:
-            name = unquote(name)
+            name = _unquote(name)
         if "+" in value:
             value = value.replace("+", " ")
         if "%" in value:
-            value = unquote(value)
+            value = _unquote(value)
         fields.append((name, value))
     return fields
+
+
+# Percent-escapes of ASCII characters (`%2B` in every E.164 number of a form body), both cases.
+_ASCII_ESCAPES = {f"{code:02{case}}": chr(code) for code in range(0x80) for case in "xX"}
+
+
+def _unquote(text: str) -> str:
+    """`urllib.parse.unquote`, with a short way for text whose escapes are all ASCII."""
+    first, *rest = text.split("%")
+    pieces = [first]
+    for piece in rest:
+        char = _ASCII_ESCAPES.get(piece[:2])
+        if char is None:  # a UTF-8 sequence or a broken escape: the full decoder
+            return unquote(text)
+        pieces.append(char)
+        pieces.append(piece[2:])
+    return "".join(pieces)
 
 
 def strict_json(text: str | bytes) -> Any:

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from emulator.params import form_fields, strict_json
 
-FORM_ALPHABET = st.sampled_from(list("ab=&+%2B4F0zé ;\u00e5") + ["%C3%A5", "%", "%zz", "%E2%82", "=="])
+FORM_ALPHABET = st.sampled_from(list("ab=&+%2B4F0zé ;\u00e5") + ["%C3%A5", "%", "%zz", "%E2%82", "==", "%2B", "%2b", "%7E", "%0A", "%3D%26"])
 
 
 @pytest.mark.parametrize("text", [
