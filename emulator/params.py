@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import orjson
@@ -20,6 +20,9 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope
 
 from .core.errors import MalformedBody
+
+if TYPE_CHECKING:
+    from .core.engine import Engine
 
 __all__ = ["read_params", "form_fields", "strict_json", "Params", "ProviderRequest", "IndexedHeaders", "engine_of"]
 
@@ -57,7 +60,7 @@ class IndexedHeaders(Headers):
         return not names.isdisjoint(self._by_name)
 
 
-def engine_of(request: Request) -> Any:
+def engine_of(request: Request) -> Engine:
     """The engine behind a request: put in the scope by the application's front door, else
     found on the application's state."""
     engine = request.scope.get("emulator.engine")

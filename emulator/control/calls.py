@@ -15,7 +15,7 @@ from ..core.errors import InvalidParameter, NotFound
 from ..core.models import Call, Leg
 from ..core.phone import parse_e164
 from ..params import read_params
-from .inputs import cursor, engine_of, filters, limit, page_json, same_number, text_field
+from .inputs import engine_of, filters, list_page, page_json, same_number, text_field
 from .render import iso
 
 __all__ = ["call_json", "list_calls", "inbound_call", "ROUTES", "CALL_STATUSES"]
@@ -77,7 +77,7 @@ _FILTERS: dict[str, Callable[[Call, str], bool]] = {
 async def list_calls(request: Request) -> Response:
     params = await read_params(request)
     where = filters(params, _FILTERS, _CHOICES)
-    page = engine_of(request).calls.collection.page(before=cursor(params), limit=limit(params), where=where)
+    page = list_page(engine_of(request).calls.collection, params, where)
     return JSONResponse(page_json(page, call_json))
 
 

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from starlette.requests import Request
-
-from ..core.engine import Engine
 from ..core.errors import InvalidParameter, MissingParameter
+from ..core.store import Collection, Page
+from ..params import engine_of
 
-__all__ = ["MAX_LIMIT", "engine_of", "limit", "cursor", "page_json", "filters", "same_number", "text_field"]
+__all__ = ["MAX_LIMIT", "SCAN_BUDGET", "engine_of", "limit", "cursor", "list_page", "page_json", "filters", "same_number", "text_field"]
 
 MAX_LIMIT = 1000
+SCAN_BUDGET = 100_000  # records a list request looks at, at most
 
 Test = Callable[[Any, str], bool]
-
-
-def engine_of(request: Request) -> Engine:
-    return request.app.state.engine
 
 
 def limit(params: dict[str, Any]) -> int:
@@ -41,8 +37,18 @@ def cursor(params: dict[str, Any]) -> int | None:
     return int(raw)
 
 
-def page_json(page, render: Callable[[Any], dict]) -> dict[str, Any]:
-    return {"data": [render(item) for item in page.items], "next": str(page.items[-1].created) if page.has_more else None}
+def list_page(collection: Collection, params: dict[str, Any], where: Callable[[Any], bool]) -> Page:
+    """One page of a filtered control-API list: from the `cursor`, at most `limit` records, read
+    through the account's own index when `account` is given, and looking at no more than
+    `SCAN_BUDGET` records (so a filter that matches little answers in bounded time: a short or
+    empty page with `next` set)."""
+    account = params.get("account")
+    owner = account if isinstance(account, str) and account else None
+    return collection.page(owner, before=cursor(params), limit=limit(params), where=where, scan=SCAN_BUDGET)
+
+
+def page_json(page: Page, render: Callable[[Any], dict]) -> dict[str, Any]:
+    return {"data": [render(item) for item in page.items], "next": str(page.resume) if page.has_more else None}
 
 
 def filters(params: dict[str, Any], tests: dict[str, Test], choices: dict[str, tuple[str, ...]]) -> Callable[[Any], bool]:

@@ -23,7 +23,7 @@ from ..core.models import Delivery, Message
 from ..core.phone import parse_e164
 from ..mounts import provider_app, resource_routes
 from ..params import read_params
-from .inputs import cursor, engine_of, filters, limit, page_json, same_number, text_field
+from .inputs import engine_of, filters, limit, list_page, page_json, same_number, text_field
 from .render import delivery_json, error_response, iso, message_json
 
 __all__ = ["create_control_app", "ROUTES"]
@@ -89,14 +89,14 @@ def _in_sandbox(request: Request, params: dict[str, Any]) -> Callable[[Any], boo
 async def list_messages(request: Request) -> Response:
     params = await read_params(request)
     where = _both(filters(params, _MESSAGE_FILTERS, _CHOICES), _in_sandbox(request, params))
-    page = engine_of(request).store.messages.page(before=cursor(params), limit=limit(params), where=where)
+    page = list_page(engine_of(request).store.messages, params, where)
     return JSONResponse(page_json(page, message_json))
 
 
 async def list_webhooks(request: Request) -> Response:
     params = await read_params(request)
     where = _both(filters(params, _DELIVERY_FILTERS, _CHOICES), _in_sandbox(request, params))
-    page = engine_of(request).store.deliveries.page(before=cursor(params), limit=limit(params), where=where)
+    page = list_page(engine_of(request).store.deliveries, params, where)
     return JSONResponse(page_json(page, delivery_json))
 
 

@@ -24,6 +24,7 @@ T = TypeVar("T")
 class Page(Generic[T]):
     items: list[T]
     has_more: bool
+    resume: int | None = None  # with has_more: the `before` that continues after this page
 
 
 class Collection(Generic[T]):
@@ -78,12 +79,20 @@ class Collection(Generic[T]):
         after: int | None = None,
         limit: int = 100,
         where: Callable[[T], bool] | None = None,
+        offset: int = 0,
+        scan: int | None = None,
     ) -> Page[T]:
-        """Newest first; `before`/`after` are exclusive bounds on `created`."""
+        """Newest first; `before`/`after` are exclusive bounds on `created`; the first `offset`
+        matches are skipped (counted, not collected). With `scan`, at most that many records are
+        looked at: a page can then end early, with `has_more` and where to resume."""
         index = self._all if owner is None else self._by_owner.get(owner, [])
         position = len(index) if before is None else bisect_left(index, (before, ""))
+        stop = 0 if scan is None else max(0, position - max(1, scan))
         items: list[T] = []
+        created = last = None
         while position > 0:
+            if position == stop:
+                return Page(items, True, created)
             position -= 1
             created, key = index[position]
             if after is not None and created <= after:
@@ -91,9 +100,13 @@ class Collection(Generic[T]):
             item = self.by_id.get(key)
             if item is None or (where is not None and not where(item)):
                 continue
+            if offset:
+                offset -= 1
+                continue
             if len(items) == limit:
-                return Page(items, True)
+                return Page(items, True, last)
             items.append(item)
+            last = created
         return Page(items, False)
 
 

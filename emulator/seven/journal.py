@@ -65,9 +65,9 @@ class JournalQuery:
         if self.before is not None and self.after is not None and self.before <= self.after:
             return []
         found = collection.page(
-            account.id, before=self.before, after=self.after, limit=self.offset + self.limit, where=matches,
+            account.id, before=self.before, after=self.after, limit=self.limit, where=matches, offset=self.offset,
         ).items
-        return [render(item) for item in found[self.offset:]]
+        return [render(item) for item in found]
 
 
 def _digits(number: str | None) -> str:

@@ -45,6 +45,21 @@ async def test_messages_page_with_cursor(client):
     assert not {m["id"] for m in first["data"]} & {m["id"] for m in second["data"]}
 
 
+async def test_a_filter_that_matches_little_pages_through_a_bounded_scan(client, monkeypatch):
+    import emulator.control.inputs as inputs
+
+    monkeypatch.setattr(inputs, "SCAN_BUDGET", 3)
+    elks, _ = await send_both(client)  # the only 46elks message, below five seven.io ones
+    for _ in range(5):
+        await client.post("/api/sms", json={"to": "+4917612345678", "text": "s"}, headers=SEVEN_JSON)
+    found, cursor, requests = [], "", 0
+    while cursor is not None:
+        page = (await client.get("/_emulator/messages", params={"provider": "elks", "cursor": cursor})).json()
+        found += [m["id"] for m in page["data"]]
+        cursor, requests = page["next"], requests + 1
+    assert found == [elks["id"]] and requests == 3  # 3 + 3 records looked at, then the last one
+
+
 async def test_advance_moves_messages_and_records_webhooks(emulator, client):
     elks, _ = await send_both(client)
     response = await client.post("/_emulator/clock/advance", json={"seconds": 1})

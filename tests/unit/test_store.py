@@ -62,3 +62,31 @@ def test_owns_any_is_false_only_for_owners_without_records():
     assert collection.owns_any("a") and not collection.owns_any("b")
     collection.remove_owner("a")
     assert not collection.owns_any("a")
+
+
+def test_offset_skips_matches_without_collecting_them():
+    collection = filled(10)
+    page = collection.page("o", limit=3, offset=4, where=lambda item: item["i"] % 2 == 0)
+    assert [item["i"] for item in page.items] == [0]  # matches 8 6 4 2 skipped
+    page = collection.page("o", limit=2, offset=1)
+    assert [item["i"] for item in page.items] == [8, 7] and page.has_more and page.resume == 1007
+
+
+def test_a_scan_budget_ends_a_page_early_with_where_to_resume():
+    collection = filled(10)
+    wanted = lambda item: item["i"] in (8, 1)  # noqa: E731
+    first = collection.page("o", limit=5, where=wanted, scan=4)  # looks at 9 8 7 6
+    assert [item["i"] for item in first.items] == [8]
+    assert first.has_more and first.resume == 1006
+    second = collection.page("o", before=first.resume, limit=5, where=wanted, scan=4)  # 5 4 3 2
+    assert second.items == [] and second.has_more and second.resume == 1002
+    third = collection.page("o", before=second.resume, limit=5, where=wanted, scan=4)  # 1 0
+    assert [item["i"] for item in third.items] == [1] and not third.has_more
+
+
+def test_a_full_page_resumes_after_its_last_item():
+    collection = filled(10)
+    page = collection.page("o", limit=2, where=lambda item: item["i"] % 3 == 0)  # 9 6 | 3 0
+    assert [item["i"] for item in page.items] == [9, 6] and page.resume == 1006
+    rest = collection.page("o", before=page.resume, limit=2, where=lambda item: item["i"] % 3 == 0)
+    assert [item["i"] for item in rest.items] == [3, 0] and not rest.has_more
