@@ -132,6 +132,18 @@ def replay_main(argv: Sequence[str]) -> int:
     return 0 if all(result.passed for result in results) else 1
 
 
+def _freeze_survivors(phase: str, info: dict) -> None:
+    """After each collection, set aside (`gc.freeze`) what survived it: nearly all of it is the
+    store's records, which live as long as the run. The collector then only ever walks objects
+    younger than its last run, instead of older generations that grow with the store (pauses of
+    about 200 ms at a few hundred thousand messages; with this, about 5 ms). The price: an object
+    that joins a garbage cycle after surviving a collection is never freed. Measured, the API
+    makes almost no cyclic garbage (about 20 objects over 800 requests of every kind and a reset).
+    """
+    if phase == "stop":
+        gc.freeze()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["replay"]:
@@ -182,13 +194,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     url = f"http://{shown_host}:{port}"
 
     # The store keeps every record for the whole run, and the collector would walk all of them
-    # over and over: never collect the objects that exist once the app is built, and walk the
-    # older generations rarely. The youngest one is kept small enough to stay in the CPU's
-    # caches: under load, 20,000 gave shorter pauses (p99 4 ms instead of 9) and no less
-    # throughput than 100,000.
+    # over and over: freeze what exists once the app is built and whatever survives a collection
+    # (see _freeze_survivors). The youngest generation is kept small enough to stay in the CPU's
+    # caches: under load, 20,000 gave shorter pauses than 100,000 and no less throughput.
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 50, 100)
+    gc.callbacks.append(_freeze_survivors)
 
     async def serve() -> None:
         task = asyncio.create_task(server.serve(sockets=[sock]))

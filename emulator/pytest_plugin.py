@@ -20,6 +20,7 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
+from .control_client import collect
 from .server import BackgroundServer
 
 __all__ = ["TelcoEmulator", "telco_emulator"]
@@ -63,14 +64,19 @@ class TelcoEmulator:
         else:
             self._call("POST", "/reset")
 
+    def _list(self, path: str, params: dict[str, str]) -> list[dict]:
+        """Up to `limit` (default 100) records, newest first, across short pages."""
+        limit = int(params.pop("limit", 100))
+        return collect(lambda page: self._call("GET", path, params=page), params, limit)
+
     def messages(self, **filters: str) -> list[dict]:
-        return self._call("GET", "/messages", params=self._scoped(filters))["data"]
+        return self._list("/messages", self._scoped(filters))
 
     def webhooks(self, **filters: str) -> list[dict]:
-        return self._call("GET", "/webhooks", params=self._scoped(filters))["data"]
+        return self._list("/webhooks", self._scoped(filters))
 
     def calls(self, **filters: str) -> list[dict]:
-        return self._call("GET", "/calls", params=_params(filters))["data"]
+        return self._list("/calls", _params(filters))
 
     def sandbox(self, name: str | None = None) -> "TelcoEmulator":
         """An isolated copy of the fixture accounts in the same emulator: a handle whose

@@ -11,7 +11,7 @@ from ..params import engine_of
 __all__ = ["MAX_LIMIT", "SCAN_BUDGET", "engine_of", "limit", "cursor", "list_page", "page_json", "filters", "same_number", "text_field"]
 
 MAX_LIMIT = 1000
-SCAN_BUDGET = 100_000  # records a list request looks at, at most
+SCAN_BUDGET = 10_000  # records a list request looks at, at most
 
 Test = Callable[[Any, str], bool]
 

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
+from ..control_client import collect
 from .loader import Scenario
 
 __all__ = ["Runner", "ScenarioResult", "StepResult", "StepFailed"]
@@ -243,7 +244,7 @@ class Runner:
 
     def expect_message(self, step: dict[str, Any]) -> Any:
         params = {k: step[k] for k in ("provider", "direction", "from", "to", "status") if k in step}
-        found = self._expect(self.client.get("/_emulator/messages", params={**params, "limit": 1000}), 200, "messages")["data"]
+        found = collect(lambda page: self._expect(self.client.get("/_emulator/messages", params=page), 200, "messages"), params, 1000)
         if "text" in step:
             found = [m for m in found if m["text"] == step["text"]]
         wanted = step.get("count", 1)

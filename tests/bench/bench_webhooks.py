@@ -1,6 +1,7 @@
 """Webhook deliveries per second from the emulator's outbox to a fast local receiver.
 
-    python tests/bench/bench_webhooks.py [--burst 5000] [--sustained 5000] [--connections 16] [--json PATH]
+    python tests/bench/bench_webhooks.py [--burst 5000] [--sustained 10000] [--sustained-rate 1000]
+                                         [--connections 16] [--json PATH]
 
 The receiver is receiver.py (a raw asyncio HTTP server in its own process that answers 200 at
 once and counts). Every SMS is a 46elks `POST /a1/SMS` with `whendelivered` pointing at the
@@ -12,7 +13,8 @@ receiver, so each one makes two deliveries (`sent`, then `delivered`).
    advance request took (queueing), and deliveries/s from just before the advance until the
    receiver has them all (project target >= 2000/s).
 2. Sustained (does the outbox fall behind?): a new emulator with the real clock (reports due
-   0.5 s and 1 s after each send). The SMS are sent as fast as the emulator takes them, while
+   0.5 s and 1 s after each send). The SMS are sent at a steady `--sustained-rate` (1000/s:
+   2000 deliveries/s offered, the target; 0 sends as fast as the emulator takes them) while
    the deliveries go out. Measured: sends/s, deliveries/s at the receiver during the send
    phase and until the last one, how long after the last send the last delivery arrived (1 s
    if the outbox keeps up: the last report is due 1 s after its send), and the lag of the
@@ -45,24 +47,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add = parser.add_argument
     add("--burst", type=int, default=5000, help="SMS of the burst phase, 2 deliveries each (default 5000; 0 skips it)")
-    add("--sustained", type=int, default=5000, help="SMS of the sustained phase, 2 deliveries each (default 5000; 0 skips it)")
+    add("--sustained", type=int, default=10000, help="SMS of the sustained phase, 2 deliveries each (default 10000; 0 skips it)")
+    add("--sustained-rate", type=float, default=1000.0,
+        help="sends per second in the sustained phase (default 1000: 2000 deliveries/s offered, the project target; 0: as fast as possible)")
     add("--connections", type=int, default=16, help="concurrent connections that send the SMS (default 16)")
     add("--deadline", type=float, default=300.0, help="seconds to wait for the deliveries of a phase (default 300)")
     add("--json", metavar="PATH", help="also write the figures as JSON to PATH")
     return parser.parse_args(argv)
 
 
-async def send_sms(port: int, count: int, callback: str, connections: int) -> None:
-    """`count` 46elks sends with `whendelivered`, over keep-alive connections; any non-200 fails."""
+async def send_sms(port: int, count: int, callback: str, connections: int, rate: float = 0.0) -> None:
+    """`count` 46elks sends with `whendelivered`, over keep-alive connections, at `rate` sends a
+    second (0: as fast as the emulator takes them); any non-200 fails."""
     body = urlencode({"to": "+46700000123", "from": "ElkCo", "message": "Hello", "whendelivered": callback}).encode()
     request = (f"POST /a1/SMS HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {ELKS_AUTH}\r\n"
                f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
     left = [count]
+    loop = asyncio.get_running_loop()
+    started = loop.time()
 
     async def connection() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         while left[0] > 0:
             left[0] -= 1
+            if rate:
+                await asyncio.sleep(max(0.0, started + (count - left[0]) / rate - loop.time()))
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             if not head.startswith(b"HTTP/1.1 200"):
@@ -146,7 +155,7 @@ def sustained(servers: Servers, count: int, args: argparse.Namespace) -> dict:
     callback = f"http://127.0.0.1:{servers.receiver_port}/dlr"
     http_json("POST", f"http://127.0.0.1:{servers.receiver_port}/_reset")
     started_ns = time.monotonic_ns()
-    asyncio.run(send_sms(port, count, callback, args.connections))
+    asyncio.run(send_sms(port, count, callback, args.connections, args.sustained_rate))
     sent_ns = time.monotonic_ns()
     during = stats(servers.receiver_port)["count"]
     final = wait_for_receiver(servers.receiver_port, 2 * count, args.deadline)
