@@ -23,6 +23,7 @@ from .core.engine import Engine
 from .elks.routes import create_elks_app
 from .faults import FaultInjector
 from .fixtures import Fixtures, load_fixtures
+from .mounts import route_path
 from .seven.routes import create_seven_app
 from .settings import Settings
 from .state import save_state_file
@@ -47,16 +48,14 @@ class EmulatorApp(Starlette):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            path: str = scope["path"]
-            root = scope.get("root_path", "")
-            if root and path.startswith(root):
-                path = path[len(root):]
+            path = route_path(scope)
             end = path.find("/", 1)
             prefix = path if end < 0 else path[:end]
             provider = self._providers.get(prefix)
             if provider is not None:
                 scope["app"] = self
                 scope["emulator.engine"] = self._engine
+                root = scope.get("root_path", "")
                 scope["app_root_path"] = scope.get("app_root_path", root)
                 scope["root_path"] = root + prefix
                 await provider(scope, receive, send)

@@ -110,7 +110,7 @@ class Engine:
     ) -> list[Message]:
         """Charge the whole batch at once (all or nothing), store it and start each message's life,
         now or, for a scheduled send, at `send_at` (microseconds since the epoch)."""
-        charge(account, sum(item.quote.cost for item in batch))
+        charge(account, sum([item.quote.cost for item in batch]))
         scheduled = send_at is not None and send_at > self.clock.now()
         messages = []
         for item in batch:

@@ -62,17 +62,16 @@ def recipients(
     the numbers it stands for that are not in the list yet; an item that is neither is an invalid
     number."""
     raw = params.get(field)
-    items: list[str] = []
     if type(raw) is str and "," not in raw:  # one number, the common case
-        items.append(raw.strip())
+        items = [item] if (item := raw.strip()) else []
     else:
+        items = []
         for value in raw if isinstance(raw, list) else [raw]:
             if value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, (str, int)):
                 raise InvalidParameter(field, value, "expected phone numbers separated by commas")
-            items.extend(part.strip() for part in str(value).split(","))
-    items = [item for item in items if item]
+            items.extend(stripped for part in str(value).split(",") if (stripped := part.strip()))
     if not items:
         raise MissingParameter(field)
     numbers: list[ParsedNumber] = []
