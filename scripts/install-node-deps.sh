@@ -5,29 +5,13 @@
 # Packages come from the npm registry configured for this machine's npm; nothing else is downloaded.
 set -eu
 
-PROJECT="$(cd "$(dirname "$0")/.." && pwd)/tests/contract/js"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+PROJECT="$(dirname "$HERE")/tests/contract/js"
 
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    if ! command -v apt-get >/dev/null 2>&1; then
-        echo "install-node-deps: node/npm missing and no apt-get here; install Node.js 18.17 or newer with npm" >&2
-        exit 1
-    fi
-    SUDO=""
-    if [ "$(id -u)" != "0" ]; then
-        if command -v sudo >/dev/null 2>&1; then
-            SUDO="sudo -n"  # never wait for a password (the tests run this unattended)
-        else
-            echo "install-node-deps: node/npm missing, not root and no sudo; cannot install them" >&2
-            exit 1
-        fi
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update
-    if command -v node >/dev/null 2>&1; then
-        $SUDO apt-get install -y npm
-    else
-        $SUDO apt-get install -y nodejs npm
-    fi
+if ! command -v node >/dev/null 2>&1; then
+    sh "$HERE/apt-install.sh" install-node-deps nodejs npm
+elif ! command -v npm >/dev/null 2>&1; then
+    sh "$HERE/apt-install.sh" install-node-deps npm
 fi
 
 cd "$PROJECT"

@@ -8,10 +8,8 @@ from typing import AsyncIterator
 import httpx
 import pytest
 
-from emulator.app import create_app
 from emulator.core.engine import Engine
-from emulator.settings import Settings
-from support import VIRTUAL_START, Emulator, Receiver, make_engine
+from support import Emulator, Receiver, make_engine, running_emulator
 
 pytest_plugins = ["pytester"]
 
@@ -23,13 +21,8 @@ def engine() -> Engine:
 
 @pytest.fixture
 async def emulator(engine: Engine) -> AsyncIterator[Emulator]:
-    receiver = Receiver()
-    engine.outbox.transport = httpx.MockTransport(receiver.handle)
-    app = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START), engine=engine)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://emulator.test") as client:
-            yield Emulator(engine, client, receiver)
+    async with running_emulator(engine, Receiver()) as running:
+        yield running
 
 
 @pytest.fixture

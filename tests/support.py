@@ -7,10 +7,10 @@ import base64
 import json
 import re
 import threading
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any, AsyncIterator, Callable, Iterator
 from urllib.parse import parse_qsl
 
 import httpx
@@ -90,6 +90,19 @@ class Emulator:
 def make_engine(**overrides) -> Engine:
     settings = Settings(clock="virtual", clock_start=VIRTUAL_START, **overrides)
     return build_engine(settings)
+
+
+@asynccontextmanager
+async def running_emulator(engine: Engine, receiver: Receiver) -> AsyncIterator[Emulator]:
+    """The app on `engine` (virtual clock) with its lifespan running, its webhooks going to
+    `receiver`, driven in-process through httpx's ASGITransport."""
+    from emulator.app import create_app
+
+    engine.outbox.transport = httpx.MockTransport(receiver.handle)
+    app = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START), engine=engine)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emulator.test") as client:
+            yield Emulator(engine, client, receiver)
 
 
 

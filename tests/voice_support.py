@@ -11,10 +11,8 @@ from typing import Any, AsyncIterator, Callable
 import httpx
 import pytest
 
-from emulator.app import create_app
 from emulator.core.calls import FINAL_CALL_STATUSES
-from emulator.settings import Settings
-from support import VIRTUAL_START, Emulator, Received, Receiver, make_engine
+from support import Emulator, Received, Receiver, make_engine, running_emulator
 
 HOOKS = "http://hooks.test"
 
@@ -50,14 +48,8 @@ class ScriptedReceiver(Receiver):
 @pytest.fixture
 async def voice() -> AsyncIterator[Emulator]:
     """Like the shared `emulator` fixture, with a `ScriptedReceiver` as `voice.receiver`."""
-    engine = make_engine()
-    receiver = ScriptedReceiver()
-    engine.outbox.transport = httpx.MockTransport(receiver.handle)
-    app = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START), engine=engine)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://emulator.test") as client:
-            yield Emulator(engine, client, receiver)
+    async with running_emulator(make_engine(), ScriptedReceiver()) as running:
+        yield running
 
 
 async def run_call(emulator: Emulator, call_id: str, step: float = 1.0, limit: float = 3600.0) -> float:

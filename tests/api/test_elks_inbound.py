@@ -9,9 +9,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from emulator.app import create_app
-from emulator.settings import Settings
-from support import ELKS_ACCOUNT, ELKS_AUTH, ELKS_OTHER_AUTH, VIRTUAL_START, Emulator, Received, Receiver
+from support import ELKS_ACCOUNT, ELKS_AUTH, ELKS_OTHER_AUTH, Received, Receiver, running_emulator
 
 NUMBER_ID = "n53c05a4e002ae26f790cbaf82b93bc37"
 NUMBER = "+46766861001"
@@ -34,12 +32,8 @@ class ScriptedReceiver(Receiver):
 
 @pytest.fixture
 async def emulator(engine):
-    receiver = ScriptedReceiver()
-    engine.outbox.transport = httpx.MockTransport(receiver.handle)
-    app = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START), engine=engine)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emulator.test") as client:
-            yield Emulator(engine, client, receiver)
+    async with running_emulator(engine, ScriptedReceiver()) as running:
+        yield running
 
 
 async def configure(client, **settings):
