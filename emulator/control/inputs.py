@@ -62,6 +62,9 @@ def filters(params: dict[str, Any], tests: dict[str, Test], choices: dict[str, t
         if not isinstance(value, str) or (name in choices and value not in choices[name]):
             raise InvalidParameter(name, value, f"expected one of: {', '.join(choices.get(name, ('text',)))}")
         active.append((test, value))
+    if len(active) == 1:
+        (test, value), = active
+        return lambda item: test(item, value)
     return lambda item: all(test(item, value) for test, value in active)
 
 

@@ -38,8 +38,8 @@ _CHOICES = {
 }
 
 
-def _both(first: Callable[[Any], bool], second: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda item: first(item) and second(item)
+def _both(first: Callable[[Any], bool], second: Callable[[Any], bool] | None) -> Callable[[Any], bool]:
+    return first if second is None else (lambda item: first(item) and second(item))
 
 
 async def health(request: Request) -> Response:
@@ -77,11 +77,11 @@ _DELIVERY_FILTERS: dict[str, Callable[[Delivery, str], bool]] = {
 }
 
 
-def _in_sandbox(request: Request, params: dict[str, Any]) -> Callable[[Any], bool]:
-    """`sandbox=<id>`: only records of that sandbox's accounts."""
+def _in_sandbox(request: Request, params: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """`sandbox=<id>`: only records of that sandbox's accounts (None: no such filter)."""
     wanted = params.get("sandbox")
     if wanted in (None, ""):
-        return lambda item: True
+        return None
     accounts = request.app.state.engine.store.accounts
     return lambda item: (account := accounts.get(item.account_id)) is not None and account.attributes.get("sandbox") == wanted
 

@@ -43,8 +43,9 @@ class Collection(Generic[T]):
 
     def add(self, key: str, owner: str, created: int, item: T) -> T:
         self.by_id[key] = item
-        self._insert(self._by_owner[owner], (created, key))
-        self._insert(self._all, (created, key))
+        entry = (created, key)  # one tuple in both indexes
+        self._insert(self._by_owner[owner], entry)
+        self._insert(self._all, entry)
         return item
 
     @staticmethod
