@@ -35,7 +35,7 @@ class EmulatorApp(Starlette):
     """The Starlette application, with a direct way in for the providers' requests.
 
     A request under `/a1` or `/api` goes straight to the provider's app (behind the fault
-    injector), with the scope a `Mount` would give it, instead of through Starlette's middleware
+    injector while there are fault rules), with the scope a `Mount` would give it, instead of through Starlette's middleware
     stack and router: the provider apps catch and render every error themselves, and this path
     carries nearly all of the traffic. The mounts stay in `routes` for introspection; everything
     else (the control API, the root redirect, the lifespan) takes the usual way.
@@ -44,7 +44,8 @@ class EmulatorApp(Starlette):
     def __init__(self, *args: Any, engine: Engine, providers: dict[str, ASGIApp], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._engine = engine
-        self._providers = {prefix: FaultInjector(app, engine) for prefix, app in providers.items()}
+        self._providers = dict(providers)
+        self._faulty = {prefix: FaultInjector(app, engine) for prefix, app in providers.items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -58,6 +59,8 @@ class EmulatorApp(Starlette):
                 root = scope.get("root_path", "")
                 scope["app_root_path"] = scope.get("app_root_path", root)
                 scope["root_path"] = root + prefix
+                if self._engine.faults.rules:  # the injector only while there are fault rules
+                    provider = self._faulty[prefix]
                 await provider(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
