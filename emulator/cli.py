@@ -200,7 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 50, 100)
-    gc.callbacks.append(_freeze_survivors)
+    if _freeze_survivors not in gc.callbacks:
+        gc.callbacks.append(_freeze_survivors)
 
     async def serve() -> None:
         task = asyncio.create_task(server.serve(sockets=[sock]))
