@@ -28,12 +28,20 @@ class Page(Generic[T]):
 
 
 class Collection(Generic[T]):
-    """Records by id, with a creation-ordered index per owner and one over all owners."""
+    """Records by id, with a creation-ordered index per owner and one over all owners; with
+    `kind_of`, also one per owner and kind (messages: per direction).
 
-    def __init__(self) -> None:
+    Removing a record leaves its index entries (pages skip ids that are gone); until the first
+    removal every entry is live, and a page without a filter can skip an `offset` by position.
+    """
+
+    def __init__(self, kind_of: Callable[[T], str] | None = None) -> None:
         self.by_id: dict[str, T] = {}
         self._by_owner: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self._all: list[tuple[int, str]] = []
+        self._kind_of = kind_of
+        self._by_kind: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        self._all_live = True  # no record removed yet
 
     def __len__(self) -> int:
         return len(self.by_id)
@@ -43,9 +51,11 @@ class Collection(Generic[T]):
 
     def add(self, key: str, owner: str, created: int, item: T) -> T:
         self.by_id[key] = item
-        entry = (created, key)  # one tuple in both indexes
+        entry = (created, key)  # one tuple in every index
         self._insert(self._by_owner[owner], entry)
         self._insert(self._all, entry)
+        if self._kind_of is not None:
+            self._insert(self._by_kind.setdefault((owner, self._kind_of(item)), []), entry)
         return item
 
     @staticmethod
@@ -60,6 +70,7 @@ class Collection(Generic[T]):
 
     def remove(self, key: str) -> T | None:
         # The indexes keep the stale entry; pages skip ids that are gone.
+        self._all_live = False
         return self.by_id.pop(key, None)
 
     def owns_any(self, owner: str) -> bool:
@@ -69,6 +80,9 @@ class Collection(Generic[T]):
 
     def remove_owner(self, owner: str) -> list[T]:
         """Forget every record of `owner`; returns them."""
+        self._all_live = False
+        for owned in [pair for pair in self._by_kind if pair[0] == owner]:
+            del self._by_kind[owned]
         removed = [item for _, key in self._by_owner.pop(owner, []) if (item := self.by_id.pop(key, None)) is not None]
         return removed
 
@@ -76,6 +90,7 @@ class Collection(Generic[T]):
         self,
         owner: str | None = None,
         *,
+        kind: str | None = None,
         before: int | None = None,
         after: int | None = None,
         limit: int = 100,
@@ -83,11 +98,19 @@ class Collection(Generic[T]):
         offset: int = 0,
         scan: int | None = None,
     ) -> Page[T]:
-        """Newest first; `before`/`after` are exclusive bounds on `created`; the first `offset`
-        matches are skipped (counted, not collected). With `scan`, at most that many records are
-        looked at: a page can then end early, with `has_more` and where to resume."""
-        index = self._all if owner is None else self._by_owner.get(owner, [])
+        """Newest first; `before`/`after` are exclusive bounds on `created`; `kind` (with an
+        owner, in a collection made with `kind_of`) reads only that kind. The first `offset`
+        matches are skipped: by position when there is no filter and nothing was ever removed,
+        else counted. With `scan`, at most that many records are looked at: a page can then end
+        early, with `has_more` and where to resume."""
+        if kind is not None:
+            assert owner is not None and self._kind_of is not None, "kind needs an owner and a collection with kind_of"
+            index = self._by_kind.get((owner, kind), [])
+        else:
+            index = self._all if owner is None else self._by_owner.get(owner, [])
         position = len(index) if before is None else bisect_left(index, (before, ""))
+        if offset and where is None and self._all_live:
+            position, offset = max(0, position - offset), 0
         stop = 0 if scan is None else max(0, position - max(1, scan))
         items: list[T] = []
         created = last = None
@@ -116,7 +139,7 @@ class Store:
         self.accounts: dict[str, Account] = {}
         self.credentials: dict[tuple[str, str], str] = {}  # (provider, login) -> account id
         self.numbers = Collection[Number]()
-        self.messages = Collection[Message]()
+        self.messages = Collection[Message](kind_of=lambda message: message.direction)
         self.hooks = Collection[Hook]()
         self.deliveries = Collection[Delivery]()
         self._named: dict[str, Collection] = {}

@@ -61,11 +61,19 @@ class JournalQuery:
         to = (text(params, "to") or "").strip()
         self.to = parse_loose(to, "to").e164 if to else None
 
-    def rows(self, collection, account: Account, matches: Callable[[Any], bool], render: Callable[[Any], dict[str, Any]]) -> list[dict[str, Any]]:
+    @property
+    def filtered(self) -> bool:
+        """Whether a row filter other than the dates is set."""
+        return self.id is not None or self.state is not None or self.to is not None
+
+    def rows(
+        self, collection, account: Account, matches: Callable[[Any], bool] | None, render: Callable[[Any], dict[str, Any]],
+        kind: str | None = None,
+    ) -> list[dict[str, Any]]:
         if self.before is not None and self.after is not None and self.before <= self.after:
             return []
         found = collection.page(
-            account.id, before=self.before, after=self.after, limit=self.limit, where=matches, offset=self.offset,
+            account.id, kind=kind, before=self.before, after=self.after, limit=self.limit, where=matches, offset=self.offset,
         ).items
         return [render(item) for item in found]
 
@@ -180,10 +188,11 @@ def _call_filter(query: JournalQuery) -> Callable[[Any], bool]:
 def journal(engine: Engine, account: Account, kind: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     query = JournalQuery(params)
     messages = engine.store.messages
-    if kind == "outbound":
-        return query.rows(messages, account, _message_filter(query, OUTBOUND), outbound_row)
-    if kind == "inbound":
-        return query.rows(messages, account, _message_filter(query, INBOUND), inbound_row)
+    if kind in ("outbound", "inbound"):
+        direction, render = (OUTBOUND, outbound_row) if kind == "outbound" else (INBOUND, inbound_row)
+        if not query.filtered:  # the account's messages of that direction, all of them seven.io's
+            return query.rows(messages, account, None, render, kind=direction)
+        return query.rows(messages, account, _message_filter(query, direction), render)
     if kind == "replies":
         return query.rows(messages, account, _message_filter(query, INBOUND, replies=True), inbound_row)
     return query.rows(engine.store.collection(CALLS), account, _call_filter(query), voice_row)

@@ -90,3 +90,37 @@ def test_a_full_page_resumes_after_its_last_item():
     assert [item["i"] for item in page.items] == [9, 6] and page.resume == 1006
     rest = collection.page("o", before=page.resume, limit=2, where=lambda item: item["i"] % 3 == 0)
     assert [item["i"] for item in rest.items] == [3, 0] and not rest.has_more
+
+
+def kinded(n: int) -> Collection[dict]:
+    collection: Collection[dict] = Collection(kind_of=lambda item: item["kind"])
+    for i in range(n):
+        collection.add(f"id{i}", "o", 1000 + i, {"i": i, "kind": "out" if i % 3 else "in"})
+    return collection
+
+
+def test_a_kind_reads_only_its_records_and_skips_an_offset_by_position():
+    collection = kinded(12)
+    outs = [i for i in reversed(range(12)) if i % 3]
+    assert [item["i"] for item in collection.page("o", kind="out", limit=100).items] == outs
+    page = collection.page("o", kind="out", limit=3, offset=4)
+    assert [item["i"] for item in page.items] == outs[4:7] and page.has_more
+    assert collection.page("o", kind="out", limit=3, offset=50).items == []
+    assert [item["i"] for item in collection.page("o", kind="in").items] == [9, 6, 3, 0]
+
+
+def test_after_a_removal_an_offset_is_counted_over_live_records():
+    collection = kinded(12)
+    collection.remove("id10")
+    outs = [i for i in reversed(range(12)) if i % 3 and i != 10]
+    page = collection.page("o", kind="out", limit=3, offset=2)
+    assert [item["i"] for item in page.items] == outs[2:5]
+    unfiltered = collection.page("o", limit=2, offset=1)
+    assert [item["i"] for item in unfiltered.items] == [9, 8]
+
+
+def test_an_offset_by_position_respects_the_after_bound():
+    collection = filled(10)
+    page = collection.page("o", after=1005, limit=5, offset=3)  # 9 8 7 skipped; 6 left above the bound
+    assert [item["i"] for item in page.items] == [6] and not page.has_more
+    assert collection.page("o", after=1005, limit=5, offset=6).items == []
