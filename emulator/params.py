@@ -55,10 +55,6 @@ class IndexedHeaders(Headers):
         value = self._by_name.get(key.lower().encode("latin-1"))
         return default if value is None else value.decode("latin-1")
 
-    def has_any(self, names: frozenset[bytes]) -> bool:
-        """Whether any of these lower-case raw names is present."""
-        return not names.isdisjoint(self._by_name)
-
 
 def engine_of(request: Request) -> Engine:
     """The engine behind a request: put in the scope by the application's front door, else

@@ -82,7 +82,7 @@ def _in_sandbox(request: Request, params: dict[str, Any]) -> Callable[[Any], boo
     wanted = params.get("sandbox")
     if wanted in (None, ""):
         return None
-    accounts = request.app.state.engine.store.accounts
+    accounts = engine_of(request).store.accounts
     return lambda item: (account := accounts.get(item.account_id)) is not None and account.attributes.get("sandbox") == wanted
 
 
