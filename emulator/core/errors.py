@@ -23,6 +23,8 @@ __all__ = [
     "MalformedBody",
     "InsufficientBalance",
     "FixtureError",
+    "InvalidWebhookTarget",
+    "LoopDetected",
 ]
 
 
@@ -107,6 +109,11 @@ class TextTooLong(InvalidParameter):
         self.limit = limit
 
 
+class InvalidWebhookTarget(InvalidParameter):
+    """A callback URL or custom webhook header the emulator could never deliver (see
+    `core.webhook_targets`); `reason` says why in plain words."""
+
+
 class MalformedBody(ValidationError):
     def __init__(self, reason: str) -> None:
         super().__init__("body", f"Malformed request body: {reason}")
@@ -121,3 +128,13 @@ class InsufficientBalance(EmulatorError):
 
 class FixtureError(EmulatorError):
     """A fixture file that cannot be loaded; the message names the file and the field."""
+
+
+class LoopDetected(EmulatorError):
+    """A request that came from the emulator's own webhook outbox once too often (`hops`, from
+    its hop header; None when unreadable): a webhook pointing back at the emulator. Refused
+    before anything is read or changed."""
+
+    def __init__(self, hops: int | None, message: str) -> None:
+        super().__init__(message)
+        self.hops = hops

@@ -5,15 +5,26 @@ worker POSTs (or GETs) it with `httpx`, records every `Attempt` (url, method, he
 status, latency, error) and, on failure, schedules the next attempt on the clock according to the
 provider's `RetryPolicy`. Retries therefore follow the virtual clock, or the real clock compressed
 by `time_scale`.
+
+Every delivery carries `X-Telco-Emulator-Hop`: one more than the hop count of the request that
+caused it (directly, or by creating the message or call the delivery reports on; see
+`note_cause`), so that a webhook pointing back at the emulator's own API stops after a few
+rounds. A delivery that can never be sent (a target URL or header broken beyond what the
+providers accept today, e.g. restored from an old snapshot; a target that is the emulator's own
+control API; an error of the HTTP client that is not the network's) fails at once, with the
+reason recorded in its attempt; it never stays pending.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import socket
 import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -22,6 +33,7 @@ from .ids import IdFactory
 from .models import Attempt, Delivery
 from .store import Store
 from .transport import StreamTransport
+from .webhook_targets import HOP_HEADER, current_hop, header_problem, target_url_problem
 
 __all__ = ["RetryPolicy", "Outbox", "ResultHandler"]
 
@@ -30,6 +42,9 @@ log = logging.getLogger("emulator.webhooks")
 ResultHandler = Callable[[Delivery, Attempt], None]
 _MAX_RECORDED_BODY = 4096
 _MAX_EXCHANGE_BODY = 65536  # a call-control answer is read whole, up to this size
+# Errors of the HTTP client that no retry can mend: the request itself cannot be made.
+_UNSENDABLE = (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+_CONTROL_PREFIX = "/_emulator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +90,27 @@ class Outbox:
         self._idle = asyncio.Event()
         self._idle.set()
         self.listeners: list[Callable[[Delivery, Attempt], None]] = []
+        self.caused: dict[str, int] = {}  # record id -> hop count of the request that created it
+        self._own_port: int | None = None
+        self._own_hosts: frozenset[str] = frozenset()
+
+    def listening_on(self, host: str, port: int) -> None:
+        """The address the server listens on: deliveries to its control API there are refused.
+        Loopback names and addresses, the unspecified address and this machine's name count as
+        the same host when they reach the same port."""
+        names = {"localhost", "0.0.0.0", "::", "::1", host.strip("[]").lower()}
+        try:
+            names.add(socket.gethostname().lower())
+        except OSError:
+            pass
+        self._own_port = port
+        self._own_hosts = frozenset(names)
+
+    def note_cause(self, record_ids: list[str], hop: int) -> None:
+        """Records created while handling a request of hop count `hop` (> 0): the deliveries
+        that report on them carry hop + 1."""
+        for record_id in record_ids:
+            self.caused[record_id] = hop
 
     def enqueue(
         self,
@@ -90,6 +126,9 @@ class Outbox:
         on_result: ResultHandler | None = None,
     ) -> Delivery:
         created = self.clock.stamp()
+        hop = current_hop.get()
+        if subject_id is not None and self.caused:
+            hop = max(hop, self.caused.get(subject_id, 0))
         delivery = Delivery(
             id=self.ids.hex_id("w", 24),
             provider=provider,
@@ -97,7 +136,7 @@ class Outbox:
             event=event,
             url=url,
             method=method,
-            headers=dict(headers or {}),
+            headers={**(headers or {}), HOP_HEADER: str(hop + 1)},
             body=body,
             created=created,
             subject_id=subject_id,
@@ -147,6 +186,7 @@ class Outbox:
         self.ids = ids
         self._handlers.clear()
         self._one_shot.clear()
+        self.caused.clear()
         while not self._queue.empty():
             self._queue.get_nowait()
             self._done()
@@ -180,6 +220,54 @@ class Outbox:
         self._done()
 
     async def _attempt(self, delivery_id: str) -> None:
+        try:
+            await self._send(delivery_id)
+        except Exception as exc:  # a bug; the delivery must still end, not stay pending for ever
+            log.exception("webhook delivery %s could not be attempted", delivery_id)
+            self._give_up(delivery_id, f"the emulator could not attempt this delivery: {_describe(exc)}")
+
+    def _give_up(self, delivery_id: str, reason: str) -> None:
+        delivery = self.store.deliveries.get(delivery_id)
+        if delivery is None or delivery.state != "pending":
+            return
+        attempt = Attempt(
+            number=len(delivery.attempts) + 1, at=self.clock.now(), url=delivery.url, method=delivery.method,
+            request_headers=dict(delivery.headers), request_body=delivery.body.decode("utf-8", "replace"), error=reason,
+        )
+        delivery.attempts.append(attempt)
+        self._settle(delivery, attempt, None)
+
+    def _unsendable(self, delivery: Delivery) -> str | None:
+        """Why the delivery must not be sent at all; None when it may be."""
+        problem = target_url_problem(delivery.url, check_length=False)
+        if problem is not None:
+            return f"the target URL cannot be used: {problem}"
+        for name, value in delivery.headers.items():
+            if name == HOP_HEADER:
+                continue
+            problem = header_problem(name, value) if isinstance(name, str) and isinstance(value, str) else "not text"
+            if problem is not None:
+                return f"a header cannot be sent: {problem}"
+        if self._own_port is not None and self._is_own_control_api(delivery.url):
+            return (f"the target is the emulator's own control API ({_CONTROL_PREFIX}); deliveries there are "
+                    "refused so that a webhook cannot reset or drive the emulator")
+        return None
+
+    def _is_own_control_api(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if (parts.port or (443 if parts.scheme == "https" else 80)) != self._own_port:
+            return False
+        host = (parts.hostname or "").rstrip(".")
+        if host not in self._own_hosts and not host.endswith(".localhost"):
+            try:
+                if not ipaddress.ip_address(host).is_loopback:
+                    return False
+            except ValueError:
+                return False
+        path = httpx.URL(url).path  # dot segments resolved and escapes decoded, as the server's router will see it
+        return path == _CONTROL_PREFIX or path.startswith(_CONTROL_PREFIX + "/")
+
+    async def _send(self, delivery_id: str) -> None:
         delivery = self.store.deliveries.get(delivery_id)
         if delivery is None or delivery.state != "pending" or self._client is None:
             return
@@ -198,6 +286,13 @@ class Outbox:
             request_headers=headers,
             request_body=delivery.body.decode("utf-8", "replace"),
         )
+        refusal = self._unsendable(delivery)
+        if refusal is not None:
+            attempt.error = refusal
+            delivery.attempts.append(attempt)
+            self._settle(delivery, attempt, policy, final=True)
+            return
+        final = False
         started = time.perf_counter()
         try:
             response = await self._client.request(
@@ -209,19 +304,24 @@ class Outbox:
             )
             attempt.status = response.status_code
             attempt.response_body = response.text[: _MAX_EXCHANGE_BODY if one_shot else _MAX_RECORDED_BODY]
-        except (httpx.HTTPError, OSError, ValueError) as exc:
-            attempt.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except _UNSENDABLE as exc:
+            attempt.error, final = _describe(exc), True
+        except (httpx.HTTPError, OSError) as exc:  # the network or the receiver: worth a retry
+            attempt.error = _describe(exc)
+        except Exception as exc:  # anything else (a header httpx cannot encode ...) will not mend either
+            attempt.error, final = _describe(exc), True
         attempt.latency_ms = round((time.perf_counter() - started) * 1000, 3)
         if self.store.deliveries.get(delivery_id) is not delivery:
             return  # the emulator was reset while this attempt was in flight
         delivery.attempts.append(attempt)
-        self._settle(delivery, attempt, policy)
+        self._settle(delivery, attempt, policy, final=final)
 
-    def _settle(self, delivery: Delivery, attempt: Attempt, policy: RetryPolicy) -> None:
-        if attempt.status is not None and policy.is_success(attempt.status):
+    def _settle(self, delivery: Delivery, attempt: Attempt, policy: RetryPolicy | None, final: bool = False) -> None:
+        """`final` (or no policy): the attempt failed in a way no retry can mend."""
+        if policy is not None and attempt.status is not None and policy.is_success(attempt.status):
             delivery.state = "delivered"
             delivery.next_attempt_at = None
-        elif policy.should_retry(attempt.status) and attempt.number <= len(policy.delays):
+        elif policy is not None and not final and policy.should_retry(attempt.status) and attempt.number <= len(policy.delays):
             delay = policy.delays[attempt.number - 1]
             event = self.clock.schedule(delay, lambda: self._submit(delivery.id))
             delivery.next_attempt_at = event.due
@@ -247,3 +347,7 @@ class Outbox:
         except TimeoutError:
             return False
         return True
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
