@@ -20,13 +20,15 @@ from starlette.routing import Route
 
 from ..core.calls import FINAL_CALL_STATUSES
 from ..core.engine import Engine
-from ..core.errors import InvalidParameter, InvalidSender, NotFound, ValidationError
+from ..core.errors import InvalidParameter, InvalidSender, InvalidWebhookTarget, NotFound, ValidationError
 from ..core.models import INBOUND, Call, Leg, StatusChange
+from ..core.webhook_targets import check_target_url
+from ..params import strict_json
 from .context import begin
 from .recordings import save_recording
 from .render import json_response, timestamp
 from .validate import optional_text, paging, recipient, required_text, sender, url
-from .voice_actions import CallScript, is_action_text, is_url
+from .voice_actions import CallScript, check_action_targets, is_action_text, is_url
 
 __all__ = ["create_call", "list_calls", "get_call", "delete_call", "call_json", "install", "ROUTES", "DEFAULT_TIMEOUT"]
 
@@ -74,8 +76,15 @@ def _origin(request: Request) -> str:
 
 def _voice_start(params: dict[str, Any]) -> str:
     value = required_text(params, "voice_start").strip()
-    if is_url(value) or (value.startswith("{") and is_action_text(value)):
+    if value.startswith("{") and is_action_text(value):
+        check_action_targets("voice_start", strict_json(value))
         return value
+    if is_url(value):
+        return value
+    if value.lower().startswith(("http://", "https://")):  # a URL, but not one a webhook can go to
+        if " " in value:
+            raise InvalidWebhookTarget("voice_start", value, "it contains a space")
+        check_target_url("voice_start", value)  # raises, naming what is wrong
     raise ValidationError("voice_start", "Invalid voice_start: expected an http(s) URL or a JSON action such as {\"play\": \"https://...\"}")
 
 

@@ -84,6 +84,8 @@ def error_response(exc: errors.EmulatorError) -> Response:
         return text_error(403, f"Invalid {exc.field} number")
     if isinstance(exc, errors.InvalidSender):
         return text_error(403, "Invalid from number")
+    if isinstance(exc, errors.InvalidWebhookTarget):
+        return text_error(403, f"The {exc.field} you tried to use is not a valid URL")
     if isinstance(exc, errors.ValidationError):
         return text_error(403, exc.message)
     if isinstance(exc, errors.NotFound):

@@ -1,4 +1,7 @@
-"""46elks input rules: yes/no flags, sender ids, recipients, URLs, list paging parameters."""
+"""46elks input rules: yes/no flags, sender ids, recipients, URLs, list paging parameters.
+
+Webhook URLs follow the emulator's one rule (`core.webhook_targets`); a URL it refuses is
+rendered in 46elks' words, `The <field> you tried to use is not a valid URL`."""
 
 from __future__ import annotations
 
@@ -6,12 +9,14 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..core.errors import InvalidParameter, InvalidSender, MissingParameter, TextTooLong, ValidationError
+from ..core.errors import InvalidParameter, InvalidSender, InvalidWebhookTarget, MissingParameter, TextTooLong, ValidationError
 from ..core.models import Account
 from ..core.phone import ParsedNumber, parse_e164
 from ..core.store import Store
+from ..core.webhook_targets import check_target_url
 from ..params import strict_json
 from .render import parse_timestamp
+from .voice_actions import check_action_targets
 
 __all__ = [
     "flag", "required_text", "optional_text", "recipient", "sender", "url", "paging",
@@ -77,10 +82,7 @@ def url(params: dict[str, Any], name: str) -> str | None:
     value = optional_text(params, name)
     if value is None or value.strip() == "":
         return None
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(name, f"The {name} you tried to use is not a valid URL")
-    return value.strip()
+    return check_target_url(name, value)
 
 
 CLEAR = "<clear>"  # a setting given as `none` or a single space: remove it
@@ -105,11 +107,14 @@ def hook_setting(params: dict[str, Any], name: str) -> str | None:
         except ValueError:
             action = None
         if isinstance(action, dict) and action:
+            check_action_targets(name, action)
             return value
     else:
         parts = urlsplit(value)
-        if parts.scheme in ("http", "https") and parts.hostname and " " not in value:
-            return value
+        if parts.scheme in ("http", "https") and parts.hostname:
+            if " " in value:
+                raise InvalidWebhookTarget(name, value, "it contains a space")
+            return check_target_url(name, value)
     raise ValidationError(name, f"The {name} you tried to use is not a valid URL")
 
 

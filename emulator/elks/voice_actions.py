@@ -32,13 +32,14 @@ from urllib.parse import urlencode, urlsplit
 
 from ..core.calls import FINAL_CALL_STATUSES
 from ..core.engine import Engine
-from ..core.errors import InvalidNumber
+from ..core.errors import InvalidNumber, InvalidWebhookTarget
 from ..core.models import INBOUND, Attempt, Call, Delivery, Leg
 from ..core.phone import parse_e164
+from ..core.webhook_targets import check_target_url, target_url_problem
 from ..params import strict_json
 from .render import timestamp
 
-__all__ = ["CallScript", "MAX_STEPS", "PLAY_SECONDS", "RECORD_SECONDS", "VERBS", "is_action_text", "is_url"]
+__all__ = ["CallScript", "MAX_STEPS", "PLAY_SECONDS", "RECORD_SECONDS", "VERBS", "is_action_text", "is_url", "check_action_targets"]
 
 log = logging.getLogger("emulator.elks.voice")
 
@@ -49,13 +50,39 @@ CONNECT_TIMEOUT = 60.0
 VERBS = ("connect", "play", "ivr", "record", "hangup")
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 _LEG_RESULTS = {"ended": "success", "busy": "busy"}  # anything else: failed
+# Keys whose value may be a URL the emulator requests or posts to (the `ivr` digit keys too).
+_TARGET_KEYS = frozenset({"next", "whenhangup", "success", "busy", "failed", "record", "recordcall", *"0123456789"})
 
 SaveRecording = Callable[[Call, int, "str | None"], Any]
 
 
 def is_url(text: str) -> bool:
-    parts = urlsplit(text.strip())
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in text.strip()
+    """An http(s) URL the emulator can deliver to (see `core.webhook_targets`), without spaces."""
+    text = text.strip()
+    return " " not in text and target_url_problem(text) is None
+
+
+def _looks_like_url(text: str) -> bool:
+    return "://" in text or any(char < " " or char == "\x7f" for char in text)
+
+
+def check_action_targets(field: str, action: Any) -> None:
+    """Every URL an action given inline names as its follow-up (`next`, `whenhangup`, the
+    branches, `record`, the `ivr` digit keys), nested actions included, must be a target the
+    emulator can deliver to; raises InvalidWebhookTarget naming `field` otherwise. Text that
+    is no URL at all (a local recording name) is left to the script, as before."""
+    pending = [action]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, dict):
+            continue
+        for key, value in item.items():
+            if isinstance(value, dict):
+                pending.append(value)
+            elif key in _TARGET_KEYS and isinstance(value, str) and not value.strip().startswith("{") and _looks_like_url(value):
+                if " " in value.strip():
+                    raise InvalidWebhookTarget(field, value, f"the {key} URL contains a space")
+                check_target_url(field, value)
 
 
 def is_action_text(text: str) -> bool:

@@ -1,6 +1,11 @@
 """seven.io webhooks: `GET/POST/DELETE /api/hooks`, and the dispatch of events (`dlr`, ...) to
 every matching hook in the hook's `request_method` (POST form, JSON or GET query), signed when
-the account has a signing secret."""
+the account has a signing secret.
+
+A hook's `target_url` and custom `headers` follow the emulator's one rule for webhook targets
+(`core.webhook_targets`): a URL it could never deliver to, or a header that would set the
+framing or the connection (`Transfer-Encoding`, `Content-Length`, `Host` ...), is refused when
+the hook is created, as seven.io refuses an invalid `target_url` (`success: false`, no id)."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from starlette.routing import Route
 from ..core.clock import MICROS
 from ..core.engine import Engine
 from ..core.errors import InvalidParameter, MissingParameter, NotFound, ValidationError
+from ..core.webhook_targets import check_custom_headers, check_target_url, parse_custom_headers
 from ..core.models import Delivery, Hook, Message, StatusChange
 from .context import begin
 from .render import STATUS_NAMES, json_response, moment
@@ -66,9 +72,7 @@ async def create_hook(request: Request) -> Response:
     target_url = text(params, "target_url")
     if not target_url:
         raise MissingParameter("target_url")
-    parts = urlsplit(target_url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidParameter("target_url", target_url, "expected an http or https URL")
+    target_url = check_target_url("target_url", target_url)
     event_type = text(params, "event_type")
     if not event_type:
         raise MissingParameter("event_type")
@@ -83,12 +87,13 @@ async def create_hook(request: Request) -> Response:
         for line in headers.splitlines():
             if line.strip() and ":" not in line:
                 raise ValidationError("headers", "each custom header must be written 'Name: value'")
+        check_custom_headers("headers", headers)
     engine = call.engine
     hook = Hook(
         id=engine.ids.sequence("seven.hook", FIRST_HOOK_ID),
         provider="seven",
         account_id=call.account.id,
-        target_url=target_url.strip(),
+        target_url=target_url,
         event_type=event_type,
         request_method=method,
         created=engine.clock.stamp(),
@@ -112,12 +117,10 @@ async def delete_hook(request: Request) -> Response:
 
 
 def _custom_headers(hook: Hook) -> dict[str, str]:
-    headers = {}
-    for line in (hook.headers or "").splitlines():
-        name, sep, value = line.partition(":")
-        if sep and name.strip():
-            headers[name.strip()] = value.strip()
-    return headers
+    """The hook's custom headers; a line the rule refuses (kept from before it) is left out."""
+    if not hook.headers:
+        return {}
+    return parse_custom_headers(hook.headers)[0]
 
 
 def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:

@@ -26,6 +26,7 @@ from ..core.engine import Engine
 from ..core.errors import InvalidNumber
 from ..core.models import Account
 from ..core.phone import parse_loose
+from ..core.webhook_targets import target_url_problem
 from .context import begin
 from .render import json_response
 from .validate import text
@@ -105,10 +106,8 @@ async def validate_for_voice(request: Request) -> Response:
     if not sender:
         return json_response(_invalid(sender, "Reception number invalid"), 400)
     callback = (text(call.params, "callback") or "").strip() or None
-    if callback is not None:
-        parts = urlsplit(callback)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return json_response(_invalid(sender, "Callback URL invalid"), 400)
+    if callback is not None and target_url_problem(callback) is not None:
+        return json_response(_invalid(sender, "Callback URL invalid"), 400)
     try:
         number = parse_loose(sender, "number")
     except InvalidNumber:
