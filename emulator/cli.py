@@ -178,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"telco-emulator: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
+    engine.outbox.listening_on(host, port)  # so that no webhook is sent to its own control API
     proxy = None
     if settings.proxy_port is not None:
         from .proxy import ProxySetupError, prepare_proxy

@@ -2,6 +2,12 @@
 unknown paths and wrong methods, goes through the provider's own renderer; and the discovery of
 a provider's resource modules.
 
+Webhook loops stop here: a request that carries the outbox's hop header
+(`X-Telco-Emulator-Hop: N`) was made by a webhook of the emulator itself. At N >= `hop_limit`
+it is refused (`LoopDetected`, rendered by the app's renderer) before anything is read or
+changed; below it, it is handled with `current_hop` set to N, so that every delivery it causes
+carries N + 1. The control API takes no such request at all (`hop_limit` 1).
+
 A resource module (`emulator/elks/sms.py`, `emulator/seven/hooks.py`, ...) declares its routes in
 a module-level `ROUTES` list and may define `install(engine)` to hook into the simulation (a
 lifecycle listener, a retry policy). Modules are taken in name order; inside a module, routes keep
@@ -22,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from .core import errors
+from .core.webhook_targets import HOP_HEADER, MAX_HOPS, current_hop, parse_hop
 from .params import ProviderRequest
 
 __all__ = ["ProviderApp", "provider_app", "resource_routes", "route_path"]
@@ -31,6 +38,7 @@ log = logging.getLogger("emulator")
 Renderer = Callable[[Request, errors.EmulatorError], Response]
 Crash = Callable[[Request], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
+_HOP_KEY = HOP_HEADER.lower().encode("latin-1")
 
 
 class ProviderApp:
@@ -44,10 +52,11 @@ class ProviderApp:
     reach shared objects through `request.app.state` (the outer application's state).
     """
 
-    def __init__(self, routes: list[BaseRoute], render: Renderer, crash: Crash) -> None:
+    def __init__(self, routes: list[BaseRoute], render: Renderer, crash: Crash, hop_limit: int = MAX_HOPS) -> None:
         self.routes = list(routes)
         self.render = render
         self.crash = crash
+        self.hop_limit = hop_limit
         self._exact: dict[str, dict[str, Endpoint]] = {}  # path -> method -> endpoint
         self._patterns: dict[str, list[Route]] = {}  # first segment -> routes with parameters
         for route in self.routes:
@@ -65,8 +74,13 @@ class ProviderApp:
         if scope["type"] != "http":
             return
         try:
+            request = ProviderRequest(scope, receive, send)
+            hop = request.headers.raw(_HOP_KEY)  # headers are indexed once: the handler reads them again
             endpoint = self._resolve(scope, route_path(scope))
-            response = await endpoint(ProviderRequest(scope, receive, send))
+            if hop is None:
+                response = await endpoint(request)
+            else:
+                response = await self._as_hop(endpoint, request, hop)
             await response(scope, receive, send)
             return
         except errors.EmulatorError as exc:
@@ -76,6 +90,22 @@ class ProviderApp:
             log.exception("internal error on %s %s", request.method, request.url.path)
             response = self.crash(request)
         await response(scope, receive, send)
+
+    async def _as_hop(self, endpoint: Endpoint, request: Request, value: bytes) -> Response:
+        """Handle a request a webhook of the emulator made, or refuse it as a loop."""
+        hop = parse_hop(value.decode("latin-1"))
+        if hop is None or hop >= self.hop_limit:
+            if self.hop_limit <= 1:
+                raise errors.LoopDetected(hop, f"Refused: this request was made by a webhook of the emulator itself "
+                                               f"({HOP_HEADER}), and webhooks may not drive the control API")
+            told = "an unreadable number" if hop is None else f"number {hop}"
+            raise errors.LoopDetected(hop, f"Loop detected: this request is webhook hop {told} from the emulator itself "
+                                           f"({HOP_HEADER}); at most {self.hop_limit - 1} are served")
+        token = current_hop.set(hop)
+        try:
+            return await endpoint(request)
+        finally:
+            current_hop.reset(token)
 
     def _resolve(self, scope: Scope, path: str) -> Endpoint:
         """The endpoint for the request, with `path_params` set in the scope; raises
@@ -117,8 +147,8 @@ def _first_segment(path: str) -> str:
     return path.lstrip("/").split("/", 1)[0]
 
 
-def provider_app(routes: list[BaseRoute], render: Renderer, crash: Crash) -> ProviderApp:
-    return ProviderApp(routes, render, crash)
+def provider_app(routes: list[BaseRoute], render: Renderer, crash: Crash, hop_limit: int = MAX_HOPS) -> ProviderApp:
+    return ProviderApp(routes, render, crash, hop_limit)
 
 
 def resource_routes(package: ModuleType, engine: Any) -> list[BaseRoute]:

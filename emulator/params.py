@@ -55,6 +55,10 @@ class IndexedHeaders(Headers):
         value = self._by_name.get(key.lower().encode("latin-1"))
         return default if value is None else value.decode("latin-1")
 
+    def raw(self, name: bytes) -> bytes | None:
+        """The value of the header `name` (lower-case bytes) as received; None when absent."""
+        return self._by_name.get(name)
+
 
 def engine_of(request: Request) -> Engine:
     """The engine behind a request: put in the scope by the application's front door, else

@@ -27,6 +27,8 @@ def error_response(exc: errors.EmulatorError) -> JSONResponse:
         status = 405
     elif isinstance(exc, errors.PermissionDenied):
         status = 409
+    elif isinstance(exc, errors.LoopDetected):
+        status = 508
     headers = {"Allow": ", ".join(exc.allowed)} if isinstance(exc, errors.MethodNotAllowed) and exc.allowed else None
     return JSONResponse({"error": {"type": type(exc).__name__, "message": exc.message}}, status_code=status, headers=headers)
 

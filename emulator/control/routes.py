@@ -299,4 +299,4 @@ ROUTES = [
 def create_control_app(engine: Engine) -> ASGIApp:
     import emulator.control as package
 
-    return provider_app(resource_routes(package, engine), _render, _crash)
+    return provider_app(resource_routes(package, engine), _render, _crash, hop_limit=1)  # no webhook may drive it

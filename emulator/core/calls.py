@@ -46,6 +46,7 @@ from .clock import MICROS, ScheduledEvent
 from .errors import InsufficientBalance
 from .models import INBOUND, OUTBOUND, Account, Call, Leg, Number, StatusChange
 from .phone import region_of
+from .webhook_targets import current_hop
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -273,6 +274,9 @@ class CallEngine:
             attributes=dict(attributes or {}),
         )
         self.collection.add(call.id, account_id, created, call)
+        hop = current_hop.get()
+        if hop:  # placed by a request that a webhook of the emulator itself made
+            self._engine.outbox.note_cause([call.id], hop)
         self._change(call, "created", at=created)
         return call
 

@@ -22,6 +22,7 @@ from .models import INBOUND, OUTBOUND, Account, Attempt, Delivery, Message, Numb
 from .phone import ParsedNumber
 from .store import Store
 from .text import Segmentation, segment
+from .webhook_targets import current_hop
 from .webhooks import Outbox
 
 __all__ = ["Engine", "Quote", "Outgoing"]
@@ -144,6 +145,9 @@ class Engine:
                 self.lifecycle.begin(message)
             self._emit_message("message.created", message)
             messages.append(message)
+        hop = current_hop.get()
+        if hop:  # sent by a request that a webhook of the emulator itself made
+            self.outbox.note_cause([message.id for message in messages], hop)
         return messages
 
     def receive_message(

@@ -96,6 +96,8 @@ def error_response(exc: errors.EmulatorError) -> Response:
         return text_error(403, f"{exc.method} is not supported on {exc.path}.")
     if isinstance(exc, errors.PermissionDenied):
         return text_error(403, exc.message)
+    if isinstance(exc, errors.LoopDetected):
+        return text_error(508, exc.message)
     return text_error(400, exc.message)
 
 

@@ -97,6 +97,8 @@ def return_code(exc: errors.EmulatorError) -> tuple[int, int]:
         return 700, 404
     if isinstance(exc, errors.MethodNotAllowed):
         return 700, 405
+    if isinstance(exc, errors.LoopDetected):
+        return 700, 508
     return 700, 400
 
 
