@@ -11,11 +11,12 @@ from typing import AsyncIterator
 import httpx
 import pytest
 
-from emulator.core.webhook_targets import HOP_HEADER, MAX_HOPS
 from emulator.core.engine import Engine
 from emulator.settings import Settings
 from support import ELKS_AUTH, SEVEN_ACCOUNT, SEVEN_JSON, SEVEN_KEY, VIRTUAL_START, make_engine, world_state
 
+HOP_HEADER = "X-Telco-Emulator-Hop"  # written out: the wire name is the contract
+MAX_HOPS = 3
 SMS = {"to": "+4917612345678", "text": "Hallo"}
 ELKS_SMS = {"from": "ElkCo", "to": "+46700000123", "message": "Hello"}
 

@@ -124,3 +124,17 @@ async def test_receiver_errors_follow_sevens_retry_rules(emulator, client):
     assert [a["status"] for a in deliveries[0]["attempts"]] == [503, 404]
     assert deliveries[0]["state"] == "failed"  # a 404 is not retried
     assert json.loads(deliveries[0]["body"])["data"]["status"] == "TRANSMITTED"
+
+
+async def test_custom_headers_arrive_and_a_stored_line_the_rule_refuses_is_left_out(emulator, client):
+    created = (await create(client, headers="X-Token: abc\r\nX-Team: core")).json()
+    hook = emulator.engine.store.hooks.get(str(created["id"]))
+    hook.headers += "\nTransfer-Encoding: chunked"  # as kept from before the rule (an old snapshot)
+    await send(client)
+    await emulator.advance(60)
+    received = emulator.receiver.to("http://hooks.test/seven")
+    assert received
+    for request in received:
+        assert (request.headers["x-token"], request.headers["x-team"]) == ("abc", "core")
+        assert "transfer-encoding" not in request.headers
+    assert all(d.state == "delivered" for d in emulator.engine.store.deliveries)
