@@ -33,7 +33,7 @@ from .ids import IdFactory
 from .models import Attempt, Delivery
 from .store import Store
 from .transport import StreamTransport
-from .webhook_targets import HOP_HEADER, current_hop, header_problem, target_url_problem
+from .webhook_targets import HOP_HEADER, MAX_HOPS, current_hop, header_problem, parse_hop, target_url_problem
 
 __all__ = ["RetryPolicy", "Outbox", "ResultHandler"]
 
@@ -303,6 +303,8 @@ class Outbox:
                 timeout=policy.timeout,
             )
             attempt.status = response.status_code
+            if attempt.status == 508 and (parse_hop(delivery.headers.get(HOP_HEADER, "")) or 0) >= MAX_HOPS:
+                final = True  # the emulator refused its own loop: a retry would be refused again
             attempt.response_body = response.text[: _MAX_EXCHANGE_BODY if one_shot else _MAX_RECORDED_BODY]
         except _UNSENDABLE as exc:
             attempt.error, final = _describe(exc), True

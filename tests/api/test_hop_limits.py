@@ -133,3 +133,17 @@ async def test_a_hook_to_the_control_api_in_the_same_app_does_not_reset():
         assert engine.store.accounts[SEVEN_ACCOUNT].balance == balance
         deliveries = list(engine.store.deliveries)
         assert deliveries and all(d.attempts[0].status == 508 and d.state == "failed" for d in deliveries)
+
+
+async def test_a_46elks_delivery_refused_as_a_loop_is_not_retried():
+    """46elks retries every answer but 200-204 for hours; a delivery the emulator refused at the
+    hop limit would only be refused again."""
+    async with delivering_to_itself() as (engine, client):
+        back = "http://emulator.test/a1/SMS"
+        sent = await client.post("/a1/SMS", auth=ELKS_AUTH, data={**ELKS_SMS, "whendelivered": back}, headers=hop(MAX_HOPS - 1))
+        assert sent.status_code == 200, sent.text
+        for _ in range(3):
+            await advance(engine, client, 600)
+        reports = list(engine.store.deliveries)
+        assert reports and all(d.headers[HOP_HEADER] == str(MAX_HOPS) for d in reports)
+        assert all(d.state == "failed" and [a.status for a in d.attempts] == [508] for d in reports)
