@@ -93,6 +93,7 @@ class Outbox:
         self.caused: dict[str, int] = {}  # record id -> hop count of the request that created it
         self._own_port: int | None = None
         self._own_hosts: frozenset[str] = frozenset()
+        self._sendable_urls: set[str] = set()  # target URLs that passed `_unsendable`'s checks
 
     def listening_on(self, host: str, port: int) -> None:
         """The address the server listens on: deliveries to its control API there are refused.
@@ -105,6 +106,7 @@ class Outbox:
             pass
         self._own_port = port
         self._own_hosts = frozenset(names)
+        self._sendable_urls.clear()
 
     def note_cause(self, record_ids: list[str], hop: int) -> None:
         """Records created while handling a request of hop count `hop` (> 0): the deliveries
@@ -239,18 +241,23 @@ class Outbox:
 
     def _unsendable(self, delivery: Delivery) -> str | None:
         """Why the delivery must not be sent at all; None when it may be."""
-        problem = target_url_problem(delivery.url, check_length=False)
-        if problem is not None:
-            return f"the target URL cannot be used: {problem}"
+        url = delivery.url
+        if url not in self._sendable_urls:  # most deliveries go to a URL already checked
+            problem = target_url_problem(url, check_length=False)
+            if problem is not None:
+                return f"the target URL cannot be used: {problem}"
+            if self._own_port is not None and self._is_own_control_api(url):
+                return (f"the target is the emulator's own control API ({_CONTROL_PREFIX}); deliveries there are "
+                        "refused so that a webhook cannot reset or drive the emulator")
+            if len(self._sendable_urls) >= 1024:
+                self._sendable_urls.clear()
+            self._sendable_urls.add(url)
         for name, value in delivery.headers.items():
             if name == HOP_HEADER:
                 continue
             problem = header_problem(name, value) if isinstance(name, str) and isinstance(value, str) else "not text"
             if problem is not None:
                 return f"a header cannot be sent: {problem}"
-        if self._own_port is not None and self._is_own_control_api(delivery.url):
-            return (f"the target is the emulator's own control API ({_CONTROL_PREFIX}); deliveries there are "
-                    "refused so that a webhook cannot reset or drive the emulator")
         return None
 
     def _is_own_control_api(self, url: str) -> bool:
