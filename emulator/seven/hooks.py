@@ -21,8 +21,8 @@ from starlette.routing import Route
 from ..core.clock import MICROS
 from ..core.engine import Engine
 from ..core.errors import InvalidParameter, MissingParameter, NotFound, ValidationError
-from ..core.webhook_targets import check_custom_headers, check_target_url, parse_custom_headers
 from ..core.models import Delivery, Hook, Message, StatusChange
+from ..core.webhook_targets import check_custom_headers, check_target_url, parse_custom_headers
 from .context import begin
 from .render import STATUS_NAMES, json_response, moment
 from .signing import NonceSource, signed_headers
