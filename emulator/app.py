@@ -20,12 +20,14 @@ from .control.routes import create_control_app
 from .core import errors
 from .core.clock import create_clock
 from .core.engine import Engine
+from .core.errors import BodyTooLarge
 from .elks.routes import create_elks_app
+from .exposure import ExposureGuard, bounded_receive, declared_too_large, headers_by_name
 from .faults import FaultInjector
 from .fixtures import Fixtures, load_fixtures
 from .mounts import route_path
 from .seven.routes import create_seven_app
-from .settings import Settings
+from .settings import DEFAULT_MAX_BODY_SIZE, Settings
 from .state import save_state_file
 
 __all__ = ["create_app", "build_engine", "EmulatorApp"]
@@ -38,14 +40,21 @@ class EmulatorApp(Starlette):
     injector while there are fault rules), with the scope a `Mount` would give it, instead of through Starlette's middleware
     stack and router: the provider apps catch and render every error themselves, and this path
     carries nearly all of the traffic. The mounts stay in `routes` for introspection; everything
-    else (the control API, the root redirect, the lifespan) takes the usual way.
+    else (the control API, the root redirect, the lifespan) takes the usual way, after the
+    exposure guard's checks (Host, cross-site writes, the control token: `emulator/exposure.py`).
+    Every request's body is bounded by `max_body_size`, on every mount.
     """
 
-    def __init__(self, *args: Any, engine: Engine, providers: dict[str, ASGIApp], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, engine: Engine, providers: dict[str, ASGIApp],
+        guard: ExposureGuard | None = None, max_body_size: int = DEFAULT_MAX_BODY_SIZE, **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._engine = engine
         self._providers = dict(providers)
         self._faulty = {prefix: FaultInjector(app, engine) for prefix, app in providers.items()}
+        self._guard = guard or ExposureGuard()
+        self._max_body_size = max_body_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -53,16 +62,32 @@ class EmulatorApp(Starlette):
             end = path.find("/", 1)
             prefix = path if end < 0 else path[:end]
             provider = self._providers.get(prefix)
+            headers = headers_by_name(scope)  # reused by the request object: costs no extra work
             if provider is not None:
                 scope["app"] = self
                 scope["emulator.engine"] = self._engine
                 root = scope.get("root_path", "")
                 scope["app_root_path"] = scope.get("app_root_path", root)
                 scope["root_path"] = root + prefix
+                if declared_too_large(headers, self._max_body_size):
+                    refusal = provider.render(Request(scope, receive), BodyTooLarge(self._max_body_size))  # type: ignore[attr-defined]
+                    await refusal(scope, receive, send)
+                    return
+                if b"transfer-encoding" in headers:
+                    receive = bounded_receive(receive, self._max_body_size)
                 if self._engine.faults.rules:  # the injector only while there are fault rules
                     provider = self._faulty[prefix]
                 await provider(scope, receive, send)
                 return
+            refusal = self._guard.refusal(scope, path)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+            if declared_too_large(headers, self._max_body_size):
+                await control_error(BodyTooLarge(self._max_body_size))(scope, receive, send)
+                return
+            if b"transfer-encoding" in headers:
+                receive = bounded_receive(receive, self._max_body_size)
         await super().__call__(scope, receive, send)
 
 
@@ -73,7 +98,8 @@ def build_engine(settings: Settings, fixtures: Fixtures | None = None) -> Engine
 
 
 async def _root(request: Request) -> Response:
-    return RedirectResponse("/_emulator/ui", status_code=307)
+    query = request.url.query  # `/?token=...` signs in to the inbox like `/_emulator/ui?token=...`
+    return RedirectResponse("/_emulator/ui" + ("?" + query if query else ""), status_code=307)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> EmulatorApp:
@@ -105,6 +131,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app = EmulatorApp(
         engine=engine,
         providers=providers,
+        guard=ExposureGuard(settings.allowed_hosts, settings.control_token),
+        max_body_size=settings.max_body_size,
         routes=[
             Route("/", _root, methods=["GET"]),
             *(Mount(prefix, app=provider) for prefix, provider in providers.items()),
