@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -53,6 +53,7 @@ class EmulatorApp(Starlette):
         self._engine = engine
         self._providers = dict(providers)
         self._faulty = {prefix: FaultInjector(app, engine) for prefix, app in providers.items()}
+        self._renderers = {prefix: _error_renderer(app) for prefix, app in providers.items()}
         self._guard = guard or ExposureGuard()
         self._max_body_size = max_body_size
 
@@ -70,7 +71,7 @@ class EmulatorApp(Starlette):
                 scope["app_root_path"] = scope.get("app_root_path", root)
                 scope["root_path"] = root + prefix
                 if declared_too_large(headers, self._max_body_size):
-                    refusal = provider.render(Request(scope, receive), BodyTooLarge(self._max_body_size))  # type: ignore[attr-defined]
+                    refusal = self._renderers[prefix](Request(scope, receive), BodyTooLarge(self._max_body_size))
                     await refusal(scope, receive, send)
                     return
                 if b"transfer-encoding" in headers:
@@ -89,6 +90,14 @@ class EmulatorApp(Starlette):
             if b"transfer-encoding" in headers:
                 receive = bounded_receive(receive, self._max_body_size)
         await super().__call__(scope, receive, send)
+
+
+def _error_renderer(app: Any) -> Callable[[Request, errors.EmulatorError], Response]:
+    """The provider's error renderer, from its `ProviderApp` (possibly behind wrappers that keep
+    it as `.app`)."""
+    while not hasattr(app, "render"):
+        app = app.app
+    return app.render
 
 
 def build_engine(settings: Settings, fixtures: Fixtures | None = None) -> Engine:
