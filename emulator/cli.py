@@ -117,6 +117,7 @@ def replay_main(argv: Sequence[str]) -> int:
     parser.add_argument("--junit", metavar="PATH", help="also write the results as JUnit XML")
     parser.add_argument("--fixtures", default=_env("FIXTURES", None), help="fixture file of the in-process emulator")
     parser.add_argument("--seed", type=int, default=int(_env("SEED", "46")), help="seed of the in-process emulator")
+    parser.add_argument("--control-token", metavar="TOKEN", default=_env("CONTROL_TOKEN", None), help="control token of the --target emulator (env TELCO_EMULATOR_CONTROL_TOKEN)")
     args = parser.parse_args(argv)
 
     from .scenarios import Runner, ScenarioError, junit_xml, load_scenario, text_report
@@ -141,7 +142,7 @@ def replay_main(argv: Sequence[str]) -> int:
         server = BackgroundServer("virtual", args.fixtures, args.seed)
         server.start()
         base_url = server.url
-    runner = Runner(base_url, webhook_target=args.webhook_target)
+    runner = Runner(base_url, webhook_target=args.webhook_target, control_token=args.control_token if args.target else None)
     try:
         results = [runner.run(scenario) for scenario in scenarios]
     finally:
