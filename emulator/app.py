@@ -56,6 +56,7 @@ class EmulatorApp(Starlette):
         self._renderers = {prefix: _error_renderer(app) for prefix, app in providers.items()}
         self._guard = guard or ExposureGuard()
         self._max_body_size = max_body_size
+        self._max_body_digits = len(str(max_body_size))  # a shorter Content-Length is always under it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -63,18 +64,23 @@ class EmulatorApp(Starlette):
             end = path.find("/", 1)
             prefix = path if end < 0 else path[:end]
             provider = self._providers.get(prefix)
-            headers = headers_by_name(scope)  # reused by the request object: costs no extra work
             if provider is not None:
                 scope["app"] = self
                 scope["emulator.engine"] = self._engine
                 root = scope.get("root_path", "")
                 scope["app_root_path"] = scope.get("app_root_path", root)
                 scope["root_path"] = root + prefix
-                if declared_too_large(headers, self._max_body_size):
-                    refusal = self._renderers[prefix](Request(scope, receive), BodyTooLarge(self._max_body_size))
-                    await refusal(scope, receive, send)
-                    return
-                if b"transfer-encoding" in headers:
+                # The headers by name, which the request object reuses (`params.IndexedHeaders`):
+                # the bound on the body costs this path one lookup, written out for speed.
+                headers = scope["headers"]
+                by_name = scope["emulator.headers"] = dict(reversed(headers if isinstance(headers, list) else list(headers)))
+                length = by_name.get(b"content-length")
+                if length is not None:
+                    if len(length) >= self._max_body_digits and declared_too_large(by_name, self._max_body_size):
+                        refusal = self._renderers[prefix](Request(scope, receive), BodyTooLarge(self._max_body_size))
+                        await refusal(scope, receive, send)
+                        return
+                elif b"transfer-encoding" in by_name:
                     receive = bounded_receive(receive, self._max_body_size)
                 if self._engine.faults.rules:  # the injector only while there are fault rules
                     provider = self._faulty[prefix]
@@ -84,6 +90,7 @@ class EmulatorApp(Starlette):
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
+            headers = headers_by_name(scope)
             if declared_too_large(headers, self._max_body_size):
                 await control_error(BodyTooLarge(self._max_body_size))(scope, receive, send)
                 return
