@@ -150,7 +150,8 @@ class HostPolicy:
     def __init__(self, allowed: Iterable[str] = ()) -> None:
         names = [name.strip().lower().rstrip(".") for name in allowed if name.strip()]
         self.any = "*" in names
-        self.exact = frozenset(name.strip("[]") for name in names if name != "*" and not name.startswith("."))
+        # a port given with a name (`emulator:8046`) is ignored, as in the check itself
+        self.exact = frozenset(_split_host(name) or name for name in names if name != "*" and not name.startswith("."))
         self.suffixes = tuple(name for name in names if name.startswith(".") and len(name) > 1)
 
     def _listed(self, name: str) -> bool:

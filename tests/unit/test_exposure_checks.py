@@ -9,7 +9,7 @@ from emulator.core.errors import BodyTooLarge
 from emulator.exposure import ExposureGuard, HostPolicy, bounded_receive, declared_too_large, is_loopback_host
 
 LOCAL = HostPolicy()
-LISTED = HostPolicy(["emulator", ".example.org", "Proxy.Example.COM."])
+LISTED = HostPolicy(["emulator", ".example.org", "Proxy.Example.COM.", "db:5432", "[fd00::7]:8046"])
 
 
 @pytest.mark.parametrize("host", [
@@ -33,7 +33,7 @@ def test_a_request_without_host_passes():  # HTTP/1.0: no browser sends such a r
 
 
 def test_listed_names_and_suffixes_pass():
-    for host in ("emulator:8046", "example.org", "ci.example.org:443", "proxy.example.com"):
+    for host in ("emulator:8046", "example.org", "ci.example.org:443", "proxy.example.com", "db:8046", "[fd00::7]"):
         assert LISTED.allows_host(host.encode()), host
     for host in ("emulator.attacker.example", "notexample.org", "example.org.attacker.example"):
         assert not LISTED.allows_host(host.encode()), host
