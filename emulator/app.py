@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -20,12 +20,14 @@ from .control.routes import create_control_app
 from .core import errors
 from .core.clock import create_clock
 from .core.engine import Engine
+from .core.errors import BodyTooLarge
 from .elks.routes import create_elks_app
+from .exposure import ExposureGuard, bounded_receive, declared_too_large, headers_by_name
 from .faults import FaultInjector
 from .fixtures import Fixtures, load_fixtures
 from .mounts import route_path
 from .seven.routes import create_seven_app
-from .settings import Settings
+from .settings import DEFAULT_MAX_BODY_SIZE, Settings
 from .state import save_state_file
 
 __all__ = ["create_app", "build_engine", "EmulatorApp"]
@@ -38,14 +40,23 @@ class EmulatorApp(Starlette):
     injector while there are fault rules), with the scope a `Mount` would give it, instead of through Starlette's middleware
     stack and router: the provider apps catch and render every error themselves, and this path
     carries nearly all of the traffic. The mounts stay in `routes` for introspection; everything
-    else (the control API, the root redirect, the lifespan) takes the usual way.
+    else (the control API, the root redirect, the lifespan) takes the usual way, after the
+    exposure guard's checks (Host, cross-site writes, the control token: `emulator/exposure.py`).
+    Every request's body is bounded by `max_body_size`, on every mount.
     """
 
-    def __init__(self, *args: Any, engine: Engine, providers: dict[str, ASGIApp], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, engine: Engine, providers: dict[str, ASGIApp],
+        guard: ExposureGuard | None = None, max_body_size: int = DEFAULT_MAX_BODY_SIZE, **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._engine = engine
         self._providers = dict(providers)
         self._faulty = {prefix: FaultInjector(app, engine) for prefix, app in providers.items()}
+        self._renderers = {prefix: _error_renderer(app) for prefix, app in providers.items()}
+        self._guard = guard or ExposureGuard()
+        self._max_body_size = max_body_size
+        self._max_body_digits = len(str(max_body_size))  # a shorter Content-Length is always under it
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -59,11 +70,41 @@ class EmulatorApp(Starlette):
                 root = scope.get("root_path", "")
                 scope["app_root_path"] = scope.get("app_root_path", root)
                 scope["root_path"] = root + prefix
+                # The headers by name, which the request object reuses (`params.IndexedHeaders`):
+                # the bound on the body costs this path one lookup, written out for speed.
+                headers = scope["headers"]
+                by_name = scope["emulator.headers"] = dict(reversed(headers if isinstance(headers, list) else list(headers)))
+                length = by_name.get(b"content-length")
+                if length is not None:
+                    if len(length) >= self._max_body_digits and declared_too_large(by_name, self._max_body_size):
+                        refusal = self._renderers[prefix](Request(scope, receive), BodyTooLarge(self._max_body_size))
+                        await refusal(scope, receive, send)
+                        return
+                elif b"transfer-encoding" in by_name:
+                    receive = bounded_receive(receive, self._max_body_size)
                 if self._engine.faults.rules:  # the injector only while there are fault rules
                     provider = self._faulty[prefix]
                 await provider(scope, receive, send)
                 return
+            refusal = self._guard.refusal(scope, path)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+            headers = headers_by_name(scope)
+            if declared_too_large(headers, self._max_body_size):
+                await control_error(BodyTooLarge(self._max_body_size))(scope, receive, send)
+                return
+            if b"transfer-encoding" in headers:
+                receive = bounded_receive(receive, self._max_body_size)
         await super().__call__(scope, receive, send)
+
+
+def _error_renderer(app: Any) -> Callable[[Request, errors.EmulatorError], Response]:
+    """The provider's error renderer, from its `ProviderApp` (possibly behind wrappers that keep
+    it as `.app`)."""
+    while not hasattr(app, "render"):
+        app = app.app
+    return app.render
 
 
 def build_engine(settings: Settings, fixtures: Fixtures | None = None) -> Engine:
@@ -73,7 +114,8 @@ def build_engine(settings: Settings, fixtures: Fixtures | None = None) -> Engine
 
 
 async def _root(request: Request) -> Response:
-    return RedirectResponse("/_emulator/ui", status_code=307)
+    query = request.url.query  # `/?token=...` signs in to the inbox like `/_emulator/ui?token=...`
+    return RedirectResponse("/_emulator/ui" + ("?" + query if query else ""), status_code=307)
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> EmulatorApp:
@@ -105,6 +147,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app = EmulatorApp(
         engine=engine,
         providers=providers,
+        guard=ExposureGuard(settings.allowed_hosts, settings.control_token),
+        max_body_size=settings.max_body_size,
         routes=[
             Route("/", _root, methods=["GET"]),
             *(Mount(prefix, app=provider) for prefix, provider in providers.items()),

@@ -18,7 +18,7 @@ from typing import Sequence
 
 from . import __version__
 from .core.errors import FixtureError
-from .settings import CLOCKS, LOG_LEVELS, Settings
+from .settings import CLOCKS, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_SIZE, LOG_LEVELS, Settings
 
 __all__ = ["main", "parse_settings"]
 
@@ -43,6 +43,23 @@ def _timestamp(text: str) -> int:
     return int(moment.timestamp()) * 1_000_000 + moment.microsecond
 
 
+_SIZE_UNITS = {"": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
+
+
+def _size(text: str) -> int:
+    """A number of bytes: `8388608`, `8MiB`, `5MB`, `512k`."""
+    stripped = str(text).strip().lower()
+    digits = stripped.rstrip("abgikm ")
+    unit = stripped[len(digits):].strip()
+    if not (digits.isascii() and digits.isdigit()) or unit not in _SIZE_UNITS:
+        raise ValueError(f"--max-body-size expects a number of bytes such as 8388608 or 8MiB, got {text!r}")
+    return int(digits) * _SIZE_UNITS[unit]
+
+
+def _hosts(text: str | None) -> tuple[str, ...]:
+    return tuple(name.strip() for name in (text or "").split(",") if name.strip())
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="telco-emulator",
@@ -60,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--proxy", metavar="PORT", default=_env("PROXY", None), help="also run an HTTP proxy on this port (0: any free port) that answers HTTPS requests for api.46elks.com and gateway.seven.io itself (env TELCO_EMULATOR_PROXY; default off)")
     parser.add_argument("--state", metavar="FILE", default=_env("STATE", None), help="load the state from this snapshot file at start (when it exists) and save it there at shutdown (env TELCO_EMULATOR_STATE)")
     parser.add_argument("--proxy-ca-dir", metavar="DIR", default=_env("PROXY_CA_DIR", None), help="where the proxy keeps its local CA, created at first start (env TELCO_EMULATOR_PROXY_CA_DIR; default ~/.cache/telco-emulator/ca)")
+    parser.add_argument("--allowed-hosts", metavar="NAMES", default=_env("ALLOWED_HOSTS", None), help="comma-separated Host names the control API and the inbox answer besides localhost and IP addresses: name, .domain (with its subdomains), or * for any (env TELCO_EMULATOR_ALLOWED_HOSTS)")
+    parser.add_argument("--control-token", metavar="TOKEN", default=_env("CONTROL_TOKEN", None), help="require this token for the control API and the inbox: Authorization: Bearer TOKEN or X-Telco-Emulator-Token; a browser opens /_emulator/ui?token=TOKEN once (env TELCO_EMULATOR_CONTROL_TOKEN; default none)")
+    parser.add_argument("--max-body-size", metavar="BYTES", default=_env("MAX_BODY_SIZE", str(DEFAULT_MAX_BODY_SIZE)), help="largest request body accepted, e.g. 8MiB; larger ones are answered 413 unread (env TELCO_EMULATOR_MAX_BODY_SIZE; default 8MiB)")
+    parser.add_argument("--header-timeout", metavar="SECONDS", type=float, default=_env("HEADER_TIMEOUT", str(DEFAULT_HEADER_TIMEOUT)), help="close a connection whose request headers take longer than this to arrive (env TELCO_EMULATOR_HEADER_TIMEOUT; default 10)")
     parser.add_argument("--version", action="version", version=f"telco-emulator {__version__}")
     return parser
 
@@ -79,6 +100,8 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
             host=args.host, port=port, fixtures=args.fixtures, seed=seed, clock=args.clock,
             time_scale=scale, clock_start=start, log_level=args.log_level,
             proxy_port=proxy_port, proxy_ca_dir=args.proxy_ca_dir or None, state=args.state or None,
+            allowed_hosts=_hosts(args.allowed_hosts), control_token=args.control_token or None,
+            max_body_size=_size(args.max_body_size), header_timeout=float(args.header_timeout),
         )
     except (ValueError, argparse.ArgumentTypeError) as exc:
         parser.error(str(exc))
@@ -94,6 +117,7 @@ def replay_main(argv: Sequence[str]) -> int:
     parser.add_argument("--junit", metavar="PATH", help="also write the results as JUnit XML")
     parser.add_argument("--fixtures", default=_env("FIXTURES", None), help="fixture file of the in-process emulator")
     parser.add_argument("--seed", type=int, default=int(_env("SEED", "46")), help="seed of the in-process emulator")
+    parser.add_argument("--control-token", metavar="TOKEN", default=_env("CONTROL_TOKEN", None), help="control token of the --target emulator (env TELCO_EMULATOR_CONTROL_TOKEN)")
     args = parser.parse_args(argv)
 
     from .scenarios import Runner, ScenarioError, junit_xml, load_scenario, text_report
@@ -118,7 +142,7 @@ def replay_main(argv: Sequence[str]) -> int:
         server = BackgroundServer("virtual", args.fixtures, args.seed)
         server.start()
         base_url = server.url
-    runner = Runner(base_url, webhook_target=args.webhook_target)
+    runner = Runner(base_url, webhook_target=args.webhook_target, control_token=args.control_token if args.target else None)
     try:
         results = [runner.run(scenario) for scenario in scenarios]
     finally:
@@ -168,6 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"telco-emulator: {settings.state}: cannot load the state: {exc}", file=sys.stderr)
             return 2
     app = create_app(settings, engine=engine)
+    from .exposure import is_loopback_host
+    from .header_deadline import header_deadline_protocol
     try:
         # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets that say so, and
         # without it every keep-alive response waits for a delayed ACK.
@@ -188,7 +214,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ProxySetupError as exc:
             print(f"telco-emulator: {exc}", file=sys.stderr)
             return 2
-    config = uvicorn.Config(app, log_level=settings.log_level, access_log=settings.log_level == "debug", lifespan="on")
+    config = uvicorn.Config(
+        app, log_level=settings.log_level, access_log=settings.log_level == "debug", lifespan="on",
+        http=header_deadline_protocol(settings.header_timeout),
+    )
     server = uvicorn.Server(config)
 
     shown_host = f"[{host}]" if ":" in host else host
@@ -213,6 +242,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             proxy_server = await proxy.start(app)
         if server.started:
             print(f"telco-emulator {__version__} ready on {url} (46elks {url}/a1, seven.io {url}/api, control {url}/_emulator)", flush=True)
+            if not is_loopback_host(settings.host) and settings.control_token is None:
+                print(
+                    f"telco-emulator: warning: listening on {settings.host}, beyond this machine, and the control API "
+                    "(every credential, reset, snapshot) has no token: anyone who reaches this port controls the emulator. "
+                    "Set --control-token (or TELCO_EMULATOR_CONTROL_TOKEN), or bind 127.0.0.1.",
+                    file=sys.stderr, flush=True,
+                )
             if proxy is not None:
                 print(f"proxy on {proxy.url}, CA bundle {proxy.bundle_path}", flush=True)
         try:

@@ -40,7 +40,9 @@ class IndexedHeaders(Headers):
         if not isinstance(raw, list):
             raw = scope["headers"] = list(raw)
         self._list = raw
-        self._by_name = dict(reversed(raw))
+        # the front door (emulator/exposure.py) has usually built it already
+        by_name = scope.get("emulator.headers")
+        self._by_name = by_name if by_name is not None else dict(reversed(raw))
 
     def __getitem__(self, key: str) -> str:
         value = self._by_name.get(key.lower().encode("latin-1"))

@@ -4,7 +4,8 @@ Installing telco-emulator registers this plugin (entry point `pytest11`). The fi
 emulator per test session in-process (a uvicorn server on a free loopback port, in a background
 thread, on a virtual clock by default), resets it before each test, and hands the test a
 `TelcoEmulator` with helpers to drive and observe it. With `--telco-emulator-url` the tests use
-an emulator that is already running instead.
+an emulator that is already running instead; when that one is shared with a control token, pass it
+with `--telco-emulator-token` or the `TELCO_EMULATOR_CONTROL_TOKEN` environment variable.
 
     def test_delivery_report(telco_emulator):
         sms = httpx.post(telco_emulator.elks_url + "/SMS", auth=telco_emulator.elks_auth,
@@ -20,7 +21,7 @@ from typing import Any, Iterator
 import httpx
 import pytest
 
-from .control_client import collect
+from .control_client import collect, control_token_auth
 from .server import BackgroundServer
 
 __all__ = ["TelcoEmulator", "telco_emulator"]
@@ -32,15 +33,16 @@ SEVEN_API_KEY = "test_api_key"
 class TelcoEmulator:
     """A handle on a running emulator: URLs, default credentials, and control helpers."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, control_token: str | None = None) -> None:
         self.url = url.rstrip("/")
+        self.control_token = control_token
         self.elks_url = self.url + "/a1"
         self.seven_url = self.url + "/api"
         self.control_url = self.url + "/_emulator"
         self.elks_auth = ELKS_AUTH
         self.seven_api_key = SEVEN_API_KEY
         self.seven_headers = {"X-Api-Key": SEVEN_API_KEY, "Accept": "application/json"}
-        self.client = httpx.Client(base_url=self.control_url, timeout=60)
+        self.client = httpx.Client(base_url=self.control_url, timeout=60, auth=control_token_auth(control_token))
         self.sandbox_id: str | None = None  # set on the handles `sandbox()` returns
         self.sandbox_info: dict | None = None
 
@@ -83,7 +85,7 @@ class TelcoEmulator:
         credentials, numbers, `messages`, `webhooks` and waits see only that sandbox. Parallel
         test workers sharing one emulator each take one."""
         info = self._call("POST", "/sandboxes", json={"name": name} if name else {})
-        handle = TelcoEmulator(self.url)
+        handle = TelcoEmulator(self.url, self.control_token)
         handle.sandbox_id, handle.sandbox_info = info["id"], info
         handle.elks_auth = tuple(info["elks_auth"])
         handle.seven_api_key = info["seven_api_key"]
@@ -159,6 +161,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--telco-emulator-fixtures", default=None, help="fixture file for the in-process emulator")
     group.addoption("--telco-emulator-clock", default="virtual", choices=("virtual", "real"), help="clock of the in-process emulator (default virtual)")
     group.addoption("--telco-emulator-seed", default=46, type=int, help="seed of the in-process emulator")
+    group.addoption("--telco-emulator-token", default=None, help="control token of the --telco-emulator-url emulator (default: env TELCO_EMULATOR_CONTROL_TOKEN)")
 
 
 @pytest.fixture(scope="session")
@@ -179,9 +182,9 @@ def _telco_emulator_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture
-def telco_emulator(_telco_emulator_url: str) -> Iterator[TelcoEmulator]:
+def telco_emulator(request: pytest.FixtureRequest, _telco_emulator_url: str) -> Iterator[TelcoEmulator]:
     """A running telco-emulator, reset to its fixtures before the test."""
-    handle = TelcoEmulator(_telco_emulator_url)
+    handle = TelcoEmulator(_telco_emulator_url, request.config.getoption("--telco-emulator-token"))
     handle.reset()
     try:
         yield handle

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-__all__ = ["Settings", "CLOCKS", "LOG_LEVELS"]
+__all__ = ["Settings", "CLOCKS", "LOG_LEVELS", "DEFAULT_MAX_BODY_SIZE", "DEFAULT_HEADER_TIMEOUT"]
 
 CLOCKS = ("real", "virtual")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024  # above 46elks' 5 MB of MMS images
+DEFAULT_HEADER_TIMEOUT = 10.0  # seconds a request's headers may take to arrive
+_TOKEN = re.compile(r"[!#-+\--:<-\[\]-~]{1,256}")  # what a header and a cookie value both carry as is
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,13 @@ class Settings:
     proxy_port: int | None = None  # transparent HTTPS proxy for the providers' hosts; None: off
     proxy_ca_dir: str | None = None  # where the proxy's CA lives; None: proxy_ca.default_ca_dir()
     state: str | None = None  # snapshot file: loaded at start when it exists, written at shutdown
+    # Exposure (see emulator/exposure.py): Host names the control API and the inbox answer
+    # besides the local ones ("*": any), the token they ask for when set, the largest request
+    # body, and how long a request's headers may take to arrive.
+    allowed_hosts: tuple[str, ...] = ()
+    control_token: str | None = None
+    max_body_size: int = DEFAULT_MAX_BODY_SIZE
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.clock not in CLOCKS:
@@ -35,3 +46,11 @@ class Settings:
             raise ValueError(f"time scale must be positive, got {self.time_scale}")
         if self.proxy_port is not None and not 0 <= self.proxy_port <= 65535:
             raise ValueError(f"proxy port must be between 0 and 65535, got {self.proxy_port}")
+        if isinstance(self.allowed_hosts, str):
+            raise ValueError("allowed hosts must be a tuple of names, not one string")
+        if self.control_token is not None and not _TOKEN.fullmatch(self.control_token):
+            raise ValueError("the control token must be 1 to 256 visible ASCII characters, without spaces, quotes, commas, semicolons or backslashes")
+        if not 1 <= self.max_body_size:
+            raise ValueError(f"max body size must be at least 1 byte, got {self.max_body_size}")
+        if not self.header_timeout > 0:
+            raise ValueError(f"header timeout must be positive, got {self.header_timeout}")

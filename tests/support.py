@@ -31,6 +31,8 @@ ELKS_ACCOUNT = "u5a9566c072160b318445d163949bf505"
 ELKS_SUB_ACCOUNT = "af3d05a159669e1951c5301bc6a61bac"
 SEVEN_ACCOUNT = "1000001"
 SEVEN_JSON = {"X-Api-Key": SEVEN_KEY, "Accept": "application/json"}
+# The in-process suites' host names: the control API answers them only when allowed.
+TEST_HOSTS = ("emulator.test", "e.test")
 
 
 def basic(user: str, password: str) -> str:
@@ -99,7 +101,7 @@ async def running_emulator(engine: Engine, receiver: Receiver) -> AsyncIterator[
     from emulator.app import create_app
 
     engine.outbox.transport = httpx.MockTransport(receiver.handle)
-    app = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START), engine=engine)
+    app = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START, allowed_hosts=TEST_HOSTS), engine=engine)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emulator.test") as client:
             yield Emulator(engine, client, receiver)

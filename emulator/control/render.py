@@ -29,7 +29,11 @@ def error_response(exc: errors.EmulatorError) -> JSONResponse:
         status = 409
     elif isinstance(exc, errors.LoopDetected):
         status = 508
+    elif isinstance(exc, errors.BodyTooLarge):
+        status = 413
     headers = {"Allow": ", ".join(exc.allowed)} if isinstance(exc, errors.MethodNotAllowed) and exc.allowed else None
+    if isinstance(exc, errors.BodyTooLarge):  # the rest of the body is not read: close after answering
+        headers = {"Connection": "close"}
     return JSONResponse({"error": {"type": type(exc).__name__, "message": exc.message}}, status_code=status, headers=headers)
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "InvalidSender",
     "TextTooLong",
     "MalformedBody",
+    "BodyTooLarge",
     "InsufficientBalance",
     "FixtureError",
     "InvalidWebhookTarget",
@@ -117,6 +118,15 @@ class InvalidWebhookTarget(InvalidParameter):
 class MalformedBody(ValidationError):
     def __init__(self, reason: str) -> None:
         super().__init__("body", f"Malformed request body: {reason}")
+
+
+class BodyTooLarge(EmulatorError):
+    """A request body over the emulator's limit (`--max-body-size`): refused before it is read
+    whole, with 413 in the mount's own error shape."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Request body too large: at most {limit} bytes are accepted.")
+        self.limit = limit
 
 
 class InsufficientBalance(EmulatorError):

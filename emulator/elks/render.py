@@ -76,6 +76,8 @@ def error_response(exc: errors.EmulatorError) -> Response:
                           {"WWW-Authenticate": 'Basic realm="46elks API"'})
     if isinstance(exc, errors.InsufficientBalance):
         return text_error(403, "Not enough credits to complete this request.")
+    if isinstance(exc, errors.BodyTooLarge):
+        return text_error(413, exc.message, {"Connection": "close"})
     if isinstance(exc, errors.MissingParameter):
         return text_error(403, f"Missing key {exc.field}")
     if isinstance(exc, errors.TextTooLong):

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
-from ..control_client import collect
+from ..control_client import collect, control_token_auth
 from .loader import Scenario
 
 __all__ = ["Runner", "ScenarioResult", "StepResult", "StepFailed"]
@@ -92,10 +92,12 @@ def _same(expected: Any, actual: str) -> bool:
 
 
 class Runner:
-    def __init__(self, base_url: str, webhook_target: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, webhook_target: str | None = None, timeout: float = 30.0, control_token: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.webhook_target = webhook_target
-        self.client = httpx.Client(base_url=self.base_url, timeout=timeout)
+        # the control token (this argument, else TELCO_EMULATOR_CONTROL_TOKEN) goes to /_emulator
+        # calls only; provider calls pass their own credentials
+        self.client = httpx.Client(base_url=self.base_url, timeout=timeout, auth=control_token_auth(control_token))
         self.saved: dict[str, Any] = {}
 
     def close(self) -> None:

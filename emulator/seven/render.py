@@ -99,6 +99,8 @@ def return_code(exc: errors.EmulatorError) -> tuple[int, int]:
         return 700, 405
     if isinstance(exc, errors.LoopDetected):
         return 700, 508
+    if isinstance(exc, errors.BodyTooLarge):
+        return 700, 413
     return 700, 400
 
 
@@ -112,4 +114,6 @@ def error_response(exc: errors.EmulatorError, *, style: str, as_json: bool) -> R
         response = text_response(str(code), status)
     if isinstance(exc, errors.MethodNotAllowed) and exc.allowed:
         response.headers["Allow"] = ", ".join(exc.allowed)
+    if isinstance(exc, errors.BodyTooLarge):  # the rest of the body is not read: close after answering
+        response.headers["Connection"] = "close"
     return response

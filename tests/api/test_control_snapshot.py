@@ -30,7 +30,7 @@ async def test_export_import_round_trip_and_resume(emulator, client):
 
     engine, receiver, app = await fresh_emulator()
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://e.test") as other:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as other:
             response = await other.put("/_emulator/snapshot", content=json.dumps(snapshot))
             assert response.status_code == 200 and response.json()["messages"] == 2
             stored = (await other.get(f"/a1/SMS/{sent['id']}", auth=ELKS_AUTH)).json()
@@ -57,7 +57,7 @@ async def test_scheduled_message_survives_a_snapshot(emulator, client):
     snapshot = (await client.get("/_emulator/snapshot")).json()
     engine, _, app = await fresh_emulator()
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://e.test") as other:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as other:
             await other.put("/_emulator/snapshot", json=snapshot)
             cancel = await other.request("DELETE", "/api/sms", json={"ids": [sms["messages"][0]["id"]]}, headers=SEVEN_JSON)
             assert cancel.json()["success"] is True

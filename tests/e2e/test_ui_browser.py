@@ -408,3 +408,82 @@ def test_views_fit_a_phone_screen(inbox):
     inbox.screenshot("phone-conversation", full_page=False)
     page.click("#thread-back")
     expect(page.locator("#conv-list")).to_be_visible()
+
+
+# -- exposure: what a browser may and may not do ------------------------------------------------
+
+
+def test_a_page_on_another_site_cannot_reset_the_world(browser, emulator_process):
+    """A page elsewhere (here http://localhost:<other port>, another site than 127.0.0.1) posts a
+    form to the emulator and fires a no-cors fetch at it: Chromium sends its real `Origin` and
+    `Sec-Fetch-Site`, and the emulator refuses both; nothing is reset."""
+    import http.server
+    import threading
+
+    base = emulator_process.url
+    api = httpx.Client(base_url=base, timeout=10)
+    assert api.post("/a1/SMS", data={"from": "ElkCo", "to": PHONE_NUMBER, "message": "keep me"}, auth=ELKS_AUTH).status_code == 200
+    attack = (
+        f'<!doctype html><form method="post" action="{base}/_emulator/reset" enctype="text/plain">'
+        '<input name="a" value="b"></form>'
+        f'<script>fetch("{base}/_emulator/seven/tokens", {{method: "POST", mode: "no-cors", body: "scopes=sms"}})'
+        '.finally(() => document.forms[0].submit());</script>'
+    ).encode()
+
+    class Attacker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(attack)))
+            self.end_headers()
+            self.wfile.write(attack)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Attacker)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    page = browser.new_page()
+    try:
+        page.goto(f"http://localhost:{server.server_address[1]}/")
+        page.wait_for_url(re.compile(r"/_emulator/reset$"))
+        expect(page.locator("body")).to_contain_text("CrossSiteRequest")
+    finally:
+        page.close()
+        server.shutdown()
+        server.server_close()
+    messages = api.get("/_emulator/messages").json()["data"]
+    assert [message["text"] for message in messages] == ["keep me"]
+    seven_tokens = [event for event in api.get("/_emulator/events", params={"limit": 1000}).json()["data"] if "token" in event["kind"]]
+    assert seven_tokens == []
+    api.close()
+
+
+def test_a_shared_inbox_signs_in_with_its_token_once(browser, emulator_process):
+    from processes import start_emulator, stop
+
+    token = "inbox-token"
+    shared = start_emulator("--clock", "virtual", "--clock-start", "2026-01-01T09:00:00Z", "--control-token", token)
+    page = browser.new_page()
+    try:
+        assert page.goto(f"{shared.url}/_emulator/ui").status == 401
+        page.goto(f"{shared.url}/_emulator/ui?token={token}")
+        expect(page).to_have_url(f"{shared.url}/_emulator/ui")  # the token is not left in the address
+        expect(page.locator("#live")).to_have_text("Live")  # the page's own API calls and event stream pass
+        # the page's own writes pass: an SMS from the phone, then a reset, both from the page
+        assert httpx.post(f"{shared.url}/a1/SMS", data={"from": "ElkCo", "to": PHONE_NUMBER, "message": "hello"}, auth=ELKS_AUTH, timeout=10).status_code == 200
+        page.click('nav a[data-view="accounts"]')
+        page.fill("#advance-seconds", "90")
+        page.click("#advance-form button[type=submit]")
+        expect(page.locator("#advance-result")).to_contain_text("Now 09:01:30 UTC")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("#reset-button")
+        expect(page.locator("#reset-result")).to_have_text("Reset done.")
+        with_token = {"X-Telco-Emulator-Token": token}
+        assert httpx.get(f"{shared.url}/_emulator/messages", headers=with_token, timeout=10).json()["data"] == []
+        cookies = [cookie for cookie in browser.cookies(f"{shared.url}/_emulator/ui") if cookie["name"] == "telco_emulator_token"]
+        assert cookies and cookies[0]["httpOnly"] and cookies[0]["sameSite"] == "Strict"
+    finally:
+        page.close()
+        browser.clear_cookies()
+        stop(shared.process)

@@ -134,7 +134,7 @@ def test_no_route_of_the_real_apps_is_shadowed():
 
 async def test_front_door_serves_the_providers_directly():
     app = create_app(Settings(clock="virtual"))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as http:
         elks = await http.get("/a1/me")
         seven = await http.get("/api/balance")
         control = await http.get("/_emulator/nothing")

@@ -1,0 +1,98 @@
+"""A deadline on the arrival of a request's headers, for the server's HTTP protocol.
+
+uvicorn bounds the wait between requests on a kept-alive connection (`timeout_keep_alive`), but
+any byte that arrives cancels that timer, and nothing bounds the time a request's headers take
+after that: a client sending one byte a second holds its connection (and a file descriptor)
+forever, and a few thousand such clients hold the server. `header_deadline_protocol(seconds)`
+is uvicorn's own HTTP protocol (httptools when installed, else h11, as uvicorn's `auto` picks)
+with one more timer per connection: armed when the connection opens and when the first byte of
+each further request arrives, cancelled once that request's headers are complete; when it
+fires, the connection is closed. Bodies and responses are not concerned: they are bounded by
+size (`--max-body-size`) and by the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+__all__ = ["header_deadline_protocol"]
+
+
+class _HeaderDeadline:
+    """Mixed in before uvicorn's protocol class; `header_timeout` is set on the subclass."""
+
+    header_timeout: float
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    _header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._arm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_deadline()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def _arm_header_deadline(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _disarm_header_deadline(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def _httptools_protocol(base: type) -> type:
+    class HeaderDeadlineHttpTools(_HeaderDeadline, base):  # type: ignore[misc, valid-type]
+        def on_message_begin(self) -> None:  # the first byte of a request
+            self._arm_header_deadline()
+            super().on_message_begin()
+
+        def on_headers_complete(self) -> None:
+            self._disarm_header_deadline()
+            super().on_headers_complete()
+
+    return HeaderDeadlineHttpTools
+
+
+def _h11_protocol(base: type) -> type:
+    import h11
+
+    class HeaderDeadlineH11(_HeaderDeadline, base):  # type: ignore[misc, valid-type]
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            conn = getattr(self, "conn", None)
+            if conn is None:
+                return
+            if conn.their_state is h11.IDLE:
+                if conn.trailing_data[0]:  # part of a request's head has arrived
+                    self._arm_header_deadline()
+            else:
+                self._disarm_header_deadline()
+
+    return HeaderDeadlineH11
+
+
+def header_deadline_protocol(seconds: float) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol class (as `http="auto"` chooses it) that closes a connection whose
+    request headers have not all arrived `seconds` after the request began."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        protocol = _h11_protocol(H11Protocol)
+    else:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+        protocol = _httptools_protocol(HttpToolsProtocol)
+    attributes: dict[str, Any] = {"header_timeout": float(seconds), "__module__": __name__}
+    return type(protocol.__name__, (protocol,), attributes)

@@ -1,0 +1,92 @@
+"""`emulator/header_deadline.py`: uvicorn's own protocols (httptools and h11) with a deadline on
+request headers, each served on loopback in-process: a head that trickles in is cut off, a
+whole one is served, on a fresh and on a kept-alive connection."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+import uvicorn
+
+from emulator import header_deadline
+
+DEADLINE = 0.3
+
+
+async def hello(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def protocols():
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    found = [pytest.param(header_deadline._h11_protocol(H11Protocol), id="h11")]
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # pragma: no cover - httptools is optional
+        pass
+    else:
+        found.append(pytest.param(header_deadline._httptools_protocol(HttpToolsProtocol), id="httptools"))
+    return found
+
+
+async def serve(protocol):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    timed = type("Timed", (protocol,), {"header_timeout": DEADLINE})
+    server = uvicorn.Server(uvicorn.Config(hello, http=timed, log_level="critical", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    return server, task, sock.getsockname()[1]
+
+
+async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
+    return await asyncio.wait_for(reader.read(), seconds)  # read() returns at EOF
+
+
+@pytest.mark.parametrize("protocol", protocols())
+async def test_a_trickling_head_is_cut_off_and_a_whole_one_is_served(protocol):
+    server, task, port = await serve(protocol)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        for _ in range(30):  # one byte per 50 ms: 1.5 s, five times the deadline
+            if reader.at_eof():
+                break
+            writer.write(b"a")
+            await asyncio.sleep(0.05)
+        assert await closed_within(reader, 5) == b""
+        writer.close()
+
+        # a head that arrives whole, twice on one kept-alive connection, then a trickle on it
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(2):
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+            assert head.startswith(b"HTTP/1.1 200") and await reader.readexactly(2) == b"ok"
+            await asyncio.sleep(DEADLINE * 1.5)  # idle between requests: the keep-alive timer's business
+        writer.write(b"GET / HT")
+        assert await closed_within(reader, 5) == b""
+        writer.close()
+
+        # a connection that never sends a byte is closed too
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await closed_within(reader, 5) == b""
+        writer.close()
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+def test_the_protocol_chosen_is_uvicorns_own():
+    chosen = header_deadline.header_deadline_protocol(2.5)
+    assert chosen.header_timeout == 2.5
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    assert issubclass(chosen, AutoHTTPProtocol)
