@@ -13,7 +13,7 @@ import pytest
 
 from emulator.core.engine import Engine
 from emulator.settings import Settings
-from support import ELKS_AUTH, SEVEN_ACCOUNT, SEVEN_JSON, SEVEN_KEY, VIRTUAL_START, make_engine, world_state
+from support import ELKS_AUTH, SEVEN_ACCOUNT, SEVEN_JSON, SEVEN_KEY, TEST_HOSTS, VIRTUAL_START, make_engine, world_state
 
 HOP_HEADER = "X-Telco-Emulator-Hop"  # written out: the wire name is the contract
 MAX_HOPS = 3
@@ -32,7 +32,7 @@ async def delivering_to_itself() -> AsyncIterator[tuple[Engine, httpx.AsyncClien
     from emulator.app import create_app
 
     engine = make_engine()
-    app = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START), engine=engine)
+    app = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START, allowed_hosts=TEST_HOSTS), engine=engine)
     engine.outbox.transport = httpx.ASGITransport(app=app)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emulator.test") as client:
