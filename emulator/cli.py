@@ -158,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FixtureError as exc:
         print(f"telco-emulator: {exc.message}", file=sys.stderr)
         return 2
+    app = create_app(settings, engine=engine)  # first: the app adds what a snapshot restores (sandboxes)
     if settings.state:
         from .core.snapshot import SnapshotError
         from .state import load_state_file
@@ -165,9 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             load_state_file(engine, settings.state)
         except SnapshotError as exc:
-            print(f"telco-emulator: {settings.state}: cannot load the state: {exc}", file=sys.stderr)
+            reason = " ".join(str(exc).split())  # one line, whatever the problem's text holds
+            print(f"telco-emulator: {settings.state}: cannot load the state: {reason}", file=sys.stderr)
             return 2
-    app = create_app(settings, engine=engine)
     try:
         # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets that say so, and
         # without it every keep-alive response waits for a delayed ACK.
