@@ -409,6 +409,8 @@ def message_from_resource(raw: dict[str, Any], path: str) -> Message:
         attributes["send_at"] = parse_time(raw["send_at"], f"{path}.send_at")
     elif raw["status"] == "scheduled":
         raise SnapshotError(f"{path}.send_at", "a scheduled message needs its send time")
+    if raw["status"] == "scheduled" and raw["direction"] != "outbound":
+        raise SnapshotError(f"{path}.status", "only an outbound message can be scheduled")
     return Message(
         id=raw["id"],
         provider=raw["provider"],

@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import httpx
+import jsonschema
 import pytest
 
 from emulator.core import snapshot as snapshots
@@ -86,6 +87,7 @@ def test_a_sandbox_survives_restarts_and_the_file_is_private(tmp_path):
     assert stat.S_IMODE(os.stat(state).st_mode) == 0o600
     assert [name for name in os.listdir(tmp_path) if name != "state.json"] == []  # no temporary file left
     document = json.loads(state.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(snapshots.schema()).validate(document)
     assert document["format"] == "telco-emulator/snapshot" and [s["id"] for s in document["sandboxes"]] == [sandbox["id"]]
 
     for _ in range(2):  # twice: the first restart must also save the sandbox again
