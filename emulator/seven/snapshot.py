@@ -1,8 +1,10 @@
 """The snapshot sections of the records seven.io keeps beside the core's: access tokens, address
-book contacts and groups, billed lookups and caller id validations (see `core.snapshot`)."""
+book contacts and groups, billed lookups and caller id validations (see `core.snapshot`). A caller
+id validation still waiting for its code is completed on time after a restore."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from ..core.snapshot import (
@@ -11,7 +13,8 @@ from ..core.snapshot import (
 from .addressbook import CONTACTS, GROUPS, Contact, Group
 from .auth import SCOPES, TOKENS, AccessToken
 from .lookup import LOOKUPS, Lookup
-from .voice_validation import CALLER_IDS, CallerId
+from ..core.clock import MICROS
+from .voice_validation import ANSWER_SECONDS, CALLER_IDS, CallerId, _complete
 
 __all__ = ["SECTIONS"]
 
@@ -159,10 +162,19 @@ def _stage_caller_ids(raws: list[dict[str, Any]], staging: Staging) -> None:
         staging.add(records, record.key, record, f"{path}.number")
 
 
+def _resume_caller_ids(engine: Any, staged: None) -> None:
+    """Validations still waiting for the code are completed when their call would have ended."""
+    clock = engine.clock
+    for record in list(engine.store.collection(CALLER_IDS)):
+        if record.validated is None:
+            elapsed = max(0, clock.now() - record.created) * clock.time_scale / MICROS
+            clock.schedule(max(0.0, ANSWER_SECONDS - elapsed), partial(_complete, engine, record.key, record))
+
+
 SECTIONS = [
     register_section(Section("access_tokens", _take_tokens, _stage_tokens, collection=TOKENS)),
     register_section(Section("contacts", _take_contacts, _stage_contacts, collection=CONTACTS)),
     register_section(Section("contact_groups", _take_groups, _stage_groups, collection=GROUPS)),
     register_section(Section("lookups", _take_lookups, _stage_lookups, collection=LOOKUPS)),
-    register_section(Section("caller_ids", _take_caller_ids, _stage_caller_ids, collection=CALLER_IDS)),
+    register_section(Section("caller_ids", _take_caller_ids, _stage_caller_ids, _resume_caller_ids, collection=CALLER_IDS)),
 ]

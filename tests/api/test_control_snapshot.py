@@ -110,6 +110,21 @@ async def test_a_scheduled_message_can_still_be_cancelled(emulator, client, fres
     assert cancel.json()["success"] is True
 
 
+async def test_a_caller_id_validation_in_progress_completes_after_a_restore(emulator, client, fresh):
+    started = await client.post("/api/validate_for_voice", data={"number": "+4917699999999"}, headers=SEVEN_JSON)
+    assert started.status_code == 200
+    await emulator.advance(5)
+    document = (await client.get("/_emulator/snapshot")).json()
+    (waiting,) = document["caller_ids"]
+    assert waiting["validated"] is None
+    assert (await fresh.client.put("/_emulator/snapshot", json=document)).status_code == 200
+    await fresh.advance(9)
+    assert fresh.engine.store.collection("seven.caller_ids").get(f"1000001:{waiting['number']}").validated is None
+    await fresh.advance(1)
+    record = fresh.engine.store.collection("seven.caller_ids").get(f"1000001:{waiting['number']}")
+    assert record.validated == snapshots.parse_time("2026-01-01T00:00:15.000000Z", "$") and record.id is not None
+
+
 def _message(document: dict) -> dict:
     return next(m for m in document["messages"] if m["status"] == "scheduled")
 
