@@ -24,7 +24,7 @@ import phonenumbers
 from .core.engine import Engine
 from .core.errors import NotFound
 from .core.models import Message
-from .core.snapshot import Section, SnapshotError, Staging, parse_time, plain, register_section, time_text
+from .core.snapshot import Section, SnapshotError, Staging, copy_plain, parse_time, plain, register_section, time_text
 from .fixtures import PROVIDERS, _check_account, _Checker, add_fixture_account
 
 __all__ = ["Sandbox", "Sandboxes", "sandboxes_of"]
@@ -199,7 +199,7 @@ def _stage_sandboxes(raws: list[dict[str, Any]], staging: Staging) -> dict[str, 
         ids: set = set()
         accounts: dict[str, list[dict[str, Any]]] = {}
         for provider in PROVIDERS:
-            accounts[provider] = copy.deepcopy(raw["accounts"][provider])
+            accounts[provider] = copy_plain(raw["accounts"][provider], f"{path}.accounts.{provider}")
             for j, account in enumerate(accounts[provider]):
                 _check_account(check, provider, account, f"{path}.accounts.{provider}[{j}]", logins, ids)
         staged[raw["id"]] = Sandbox(raw["id"], raw["name"], parse_time(raw["created"], f"{path}.created"), accounts)

@@ -40,6 +40,11 @@ from typing import Any, Callable, Iterable
 
 import jsonschema
 
+try:  # a validator in Rust, about a hundred times faster on large snapshots; optional
+    import jsonschema_rs
+except ImportError:  # pragma: no cover - depends on the installation
+    jsonschema_rs = None
+
 from .calls import FINAL_CALL_STATUSES, CallOutcome, CallRule
 from .clock import MICROS, VirtualClock, micros_of, utc_text
 from .faults import FAULT_KINDS, Fault
@@ -62,6 +67,7 @@ __all__ = [
     "install",
     "restore",
     "schema",
+    "schema_problem",
     "time_text",
     "optional_time_text",
     "parse_optional_time",
@@ -69,6 +75,7 @@ __all__ = [
     "plain",
     "bytes_text",
     "parse_bytes",
+    "copy_plain",
     "parse_time",
     "EARLIEST",
     "LATEST",
@@ -83,7 +90,7 @@ EARLIEST = micros_of(datetime(1970, 1, 1, tzinfo=timezone.utc))
 LATEST = micros_of(datetime(9000, 1, 1, tzinfo=timezone.utc))
 MAX_DEPTH = 64  # nesting of a document: deeper ones are refused before anything else looks at them
 
-_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6})Z")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
 
 class SnapshotError(Exception):
@@ -119,17 +126,22 @@ def optional_time_text(micros: int | None) -> str | None:
     return None if micros is None else time_text(micros)
 
 
+@lru_cache(maxsize=4096)
+def _seconds_of(head: str) -> int:
+    """`YYYY-MM-DDTHH:MM:SS` as seconds since the epoch (ValueError for a date that does not
+    exist); cached, as the records of a busy second share it."""
+    moment = datetime(int(head[0:4]), int(head[5:7]), int(head[8:10]), int(head[11:13]), int(head[14:16]), int(head[17:19]), tzinfo=timezone.utc)
+    return micros_of(moment) // MICROS
+
+
 def parse_time(text: Any, path: str) -> int:
     """A snapshot time as a clock value; refused when it is not one or lies outside the range."""
-    match = _TIME.fullmatch(text) if isinstance(text, str) else None
-    if match is None:
+    if not (isinstance(text, str) and _TIME.fullmatch(text)):
         raise SnapshotError(path, f"{text!r} is not a time (expected UTC text like 2026-01-01T00:00:00.000000Z)")
-    year, month, day, hour, minute, second, fraction = (int(part) for part in match.groups())
     try:
-        moment = datetime(year, month, day, hour, minute, second, fraction, tzinfo=timezone.utc)
+        micros = _seconds_of(text[:19]) * MICROS + int(text[20:26])
     except ValueError as exc:
         raise SnapshotError(path, f"{text!r} is not a time: {exc}") from None
-    micros = micros_of(moment)
     if not EARLIEST <= micros < LATEST:
         raise SnapshotError(path, f"{text} is outside the range of times the emulator keeps (1970 to 9000)")
     return micros
@@ -171,13 +183,15 @@ def plain(value: Any, path: str = "$") -> Any:
     raise SnapshotError(path, f"cannot save a {type(value).__name__}")
 
 
-def _copy(value: Any) -> Any:
-    """A deep copy of plain JSON (lists and objects are rebuilt: no record shares them with the
-    document or with another record)."""
+def copy_plain(value: Any, path: str, depth: int = 0) -> Any:
+    """A deep copy of free-form JSON (no record shares a list or object with the document or
+    another record), refused when nested deeper than `MAX_DEPTH` (what every renderer can write)."""
+    if depth > MAX_DEPTH:
+        raise SnapshotError(path, f"nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, list):
-        return [_copy(item) for item in value]
+        return [copy_plain(item, path, depth + 1) for item in value]
     if isinstance(value, dict):
-        return {key: _copy(item) for key, item in value.items()}
+        return {key: copy_plain(item, path, depth + 1) for key, item in value.items()}
     return value
 
 
@@ -191,7 +205,7 @@ def _attributes(attributes: dict[str, Any], times: Iterable[str], path: str) -> 
 
 
 def _read_attributes(raw: dict[str, Any], times: Iterable[str], path: str) -> dict[str, Any]:
-    out = _copy(raw)
+    out = copy_plain(raw, path)
     for name in times:
         if out.get(name) is not None:
             out[name] = parse_time(out[name], f"{path}.{name}")
@@ -207,7 +221,20 @@ def _check_text(value: Any, path: str) -> None:
 
 
 def _check_plain_tree(document: Any) -> None:
-    """Walk the document once, without recursion: nesting within `MAX_DEPTH`, every text valid."""
+    """Every text valid Unicode and every number finite: checked at C speed by writing the
+    document out; only a document that fails is walked to find the place."""
+    try:
+        json.dumps(document, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        return
+    except (UnicodeEncodeError, ValueError, RecursionError):
+        pass
+    _locate_bad_value(document)
+    raise SnapshotError("$", "not plain JSON")
+
+
+def _locate_bad_value(document: Any) -> None:
+    """Walk the document without recursion: nesting within `MAX_DEPTH` (free-form values are
+    also checked when they are copied), every text valid, every number finite."""
     stack: list[tuple[Any, str, int]] = [(document, "$", 0)]
     while stack:
         value, path, depth = stack.pop()
@@ -362,7 +389,13 @@ def number_to_resource(number: Number) -> dict[str, Any]:
     }
 
 
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_KEYS = re.compile(r"[0-9*#]*")
+
+
 def number_from_resource(raw: dict[str, Any], path: str) -> Number:
+    if not _E164.fullmatch(raw["number"]):
+        raise SnapshotError(f"{path}.number", f"{raw['number']!r} is not an E.164 number")
     return Number(
         id=raw["id"],
         provider=raw["provider"],
@@ -402,7 +435,7 @@ def message_to_resource(message: Message) -> dict[str, Any]:
 
 
 def message_from_resource(raw: dict[str, Any], path: str) -> Message:
-    attributes = _copy(raw["attributes"])
+    attributes = copy_plain(raw["attributes"], f"{path}.attributes")
     if "send_at" in attributes:
         raise SnapshotError(f"{path}.attributes.send_at", "the send time is the message's own `send_at`")
     if raw["send_at"] is not None:
@@ -570,7 +603,7 @@ def leg_from_resource(raw: dict[str, Any], call_id: str, path: str) -> Leg:
         ended_at=parse_optional_time(raw["ended_at"], f"{path}.ended_at"),
         duration=raw["duration"],
         cost=raw["cost"],
-        attributes=_copy(raw["attributes"]),
+        attributes=copy_plain(raw["attributes"], f"{path}.attributes"),
     )
 
 
@@ -601,6 +634,8 @@ def call_to_resource(call: Call) -> dict[str, Any]:
 
 
 def call_from_resource(raw: dict[str, Any], path: str) -> Call:
+    if not _KEYS.fullmatch(raw["digits"]):
+        raise SnapshotError(f"{path}.digits", "keys are 0-9, * and #")
     return Call(
         id=raw["id"],
         provider=raw["provider"],
@@ -621,8 +656,8 @@ def call_from_resource(raw: dict[str, Any], path: str) -> Call:
         error=raw["error"],
         history=_read_history(raw["history"], f"{path}.history"),
         legs=[leg_from_resource(item, raw["id"], f"{path}.legs[{i}]") for i, item in enumerate(raw["legs"])],
-        actions=_copy(raw["actions"]),
-        attributes=_copy(raw["attributes"]),
+        actions=copy_plain(raw["actions"], f"{path}.actions"),
+        attributes=copy_plain(raw["attributes"], f"{path}.attributes"),
     )
 
 
@@ -646,7 +681,7 @@ def recording_from_resource(raw: dict[str, Any], path: str) -> Recording:
         call_id=raw["call_id"],
         created=parse_time(raw["created"], f"{path}.created"),
         duration=raw["duration"],
-        attributes=_copy(raw["attributes"]),
+        attributes=copy_plain(raw["attributes"], f"{path}.attributes"),
     )
 
 
@@ -816,20 +851,39 @@ class Prepared:
     faults: list[Fault]
 
 
-def _schema_problem(document: Any) -> SnapshotError | None:
+@lru_cache(maxsize=1)
+def _fast_validator() -> Any:
+    return jsonschema_rs.Draft202012Validator(schema()) if jsonschema_rs is not None else None
+
+
+def _json_path(parts: Iterable[str | int]) -> str:
+    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
+
+
+def _short(message: str) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= 300 else message[:300] + "..."
+
+
+def schema_problem(document: Any, fast: bool = True) -> SnapshotError | None:
+    """The first place where `document` breaks the schema, or None. Validated with
+    `jsonschema_rs` when it is installed (`fast`), else with `jsonschema`; both read the same
+    schema (the tests hold them to the same verdicts)."""
+    validator = _fast_validator() if fast else None
+    if validator is not None:
+        error = next(iter(validator.iter_errors(document)), None)
+        return None if error is None else SnapshotError(_json_path(error.instance_path), _short(error.message))
     errors = list(_validator().iter_errors(document))
     if not errors:
         return None
     error = jsonschema.exceptions.best_match(errors)
-    message = error.message
-    if len(message) > 300:
-        message = message[:300] + "..."
-    return SnapshotError(error.json_path, message)
+    return SnapshotError(error.json_path, _short(error.message))
 
 
-def prepare(engine: Any, document: Any) -> Prepared:
+def prepare(engine: Any, document: Any, fast: bool = True) -> Prepared:
     """Check `document` whole and build the world it describes, touching nothing of `engine`'s
-    state (it reads only the seed). Safe to run off the event loop. Raises `SnapshotError`."""
+    state (it reads only the seed). Safe to run off the event loop. Raises `SnapshotError`.
+    `fast`: validate with `jsonschema_rs` when it is installed."""
     if not isinstance(document, dict):
         raise SnapshotError("$", "a snapshot is a JSON object")
     if document.get("format") != FORMAT:
@@ -837,7 +891,7 @@ def prepare(engine: Any, document: Any) -> Prepared:
     if document.get("version") != VERSION:
         raise SnapshotError("$.version", f"snapshot version {document.get('version')!r} is not supported (this emulator reads version {VERSION})")
     _check_plain_tree(document)
-    problem = _schema_problem(document)
+    problem = schema_problem(document, fast)
     if problem is not None:
         raise problem
     try:
