@@ -88,7 +88,7 @@ VERSION = 1
 # keep every restored time renderable by every provider (four-digit years).
 EARLIEST = micros_of(datetime(1970, 1, 1, tzinfo=timezone.utc))
 LATEST = micros_of(datetime(9000, 1, 1, tzinfo=timezone.utc))
-MAX_DEPTH = 64  # nesting of a document: deeper ones are refused before anything else looks at them
+MAX_DEPTH = 64  # nesting of a free-form value (attributes, call actions, sandbox fixture entries)
 
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
 
