@@ -83,7 +83,8 @@ def _stage_contacts(raws: list[dict[str, Any]], staging: Staging) -> None:
 
     def groups_exist() -> None:
         groups = staging.store.collection(GROUPS)
-        for i, contact in enumerate(sorted_records(contacts, lambda c: str(c.id))):
+        for i, raw in enumerate(raws):
+            contact = contacts.get(str(raw["id"]))
             for j, group_id in enumerate(contact.groups):
                 group = groups.get(str(group_id))
                 if group is None or group.account_id != contact.account_id:
