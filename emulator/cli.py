@@ -182,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FixtureError as exc:
         print(f"telco-emulator: {exc.message}", file=sys.stderr)
         return 2
+    app = create_app(settings, engine=engine)  # first: the app adds what a snapshot restores (sandboxes)
     if settings.state:
         from .core.snapshot import SnapshotError
         from .state import load_state_file
@@ -189,9 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             load_state_file(engine, settings.state)
         except SnapshotError as exc:
-            print(f"telco-emulator: {settings.state}: cannot load the state: {exc}", file=sys.stderr)
+            reason = " ".join(str(exc).split())  # one line, whatever the problem's text holds
+            print(f"telco-emulator: {settings.state}: cannot load the state: {reason}", file=sys.stderr)
             return 2
-    app = create_app(settings, engine=engine)
     from .exposure import is_loopback_host
     from .header_deadline import header_deadline_protocol
     try:

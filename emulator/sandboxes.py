@@ -6,12 +6,16 @@ countries. Everything a sandbox's accounts do is theirs alone — providers alre
 record by account — so parallel test workers (pytest-xdist, several CI jobs) sharing one emulator
 never see each other's data. A sandbox can be reset to its starting state or deleted on its own;
 a global reset removes every sandbox.
+
+Sandboxes are part of the snapshot (section `sandboxes`: each with the fixture entries of its
+accounts), so they survive a `--state` restart and a snapshot restore.
 """
 
 from __future__ import annotations
 
 import copy
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +24,10 @@ import phonenumbers
 from .core.engine import Engine
 from .core.errors import NotFound
 from .core.models import Message
-from .fixtures import PROVIDERS, add_fixture_account
+from .core.snapshot import Section, SnapshotError, Staging, copy_plain, parse_time, plain, register_section, time_text
+from .fixtures import PROVIDERS, _check_account, _Checker, add_fixture_account
 
-__all__ = ["Sandbox", "Sandboxes"]
+__all__ = ["Sandbox", "Sandboxes", "sandboxes_of"]
 
 
 @dataclass
@@ -40,6 +45,14 @@ class Sandbox:
                 ids.append(str(raw["id"]))
                 ids.extend(str(sub["id"]) for sub in raw.get("subaccounts") or [])
         return ids
+
+
+def sandboxes_of(engine: Engine) -> Sandboxes:
+    """The engine's sandboxes, made on first use."""
+    found = getattr(engine, "sandboxes", None)
+    if found is None:
+        found = engine.sandboxes = Sandboxes(engine)  # type: ignore[attr-defined]
+    return found
 
 
 class Sandboxes:
@@ -148,3 +161,64 @@ def _fresh_number(template: str, rng: random.Random, taken: set[str]) -> str:
         taken.add(e164)
         return e164
     raise RuntimeError(f"no free number like {template}")
+
+
+# -- the snapshot section ------------------------------------------------------------------------
+_SANDBOX_NUMBER = re.compile(r"sb([0-9]{1,18})-")
+
+
+class _SnapshotChecker(_Checker):
+    """The fixture checks, reporting a problem at its JSON path in the snapshot."""
+
+    def fail(self, where: str, problem: str) -> SnapshotError:  # type: ignore[override]
+        return SnapshotError(where, problem)
+
+
+def sandbox_to_resource(sandbox: Sandbox) -> dict[str, Any]:
+    return {
+        "id": sandbox.id,
+        "name": sandbox.name,
+        "created": time_text(sandbox.created),
+        "accounts": {provider: plain(sandbox.accounts.get(provider, []), f"accounts.{provider}") for provider in PROVIDERS},
+    }
+
+
+def _take_sandboxes(engine: Engine) -> list[dict[str, Any]]:
+    found = getattr(engine, "sandboxes", None)
+    return [sandbox_to_resource(sandbox) for sandbox in found.by_id.values()] if found is not None else []
+
+
+def _stage_sandboxes(raws: list[dict[str, Any]], staging: Staging) -> dict[str, Sandbox]:
+    staged: dict[str, Sandbox] = {}
+    check = _SnapshotChecker("snapshot")
+    for i, raw in enumerate(raws):
+        path = f"$.sandboxes[{i}]"
+        if raw["id"] in staged:
+            raise SnapshotError(f"{path}.id", f"duplicate sandbox id {raw['id']!r}")
+        logins: set = set()
+        ids: set = set()
+        accounts: dict[str, list[dict[str, Any]]] = {}
+        for provider in PROVIDERS:
+            accounts[provider] = copy_plain(raw["accounts"][provider], f"{path}.accounts.{provider}")
+            for j, account in enumerate(accounts[provider]):
+                _check_account(check, provider, account, f"{path}.accounts.{provider}[{j}]", logins, ids)
+        staged[raw["id"]] = Sandbox(raw["id"], raw["name"], parse_time(raw["created"], f"{path}.created"), accounts)
+
+    def members_exist() -> None:
+        for i, account in enumerate(staging.store.accounts.values()):
+            sandbox_id = account.attributes.get("sandbox")
+            if sandbox_id is not None and sandbox_id not in staged:
+                raise SnapshotError(f"$.accounts[{i}].attributes.sandbox", f"no sandbox {sandbox_id!r} in the snapshot")
+
+    staging.later_checks.append(members_exist)
+    return staged
+
+
+def _install_sandboxes(engine: Engine, staged: dict[str, Sandbox]) -> None:
+    sandboxes = sandboxes_of(engine)
+    sandboxes.by_id = dict(staged)
+    numbers = [int(match.group(1)) for sandbox_id in staged if (match := _SANDBOX_NUMBER.match(sandbox_id))]
+    sandboxes._counter = max([sandboxes._counter, len(staged), *numbers])
+
+
+SECTION = register_section(Section("sandboxes", _take_sandboxes, _stage_sandboxes, _install_sandboxes))

@@ -170,13 +170,9 @@ def serve_webhook_receiver() -> Iterator[WebhookReceiver]:
 
 
 def world_state(engine: Engine) -> dict[str, Any]:
-    """The emulator's snapshot, less the named collections that are still empty (a read may
-    create one; an empty collection and none are the same world). Equal before and after a
-    refused request means the request changed nothing."""
-    state = snapshot.take(engine)
-    named = state["store"]["named"]
-    state["store"]["named"] = {name: entries for name, entries in named.items() if entries}
-    return state
+    """The emulator's snapshot. Equal before and after a refused request means the request
+    changed nothing."""
+    return snapshot.take(engine)
 
 
 def filled(value: Any, names: dict[str, str]) -> Any:

@@ -1,34 +1,42 @@
-"""`/_emulator/snapshot`: export the whole state as JSON, or replace it by an exported one."""
+"""`/_emulator/snapshot`: export the whole world as a snapshot document, or replace it by one.
+
+The format is `specs/snapshot.schema.json` (see `core.snapshot`). A document is checked whole and
+built aside, off the event loop, before it is swapped in; a bad one is refused with a 400 naming
+the JSON path of the problem, and changes nothing.
+"""
 
 from __future__ import annotations
 
-import json
-
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .. import sandboxes as _sandboxes  # noqa: F401  (registers the sandboxes' snapshot section)
 from ..core.errors import MalformedBody, ValidationError
-from ..core.snapshot import SnapshotError, restore, take
+from ..core import snapshot as snapshots
+from ..elks import snapshot as _elks_snapshot  # noqa: F401  (registers 46elks' sections)
+from ..seven import snapshot as _seven_snapshot  # noqa: F401  (registers seven.io's sections)
 
 __all__ = ["ROUTES"]
 
 
 async def export_snapshot(request: Request) -> Response:
-    return JSONResponse(take(request.app.state.engine))
+    return JSONResponse(snapshots.take(request.app.state.engine))
 
 
 async def import_snapshot(request: Request) -> Response:
     body = await request.body()
     try:
-        data = json.loads(body)
+        document = snapshots.parse_document(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedBody(f"invalid JSON: {exc}") from None
     engine = request.app.state.engine
     try:
-        restore(engine, data)
-    except SnapshotError as exc:
-        raise ValidationError("snapshot", str(exc)) from None
+        prepared = await run_in_threadpool(snapshots.prepare, engine, document)
+    except snapshots.SnapshotError as exc:
+        raise ValidationError("snapshot", f"Invalid snapshot: {exc}") from None
+    snapshots.install(engine, prepared)  # the prepared world owes nothing to the current one
     return JSONResponse({
         "restored": True,
         "accounts": len(engine.store.accounts),

@@ -29,7 +29,7 @@ def test_state_survives_a_restart(tmp_path):
 
 def test_corrupt_state_file_stops_the_start(tmp_path):
     state = tmp_path / "state.json"
-    state.write_text('{"format": "telco-emulator-snapshot/1", "store": 5}')
+    state.write_text('{"format": "telco-emulator/snapshot", "version": 1, "accounts": 5}')
     result = subprocess.run([sys.executable, "-m", "emulator", "--port", "0", "--state", str(state)], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
-    assert str(state) in result.stderr and "cannot load the state" in result.stderr and "Traceback" not in result.stderr
+    assert str(state) in result.stderr and "cannot load the state: $" in result.stderr and "Traceback" not in result.stderr

@@ -447,7 +447,8 @@ def test_control_spec_validates_as_openapi_31_and_matches_the_routes():
     from emulator.settings import Settings
 
     spec = yaml.safe_load((REPO_ROOT / "specs" / "control.yaml").read_text(encoding="utf-8"))
-    validate(spec, cls=OpenAPIV31SpecValidator)
+    # base_uri: the snapshot's schema is a file beside the spec (specs/snapshot.schema.json).
+    validate(spec, base_uri=(REPO_ROOT / "specs").as_uri() + "/", cls=OpenAPIV31SpecValidator)
     documented = {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
     app = create_app(Settings(clock="virtual"))
     control = next(route for route in app.routes if getattr(route, "path", "") == "/_emulator")
