@@ -30,11 +30,11 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invaria
 
 from emulator.core.clock import MICROS
 from emulator.core.phone import parse_e164, parse_loose
-from support import ELKS_ACCOUNT, ELKS_AUTH, ELKS_OTHER_AUTH, SEVEN_ACCOUNT, SEVEN_KEY, SEVEN_OTHER_KEY, make_engine, running_emulator
+from support import ELKS_ACCOUNT, ELKS_AUTH, ELKS_OTHER_AUTH, ELKS_SUB_ACCOUNT, ELKS_SUB_AUTH, SEVEN_ACCOUNT, SEVEN_KEY, SEVEN_OTHER_KEY, make_engine, running_emulator
 
 ELKS_OTHER_ACCOUNT = "u0b7c3f1e2d4a5968778695a4b3c2d1e0"
 SEVEN_OTHER_ACCOUNT = "1000002"
-ELKS_ACCOUNTS = {ELKS_ACCOUNT: ELKS_AUTH, ELKS_OTHER_ACCOUNT: ELKS_OTHER_AUTH}
+ELKS_ACCOUNTS = {ELKS_ACCOUNT: ELKS_AUTH, ELKS_OTHER_ACCOUNT: ELKS_OTHER_AUTH, ELKS_SUB_ACCOUNT: ELKS_SUB_AUTH}  # the subaccount: 100 SEK
 SEVEN_ACCOUNTS = {SEVEN_ACCOUNT: SEVEN_KEY, SEVEN_OTHER_ACCOUNT: SEVEN_OTHER_KEY}
 INBOUND_NUMBERS = {"+46766861001": ("elks", ELKS_ACCOUNT), "+4915799912345": ("seven", SEVEN_ACCOUNT)}
 
@@ -105,6 +105,7 @@ class World(RuleBasedStateMachine):
         self.emulator = self.loop.run_until_complete(self._running.__aenter__())
         self.client = self.emulator.client
         self.model = Model(start={account.id: account.balance for account in self.engine.store.accounts.values()})
+        self.hooks = 0  # seven.io dlr hooks registered (a restore may bring back fewer or more; only a bound)
 
     def teardown(self) -> None:
         try:
@@ -196,6 +197,15 @@ class World(RuleBasedStateMachine):
         assert body["id"] not in self.model.messages
         self.model.messages[body["id"]] = Known(provider, account, False, 0)
 
+    @precondition(lambda self: self.hooks < 3)
+    @rule(account=st.sampled_from(sorted(SEVEN_ACCOUNTS)), url=st.sampled_from(["http://hooks.test/seven", "http://hooks.test/fail/seven"]),
+          method=st.sampled_from(["POST", "GET", "JSON"]))
+    def seven_dlr_hook(self, account, url, method):
+        response = self.call("POST", "/api/hooks", data={"target_url": url, "event_type": "dlr", "request_method": method},
+                             headers={"X-Api-Key": SEVEN_ACCOUNTS[account], "Accept": "application/json"})
+        assert response.status_code == 200 and response.json()["success"] is True, response.text
+        self.hooks += 1
+
     # -- deletes and cancels ----------------------------------------------------------------
     @rule(message_id=consumes(elks_ids))
     def delete_elks(self, message_id):
@@ -243,6 +253,7 @@ class World(RuleBasedStateMachine):
     def reset(self):
         assert self.call("POST", "/_emulator/reset").status_code == 200
         self.model.reset()
+        self.hooks = 0
 
     @rule(target=snapshots)
     def take_snapshot(self):
