@@ -98,7 +98,10 @@ class TelcoEmulator:
 
     # -- time ------------------------------------------------------------------------------
     def advance(self, seconds: float) -> dict:
-        """Move the virtual clock; every due status change, report and retry happens in order."""
+        """Move the virtual clock; every due status change, report and retry happens in order,
+        each at its own due time, and the webhook attempts due on the way have been made when
+        this returns. A receiver that keeps the clock waiting over 20 s fails the call (504,
+        naming the receiver); the clock stays where it stopped."""
         return self._call("POST", "/clock/advance", json={"seconds": seconds})
 
     def set_time(self, iso_time: str) -> dict:

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp
 from .. import __version__
 from ..core.clock import VirtualClock
 from ..core.engine import Engine
-from ..core.clock import micros_of
+from ..core.clock import MICROS, micros_of
 from ..core.errors import EmulatorError, InvalidParameter, MissingParameter, NotFound, PermissionDenied
 from ..core.events import Event
 from ..core.lifecycle import Outcome, OutcomeRule
@@ -128,8 +128,8 @@ async def advance_clock(request: Request) -> Response:
         raise InvalidParameter("seconds", raw, "expected a number of seconds") from None
     if not 0 <= seconds <= 10 * 365 * 86400:
         raise InvalidParameter("seconds", raw, "expected a number of seconds from 0 to ten years")
-    fired = _virtual(engine).advance(seconds)
-    return JSONResponse({"now": iso(engine.clock.now()), "fired": fired})
+    clock = _virtual(engine)
+    return await _move_clock(engine, clock.now() + int(seconds * MICROS))
 
 
 async def set_clock(request: Request) -> Response:
@@ -148,8 +148,27 @@ async def set_clock(request: Request) -> Response:
     clock = _virtual(engine)
     if target < clock.now():
         raise InvalidParameter("time", raw, "the virtual clock cannot go back")
-    fired = clock.set(target)
-    return JSONResponse({"now": iso(engine.clock.now()), "fired": fired})
+    return await _move_clock(engine, target)
+
+
+async def _move_clock(engine: Engine, target: int) -> Response:
+    """Move the virtual clock step by step (see `Engine.move_clock`). When webhook receivers keep
+    it waiting too long, answer 504 saying where it stopped: everything due up to there has
+    happened, and another advance goes on from there."""
+    run = await engine.move_clock(target)
+    if run.complete:
+        return JSONResponse({"now": iso(run.now), "fired": run.fired})
+    waiting = engine.unsettled_deliveries()
+    urls = ", ".join(sorted({delivery.url for delivery in waiting})) or "none left"
+    message = (
+        f"webhook receivers kept the clock waiting: what fell due at {iso(run.now)} had not settled within "
+        f"{engine.clock_move_budget:g} s of real time (waiting on {urls}); the clock stopped there, "
+        f"{(target - run.now) / MICROS:g} s short of {iso(target)}. Advance again to go on."
+    )
+    return JSONResponse(
+        {"error": {"type": "ClockStalled", "message": message}, "now": iso(run.now), "fired": run.fired, "target": iso(target)},
+        status_code=504,
+    )
 
 
 async def inject_sms(request: Request) -> Response:

@@ -9,7 +9,10 @@ order.
   retry the provider makes after an hour can happen here after a second. A background task
   (`run`) fires due events.
 - `VirtualClock` stands still until `advance()` or `set()` moves it; then every due event fires
-  in time order, each seeing the clock at its own due time.
+  in time order, each seeing the clock at its own due time. Some of what an event sets off is
+  asynchronous (a webhook attempt runs as a task, and only when it settles is its retry
+  scheduled): `run_to()` moves time one due instant at a time and lets that work settle before
+  going on, so one advance of N seconds does exactly what N advances of one second do.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache, partial
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
-__all__ = ["Clock", "RealClock", "VirtualClock", "ScheduledEvent", "Lane", "MICROS", "create_clock", "utc", "utc_text", "micros_of", "wall_time"]
+__all__ = ["Clock", "RealClock", "VirtualClock", "ScheduledEvent", "Lane", "Run", "MICROS", "create_clock", "utc", "utc_text", "micros_of", "wall_time"]
 
 MICROS = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -140,6 +143,11 @@ class Clock:
         self._last_stamp = value
         return value
 
+    @property
+    def latest_stamp(self) -> int:
+        """The latest of now and every stamp handed out so far."""
+        return max(self.now(), self._last_stamp)
+
     def schedule(self, delay_seconds: float, callback: Callable[[], None]) -> ScheduledEvent:
         """Run `callback` after `delay_seconds` of simulated time."""
         return self._push(self.now() + self.span(delay_seconds), callback)
@@ -243,6 +251,20 @@ class RealClock(Clock):
             self._loop = None
 
 
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What `VirtualClock.run_to` did: `fired` callbacks (each lane item counts), and whether it
+    reached its target (`complete`) or stopped at `now` because the work set off there did not
+    settle within the real time it was given."""
+
+    fired: int
+    now: int
+    complete: bool
+
+
+Settle = Callable[[float], Awaitable[bool]]  # wait up to n real seconds for set-off work; True if it settled
+
+
 class VirtualClock(Clock):
     virtual = True
 
@@ -268,6 +290,32 @@ class VirtualClock(Clock):
         fired = self._fire_due(instant, self._move_to)
         self._now = instant
         return fired
+
+    async def run_to(self, instant: int, settle: Settle, budget: float) -> Run:
+        """Move to `instant` one due time at a time: fire everything due at that instant, then
+        `await settle(seconds_left)` so that what it set off (webhook attempts, and the retries
+        they schedule when they settle) happens at that instant too, before time goes on. The
+        work already under way at the start settles first, at the current time.
+
+        `budget` bounds the whole move in real seconds: when the work of one instant has not
+        settled by then, the clock stays at that instant (everything due up to it has fired)
+        and the run says it is not `complete`; moving again later goes on from there."""
+        if instant < self._now:
+            raise ValueError("the virtual clock cannot go back")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        fired = 0
+        while True:
+            if not await settle(max(0.0, deadline - loop.time())):
+                return Run(fired, self._now, False)
+            due = self.next_due()
+            if due is None or due > instant:
+                break
+            if loop.time() > deadline:  # work that keeps scheduling more at one instant
+                return Run(fired, self._now, False)
+            fired += self._fire_due(due, self._move_to)
+        self._now = instant
+        return Run(fired, instant, True)
 
     async def run(self) -> None:
         """Nothing fires on its own under a virtual clock; kept for a uniform lifespan."""

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from .billing import PriceTable, charge, refund
 from .calls import CallEngine, CallOutcome
-from .clock import MICROS, Clock, ScheduledEvent
+from .clock import MICROS, Clock, Run, ScheduledEvent, VirtualClock
 from .ids import IdFactory
 from .events import EventLog
 from .faults import FaultSet
@@ -25,7 +25,11 @@ from .text import Segmentation, segment
 from .webhook_targets import current_hop
 from .webhooks import Outbox
 
-__all__ = ["Engine", "Quote", "Outgoing"]
+__all__ = ["Engine", "Quote", "Outgoing", "CLOCK_MOVE_BUDGET"]
+
+# Real seconds one move of the virtual clock may spend waiting for webhook receivers: above the
+# longest attempt timeout (46elks: 10 s), below the timeouts of the usual control clients.
+CLOCK_MOVE_BUDGET = 20.0
 
 
 @dataclass(slots=True)  # not frozen: one is made per request, and frozen fields cost a setattr each
@@ -70,6 +74,7 @@ class Engine:
         self.inbound_listeners: list[Callable[[Message, Number], None]] = []
         self.inbound_ids: dict[str, Callable[[], str]] = {}  # provider -> id of a new inbound message
         self._scheduled: dict[str, ScheduledEvent] = {}
+        self.clock_move_budget = CLOCK_MOVE_BUDGET
         self.events = EventLog(clock.now)
         self.events.sandbox_of = self._sandbox_of
         self.faults = FaultSet(seed)
@@ -98,6 +103,29 @@ class Engine:
         self.events.emit("emulator.reset")
         for listener in self.reset_listeners:
             listener()
+
+    async def move_clock(self, instant: int) -> Run:
+        """Move the virtual clock to `instant`, firing what falls due in time order; the webhook
+        attempts set off at each due time are made (and their retries scheduled) before time
+        moves on, so their times are the due times and one long move equals many short ones.
+        Stops short, not `complete`, when receivers keep it waiting past `clock_move_budget`."""
+        clock = self.clock
+        if not isinstance(clock, VirtualClock):
+            raise TypeError("only a virtual clock can be moved")
+        return await clock.run_to(instant, self._settle_webhooks, self.clock_move_budget)
+
+    async def _settle_webhooks(self, seconds: float) -> bool:
+        if self.outbox.idle:
+            return True
+        return seconds > 0 and await self.outbox.drain(seconds)
+
+    def unsettled_deliveries(self, limit: int = 3) -> list[Delivery]:
+        """Deliveries queued or in flight now (for telling who keeps the clock waiting): pending,
+        and due no later than the records made so far (a retry waiting on the clock is later)."""
+        now = self.clock.latest_stamp
+        return self.store.deliveries.page(
+            limit=limit, where=lambda d: d.state == "pending" and d.next_attempt_at is not None and d.next_attempt_at <= now
+        ).items
 
     def add_rule(self, rule: OutcomeRule) -> None:
         self.lifecycle.rules = (rule, *self.lifecycle.rules)

@@ -35,7 +35,23 @@ def _finish(parsed: phonenumbers.PhoneNumber, raw: str, field: str) -> ParsedNum
     if not phonenumbers.is_possible_number(parsed):
         raise InvalidNumber(field, raw)
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if not _stable(e164):
+        raise InvalidNumber(field, raw)
     return ParsedNumber(e164=e164, region=_region(parsed))
+
+
+def _stable(e164: str) -> bool:
+    """Whether `e164` is a number the strict parser reads back as itself: `+` and 6 to 15 digits,
+    which `phonenumbers` formats unchanged. Numbers whose national part is only zeros or a
+    trunk prefix (`+49000000`) would lose a zero at every reading, and very short national
+    numbers (`01` read in Germany) would be stored where no strict parse finds them again."""
+    if not 7 <= len(e164) <= 16:
+        return False
+    try:
+        again = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.format_number(again, phonenumbers.PhoneNumberFormat.E164) == e164
 
 
 def _region(parsed: phonenumbers.PhoneNumber) -> str | None:

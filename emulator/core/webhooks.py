@@ -348,6 +348,11 @@ class Outbox:
         for listener in self.listeners:
             listener(delivery, attempt)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or in flight (a retry waiting on the clock does not count)."""
+        return self._idle.is_set()
+
     async def drain(self, timeout: float = 5.0) -> bool:
         """Wait until no delivery is queued or in flight; False if `timeout` passed first.
         A retry scheduled on the clock for later does not count as unfinished."""

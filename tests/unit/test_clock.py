@@ -160,3 +160,102 @@ def test_a_lane_turn_fires_its_head_even_when_the_wall_clock_stepped_back():
     lane.add(200, "b")
     assert clock._fire_due(100) == 1  # one turn, no spinning until the wall clock catches up
     assert seen == ["a"] and clock.pending() == 1
+
+
+class Pending:
+    """Asynchronous follow-up work, like webhook attempts: each piece runs as a task and, when it
+    finishes, may schedule more on the clock. `settle` waits for the tasks, as `Outbox.drain` does."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task] = set()
+
+    def start(self, coroutine) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def settle(self, seconds: float) -> bool:
+        if not self.tasks:
+            return True
+        done, pending = await asyncio.wait(set(self.tasks), timeout=seconds)
+        return not pending and not self.tasks
+
+
+async def test_run_to_lets_the_work_set_off_at_each_instant_settle_before_moving_on():
+    """A retry scheduled only when an attempt finishes still falls within the same move."""
+    clock = VirtualClock(START)
+    work = Pending()
+    seen = []
+
+    async def attempt(number: int) -> None:
+        await asyncio.sleep(0)  # the attempt takes a little real time
+        seen.append((number, (clock.now() - START) / MICROS))
+        if number < 4:
+            clock.schedule(300, lambda: work.start(attempt(number + 1)))
+
+    clock.schedule(1, lambda: work.start(attempt(1)))
+    run = await clock.run_to(START + 3600 * MICROS, work.settle, budget=5)
+    assert seen == [(1, 1.0), (2, 301.0), (3, 601.0), (4, 901.0)]
+    assert (run.fired, run.now, run.complete) == (4, START + 3600 * MICROS, True)
+    assert clock.now() == START + 3600 * MICROS
+
+
+async def test_run_to_in_pieces_fires_the_same_as_in_one_go():
+    async def history(pieces: list[int]) -> tuple[list, int]:
+        clock = VirtualClock(START)
+        work = Pending()
+        seen = []
+
+        async def attempt(name: str, left: int) -> None:
+            await asyncio.sleep(0)
+            seen.append((name, clock.now()))
+            if left:
+                clock.schedule(7, lambda: work.start(attempt(name, left - 1)))
+
+        clock.schedule(1, lambda: work.start(attempt("a", 5)))
+        clock.schedule(2, lambda: work.start(attempt("b", 3)))
+        fired = 0
+        for piece in pieces:
+            fired += (await clock.run_to(clock.now() + piece * MICROS, work.settle, budget=5)).fired
+        return seen, fired
+
+    assert await history([60]) == await history([1] * 60) == await history([5, 0, 13, 42])
+
+
+async def test_run_to_stops_where_the_work_does_not_settle_in_time():
+    clock = VirtualClock(START)
+    never = asyncio.Event()
+    work = Pending()
+    clock.schedule(2, lambda: work.start(never.wait()))
+    clock.schedule(5, lambda: None)
+    run = await clock.run_to(START + 10 * MICROS, work.settle, budget=0.05)
+    assert (run.fired, run.now, run.complete) == (1, START + 2 * MICROS, False)
+    assert clock.now() == START + 2 * MICROS and clock.pending() == 1
+    never.set()
+    run = await clock.run_to(START + 10 * MICROS, work.settle, budget=5)
+    assert (run.fired, run.now, run.complete) == (1, START + 10 * MICROS, True)
+
+
+async def test_run_to_bounds_work_that_keeps_scheduling_at_one_instant():
+    """Follow-up work that always schedules more for the same instant (a retry without delay)
+    cannot hold the move for longer than its budget."""
+    clock = VirtualClock(START)
+    work = Pending()
+
+    async def attempt() -> None:
+        await asyncio.sleep(0)
+        clock.schedule(0, lambda: work.start(attempt()))
+
+    clock.schedule(1, lambda: work.start(attempt()))
+    run = await clock.run_to(START + 10 * MICROS, work.settle, budget=0.05)
+    assert not run.complete and run.now == START + MICROS and run.fired > 1
+
+
+async def test_run_to_refuses_to_go_back():
+    clock = VirtualClock(START)
+
+    async def settled(seconds: float) -> bool:
+        return True
+
+    with pytest.raises(ValueError):
+        await clock.run_to(START - 1, settled, budget=1)

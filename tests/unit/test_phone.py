@@ -45,3 +45,15 @@ def test_parse_loose_refuses(raw):
 def test_region_of():
     assert region_of("+14155550100") == "US"
     assert region_of("+999") is None
+
+
+@pytest.mark.parametrize(("parse", "raw"), [
+    (parse_e164, "+49000000"),  # phonenumbers read it as +4900000, then +490000: no fixed point
+    (parse_loose, "+49000000"),
+    (parse_loose, "01"),  # read in Germany as +4901, which the strict parser refuses
+    (parse_loose, "0 1"),
+])
+def test_numbers_that_would_not_read_back_as_themselves_are_refused(parse, raw):
+    """Found by fuzzing: a stored number must parse back to itself."""
+    with pytest.raises(InvalidNumber):
+        parse(raw, "to")
