@@ -236,11 +236,11 @@ async def wait(request: Request) -> Response:
 _SSE_CACHE_SIZE = 4096
 
 
-def _sse_text(cache: OrderedDict, event: Event) -> str:
-    """One event as Server-Sent Events text, made once for every stream that sends it."""
+def _sse_text(cache: OrderedDict, event: Event) -> bytes:
+    """One event as Server-Sent Events bytes, made once for every stream that sends it."""
     text = cache.get(event)
     if text is None:
-        text = cache[event] = f"id: {event.seq}\nevent: {event.kind}\ndata: {json.dumps(event_json(event))}\n\n"
+        text = cache[event] = f"id: {event.seq}\nevent: {event.kind}\ndata: {json.dumps(event_json(event))}\n\n".encode()
         if len(cache) > _SSE_CACHE_SIZE:
             cache.popitem(last=False)
     return text
@@ -268,11 +268,11 @@ async def list_events(request: Request) -> Response:
     cache = _sse_caches.setdefault(log, OrderedDict())
 
     async def stream():
-        yield ": telco-emulator events\n\n"
+        yield b": telco-emulator events\n\n"
         if skipped > 0:
-            yield f": {skipped} older events skipped (a stream replays at most {STREAM_BACKLOG}); page through them with GET /_emulator/events?after={after}\n\n"
+            yield f": {skipped} older events skipped (a stream replays at most {STREAM_BACKLOG}); page through them with GET /_emulator/events?after={after}\n\n".encode()
         async for batch in log.follow(start, filters):
-            yield "".join([_sse_text(cache, event) for event in batch])
+            yield b"".join([_sse_text(cache, event) for event in batch])
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 

@@ -13,9 +13,10 @@ registered under that same filter: a new event is offered only to the waits regi
 one of its own keys (plus those filtering on a kind prefix or on nothing), not to all of them.
 Waiters find events that happened before they started (they pass the cursor they have seen),
 and a wait registers with no pause between its last look and its registration, so waiting is
-race-free. A stream (`follow`) reads the log from its cursor in batches; every stream wakes on
-one shared signal and, after a batch, rests a moment before the next, so a burst of events
-costs each stream one write per rest, not one per event.
+race-free. A stream (`follow`) reads the log from its cursor in batches; a filtered stream waits
+for its next event as a wait does, the others wake on one shared signal; after a batch a stream
+rests a moment before the next, so a burst of events costs each stream one write per rest, not
+one per event.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ class _Waiter:
 class EventLog:
     max_waits = 2000  # concurrent waits per process (`TooBusy` beyond)
     max_streams = 1000  # concurrent streams per process
-    stream_rest = 0.1  # seconds a stream rests after a batch before it looks again
+    stream_rest = 0.25  # seconds a stream rests after a batch before it looks again
     stream_batch = 500  # events per batch a stream writes at once
 
     def __init__(self, now: Callable[[], int], capacity: int = 200_000) -> None:
@@ -462,7 +463,16 @@ class EventLog:
                         continue
                     await asyncio.sleep(self.stream_rest)
                     continue
-                await asyncio.shield(self._next_event())
+                if not filters:
+                    await asyncio.shield(self._next_event())
+                    continue
+                # no pause since the last look: like a wait, woken only by an event that matches
+                waiter = _Waiter(filters, asyncio.get_running_loop().create_future())
+                self._register(waiter)
+                try:
+                    await waiter.future
+                finally:
+                    self._unregister(waiter)
         finally:
             self.streams -= 1
 
