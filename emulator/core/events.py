@@ -140,6 +140,7 @@ class EventLog:
         self._news: asyncio.Future | None = None  # resolved at the next event, for streams
         self.waits = 0
         self.streams = 0
+        self._streams_started = 0
         self.examined = 0  # candidates looked at by waits and filtered pages (for tests)
         self.listeners: list[Callable[[Event], None]] = []
         self.sandbox_of: Callable[[str | None], str | None] = lambda account_id: None
@@ -440,6 +441,10 @@ class EventLog:
         each new one as it happens. Counts as one of `max_streams` while it runs (check
         `streams` before starting one)."""
         self.streams += 1
+        self._streams_started += 1
+        # rests of different lengths (0.5 to 1.5 times stream_rest, spread by the golden ratio),
+        # so that streams woken by one event do not stay in step and write all at once
+        rest = self.stream_rest * (0.5 + (self._streams_started * 0.6180339887) % 1.0)
         try:
             seen = self.last_seq if after is None else after
             while True:
@@ -461,7 +466,7 @@ class EventLog:
                     if seen < self.last_seq:
                         await asyncio.sleep(0)
                         continue
-                    await asyncio.sleep(self.stream_rest)
+                    await asyncio.sleep(rest)
                     continue
                 if not filters:
                     await asyncio.shield(self._next_event())
