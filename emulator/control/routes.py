@@ -233,7 +233,7 @@ async def wait(request: Request) -> Response:
     return JSONResponse({"event": event_json(event)})
 
 
-_SSE_CACHE_SIZE = 4096
+_SSE_CACHE_SIZE = 16384  # events: about 5 MB; streams that lag further make their own
 
 
 def _sse_text(cache: OrderedDict, event: Event) -> bytes:
