@@ -3,9 +3,12 @@ inbound traffic, outcome rules, and waiting for or streaming events."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Callable
+from weakref import WeakKeyDictionary
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -17,7 +20,7 @@ from ..core.clock import VirtualClock
 from ..core.engine import Engine
 from ..core.clock import MICROS, micros_of
 from ..core.errors import EmulatorError, InvalidParameter, MissingParameter, NotFound, PermissionDenied
-from ..core.events import Event
+from ..core.events import Event, EventLog, TooBusy
 from ..core.lifecycle import Outcome, OutcomeRule
 from ..core.models import Delivery, Message
 from ..core.phone import parse_e164
@@ -199,13 +202,27 @@ def event_json(event: Event) -> dict[str, Any]:
 
 
 _WAIT_CONTROL = {"after", "timeout"}
+_EVENTS_CONTROL = {"after", "limit"}
+STREAM_BACKLOG = 10_000  # events a stream replays at most before it goes live
 
 
 def _after(params: dict[str, Any]) -> int:
     raw = params.get("after", "0")
-    if not isinstance(raw, (str, int)) or isinstance(raw, bool) or not (str(raw).isascii() and str(raw).isdigit()):
+    text = str(raw)
+    if not isinstance(raw, (str, int)) or isinstance(raw, bool) or not (text.isascii() and text.isdigit() and len(text) <= 19):
         raise InvalidParameter("after", raw, "expected the `seq` of an event already seen")
     return int(raw)
+
+
+def _busy(message: str) -> Response:
+    """The answer when this process already holds as many waits or streams as it allows."""
+    return JSONResponse({"error": {"type": "TooBusy", "message": message}}, status_code=429, headers={"Retry-After": "1"})
+
+
+async def _client_gone(request: Request) -> None:
+    """Returns when the client has closed the connection (the request has no body to read)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 async def wait(request: Request) -> Response:
@@ -219,30 +236,67 @@ async def wait(request: Request) -> Response:
     if not 0 <= timeout <= 300:
         raise InvalidParameter("timeout", timeout, "expected 0 to 300 seconds")
     filters = {key: value for key, value in params.items() if key not in _WAIT_CONTROL}
-    event = await engine_of(request).events.wait_for(filters, after, timeout)
+    events = engine_of(request).events
+    gone = asyncio.ensure_future(_client_gone(request))
+    try:
+        event = await events.wait_for(filters, after, timeout, gone)
+    except TooBusy as exc:
+        return _busy(f"{exc}: retry later")
+    finally:
+        gone.cancel()
     if event is None:
         return JSONResponse(
-            {"error": {"type": "Timeout", "message": f"no matching event within {timeout:g} s"}, "last_seq": engine_of(request).events.last_seq},
+            {"error": {"type": "Timeout", "message": f"no matching event within {timeout:g} s"}, "last_seq": events.last_seq},
             status_code=408,
         )
     return JSONResponse({"event": event_json(event)})
 
 
+_SSE_CACHE_SIZE = 16384  # events: about 5 MB; streams that lag further make their own
+
+
+def _sse_text(cache: OrderedDict, event: Event) -> bytes:
+    """One event as Server-Sent Events bytes, made once for every stream that sends it."""
+    text = cache.get(event)
+    if text is None:
+        text = cache[event] = f"id: {event.seq}\nevent: {event.kind}\ndata: {json.dumps(event_json(event))}\n\n".encode()
+        if len(cache) > _SSE_CACHE_SIZE:
+            cache.popitem(last=False)
+    return text
+
+
 async def list_events(request: Request) -> Response:
-    """Events after `after`: a JSON page, or a live Server-Sent Events stream when asked for."""
+    """Events after `after` that match every other query parameter: a JSON page, or a live
+    Server-Sent Events stream when asked for (from now without `after`; with it, replaying at
+    most STREAM_BACKLOG events first)."""
     params = dict(request.query_params)
     after = _after(params)
     engine = engine_of(request)
+    log = engine.events
+    filters = {key: value for key, value in params.items() if key not in _EVENTS_CONTROL}
     if "text/event-stream" not in request.headers.get("accept", ""):
-        events = engine.events.since(after, limit(params))
-        return JSONResponse({"data": [event_json(e) for e in events], "last_seq": engine.events.last_seq})
+        events = log.matching(filters, after, limit(params))
+        return JSONResponse({"data": [event_json(e) for e in events], "last_seq": log.last_seq})
+    if log.streams >= log.max_streams:
+        return _busy(f"{log.streams} event streams are open; at most {log.max_streams} at once: retry later")
+    start: int | None = None
+    skipped = 0
+    if "after" in params:
+        start = max(after, log.last_seq - STREAM_BACKLOG)
+        skipped = start - after
+    cache = _sse_caches.setdefault(log, OrderedDict())
 
     async def stream():
-        yield ": telco-emulator events\n\n"
-        async for event in engine.events.follow(after):
-            yield f"id: {event.seq}\nevent: {event.kind}\ndata: {json.dumps(event_json(event))}\n\n"
+        yield b": telco-emulator events\n\n"
+        if skipped > 0:
+            yield f": {skipped} older events skipped (a stream replays at most {STREAM_BACKLOG}); page through them with GET /_emulator/events?after={after}\n\n".encode()
+        async for batch in log.follow(start, filters):
+            yield b"".join([_sse_text(cache, event) for event in batch])
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
+_sse_caches: "WeakKeyDictionary[EventLog, OrderedDict]" = WeakKeyDictionary()
 
 
 def _rule_json(rule: OutcomeRule) -> dict[str, Any]:

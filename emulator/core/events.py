@@ -1,20 +1,55 @@
 """The event log: everything observable that happens in the simulated network, in order.
 
 Each `Event` has a sequence number (a cursor), the clock time, the account (and the sandbox it
-belongs to, if any), a kind (`message.created`,
-`message.status`, `message.received`, `webhook.attempt`, `call.*` ...) and a flat `data`
-mapping. Waiters find events that happened before they started (they pass the cursor they have
-seen), so waiting is race-free. The log keeps the newest `capacity` events.
+belongs to, if any), a kind (`message.created`, `message.status`, `message.received`,
+`webhook.attempt`, `call.*` ...) and a flat `data` mapping. The log keeps the newest `capacity`
+events.
+
+Waiting and streaming cost nothing per stored event. The log indexes every event by kind,
+provider, account, sandbox and each scalar field of its data, so a wait (`wait_for`) or a
+filtered page (`matching`) looks at the candidates of its most selective filter only, from
+its cursor on (found by bisection), never at the whole log. A wait that finds nothing yet is
+registered under that same filter: a new event is offered only to the waits registered under
+one of its own keys (plus those filtering on a kind prefix or on nothing), not to all of them.
+Waiters find events that happened before they started (they pass the cursor they have seen),
+and a wait registers with no pause between its last look and its registration, so waiting is
+race-free. A stream (`follow`) reads the log from its cursor in batches; a filtered stream waits
+for its next event as a wait does, the others wake on one shared signal; after a batch a stream
+rests a moment before the next, so a burst of events costs each stream one write per rest, not
+one per event.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+import heapq
+from bisect import bisect_right
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from itertools import islice
+from operator import attrgetter
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
-__all__ = ["Event", "EventLog"]
+__all__ = ["Event", "EventLog", "TooBusy"]
+
+_SEQ = attrgetter("seq")
+_FIELDS = ("kind", "provider", "account", "sandbox")  # filter names that are not data fields
+SCAN_CHUNK = 2000  # candidates one wait examines before letting other work in
+
+
+class TooBusy(Exception):
+    """Too many waits or streams are open at once in this process."""
+
+
+def _key(value: Any) -> str | None:
+    """The index key of a field's value (what a filter must equal, `+` of numbers aside), or
+    None when no filter can match it (absent, or not a scalar)."""
+    if value is None:
+        return None
+    if type(value) is str:
+        return value.lstrip("+")
+    if isinstance(value, (str, int, float)):
+        return str(value).lstrip("+")
+    return None
 
 
 @dataclass(slots=True, eq=False)
@@ -31,37 +66,82 @@ class Event:
     sandbox: str | None = None
 
     def matches(self, filters: dict[str, str]) -> bool:
-        """Equality on `kind`, `provider`, `account` or any data field; numbers match with or
-        without their leading `+`; `kind` may end in `*` to match a prefix (`message.*`)."""
-        for key, wanted in filters.items():
-            if key == "kind":
+        """Equality on `kind`, `provider`, `account`, `sandbox` or any scalar data field;
+        numbers match with or without their leading `+`; `kind` may end in `*` to match a
+        prefix (`message.*`)."""
+        for name, wanted in filters.items():
+            if name == "kind":
                 actual: Any = self.kind
                 if wanted.endswith("*"):
                     if not self.kind.startswith(wanted[:-1]):
                         return False
                     continue
-            elif key == "provider":
+            elif name == "provider":
                 actual = self.provider
-            elif key == "account":
+            elif name == "account":
                 actual = self.account_id
-            elif key == "sandbox":
+            elif name == "sandbox":
                 actual = self.sandbox
             else:
-                actual = self.data.get(key)
-            if actual is None:
-                return False
-            text = str(actual)
-            if text != wanted and text.lstrip("+") != wanted.lstrip("+"):
+                actual = self.data.get(name)
+            key = _key(actual)
+            if key is None or key != wanted.lstrip("+"):
                 return False
         return True
 
 
+class _Postings:
+    """The events that share one key, oldest first; the first `dead` have left the log."""
+
+    __slots__ = ("events", "dead", "waiters")
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.dead = 0
+        self.waiters: dict[_Waiter, None] | None = None
+
+    def live(self) -> int:
+        return len(self.events) - self.dead
+
+    def after(self, seq: int) -> int:
+        """Index of the first live event after `seq`."""
+        return bisect_right(self.events, seq, lo=self.dead, key=_SEQ)
+
+
+class _Waiter:
+    __slots__ = ("filters", "future", "postings", "table", "key", "prefix")
+
+    def __init__(self, filters: dict[str, str], future: asyncio.Future) -> None:
+        self.filters = filters
+        self.future = future
+        self.postings: _Postings | None = None
+        self.table: dict[str, _Postings] | None = None
+        self.key: str | None = None
+        self.prefix: str | None = None
+
+
 class EventLog:
+    max_waits = 2000  # concurrent waits per process (`TooBusy` beyond)
+    max_streams = 1000  # concurrent streams per process
+    stream_rest = 0.25  # seconds a stream rests after a batch before it looks again
+    stream_batch = 500  # events per batch a stream writes at once
+
     def __init__(self, now: Callable[[], int], capacity: int = 200_000) -> None:
         self._now = now
-        self._events: deque[Event] = deque(maxlen=capacity)
+        self._capacity = capacity
+        self._log: list[Event] = []
+        self._dead = 0  # events at the head of _log that have left it
         self._next_seq = 1
-        self._waiters: set[asyncio.Event] = set()
+        self._fields: dict[str, dict[str, _Postings]] = {name: {} for name in _FIELDS}
+        self._data: dict[str, dict[str, _Postings]] = {}
+        self._watched: dict[_Postings, tuple[dict[str, _Postings], str]] = {}  # postings waits hang on
+        self._prefix_waiters: dict[str, dict[_Waiter, None]] = {}
+        self._open_waiters: dict[_Waiter, None] = {}  # waits whose filters index nothing
+        self._news: asyncio.Future | None = None  # resolved at the next event, for streams
+        self.waits = 0
+        self.streams = 0
+        self._streams_started = 0
+        self.examined = 0  # candidates looked at by waits and filtered pages (for tests)
         self.listeners: list[Callable[[Event], None]] = []
         self.sandbox_of: Callable[[str | None], str | None] = lambda account_id: None
 
@@ -69,6 +149,10 @@ class EventLog:
     def last_seq(self) -> int:
         return self._next_seq - 1
 
+    def __len__(self) -> int:
+        return len(self._log) - self._dead
+
+    # -- writing -------------------------------------------------------------------------
     def emit(self, kind: str, provider: str | None = None, account_id: str | None = None, **data: Any) -> Event:
         return self.record(kind, provider, account_id, data)
 
@@ -76,68 +160,328 @@ class EventLog:
         """`emit` with the data as one mapping (which the event keeps), at `at` (default now)."""
         event = Event(self._next_seq, self._now() if at is None else at, kind, provider, account_id, data, self.sandbox_of(account_id))
         self._next_seq += 1
-        self._events.append(event)
-        for waiter in self._waiters:
-            waiter.set()
+        if len(self._log) - self._dead >= self._capacity:
+            self._forget_oldest()
+        self._log.append(event)
+        offered: list[_Postings] | None = None
+        for table, key in self._keys(event):
+            postings = table.get(key)
+            if postings is None:
+                postings = table[key] = _Postings()
+            postings.events.append(event)
+            if postings.waiters:
+                if offered is None:
+                    offered = []
+                offered.append(postings)
+        if offered is not None or self._prefix_waiters or self._open_waiters:
+            self._offer(event, offered or ())
+        if self._news is not None:
+            if not self._news.done():
+                self._news.set_result(None)
+            self._news = None
         for listener in self.listeners:
             listener(event)
         return event
 
-    def since(self, after: int = 0, limit: int | None = None) -> list[Event]:
-        """Events with a sequence number above `after`, oldest first."""
-        if not self._events:
-            return []
-        first = self._events[0].seq
-        start = max(0, after + 1 - first)
-        end = len(self._events) if limit is None else min(len(self._events), start + limit)
-        return [self._events[i] for i in range(start, end)]
+    def _keys(self, event: Event) -> Iterator[tuple[dict[str, _Postings], str]]:
+        fields = self._fields
+        yield fields["kind"], event.kind
+        if event.provider is not None:
+            yield fields["provider"], event.provider
+        if event.account_id is not None:
+            yield fields["account"], event.account_id.lstrip("+")
+        if event.sandbox is not None:
+            yield fields["sandbox"], event.sandbox.lstrip("+")
+        tables = self._data
+        for name, value in event.data.items():
+            key = _key(value)
+            if key is not None and name not in fields:
+                table = tables.get(name)
+                if table is None:
+                    table = tables[name] = {}
+                yield table, key
 
-    def find(self, filters: dict[str, str], after: int = 0) -> Event | None:
-        for event in self.since(after):
-            if event.matches(filters):
-                return event
-        return None
-
-    async def wait_for(self, filters: dict[str, str], after: int = 0, timeout: float = 10.0) -> Event | None:
-        """The first event after `after` that matches, waiting up to `timeout` seconds of real time."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        waiter = asyncio.Event()
-        self._waiters.add(waiter)
-        try:
-            seen = after
-            while True:
-                waiter.clear()
-                for event in self.since(seen):
-                    if event.matches(filters):
-                        return event
-                seen = max(seen, self.last_seq)
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    return None
-                try:
-                    await asyncio.wait_for(waiter.wait(), remaining)
-                except TimeoutError:
-                    return None
-        finally:
-            self._waiters.discard(waiter)
-
-    async def follow(self, after: int = 0):
-        """Every event after `after`, then each new one as it happens (for streaming)."""
-        waiter = asyncio.Event()
-        self._waiters.add(waiter)
-        try:
-            seen = after
-            while True:
-                waiter.clear()
-                for event in self.since(seen):
-                    seen = event.seq
-                    yield event
-                await waiter.wait()
-        finally:
-            self._waiters.discard(waiter)
+    def _forget_oldest(self) -> None:
+        oldest = self._log[self._dead]
+        self._dead += 1
+        if self._dead > 1024 and self._dead * 2 > len(self._log):
+            del self._log[:self._dead]
+            self._dead = 0
+        for table, key in self._keys(oldest):
+            postings = table[key]
+            postings.dead += 1
+            if postings.dead == len(postings.events):
+                if postings.waiters:
+                    postings.events.clear()
+                    postings.dead = 0
+                else:
+                    del table[key]
+            elif postings.dead > 32 and postings.dead * 2 > len(postings.events):
+                del postings.events[:postings.dead]
+                postings.dead = 0
 
     def clear(self) -> None:
-        self._events.clear()
-        for waiter in self._waiters:
-            waiter.set()
+        """Forget every event (the sequence goes on); waits and streams keep waiting."""
+        self._log = []
+        self._dead = 0
+        self._fields = {name: {} for name in _FIELDS}
+        self._data = {}
+        watched, self._watched = self._watched, {}
+        for postings in watched:
+            postings.events.clear()
+            postings.dead = 0
+            for waiter in list(postings.waiters or ()):
+                self._unregister(waiter)
+                self._register(waiter)
+
+    # -- reading -------------------------------------------------------------------------
+    def since(self, after: int = 0, limit: int | None = None) -> list[Event]:
+        """Events with a sequence number above `after`, oldest first."""
+        start = bisect_right(self._log, after, lo=self._dead, key=_SEQ)
+        end = len(self._log) if limit is None else min(len(self._log), start + limit)
+        return self._log[start:end]
+
+    def _candidates(self, filters: dict[str, str]) -> list[_Postings] | None:
+        """The fewest posting lists that hold every event the filters can match (None: the
+        whole log, when no filter narrows it)."""
+        best: list[_Postings] | None = None
+        best_size = -1
+        for name, wanted in filters.items():
+            if name == "kind" and wanted.endswith("*"):
+                prefix = wanted[:-1]
+                if not prefix:
+                    continue
+                lists = [postings for kind, postings in self._fields["kind"].items() if kind.startswith(prefix)]
+            else:
+                table = self._fields.get(name) if name in _FIELDS else self._data.get(name)
+                postings = table.get(wanted.lstrip("+")) if table is not None else None
+                lists = [postings] if postings is not None else []
+            size = sum(postings.live() for postings in lists)
+            if best is None or size < best_size:
+                best, best_size = lists, size
+                if size == 0:
+                    break
+        return best
+
+    def _scan(self, filters: dict[str, str], after: int, upto: int, budget: int | None) -> tuple[Event | None, int]:
+        """The first event in (`after`, `upto`] that matches, looking at `budget` candidates
+        at most; else None and the sequence number up to which all were looked at."""
+        lists = self._candidates(filters)
+        if lists is None:
+            start = bisect_right(self._log, after, lo=self._dead, key=_SEQ)
+            found: Iterable[Event] = self._log[start:] if budget is None else self._log[start:start + budget]
+        elif len(lists) == 1:
+            postings = lists[0]
+            start = postings.after(after)
+            found = postings.events[start:] if budget is None else postings.events[start:start + budget]
+        else:
+            slices = []
+            for postings in lists:
+                start = postings.after(after)
+                slices.append(postings.events[start:] if budget is None else postings.events[start:start + budget])
+            found = heapq.merge(*slices, key=_SEQ)
+        looked = 0
+        for event in found if budget is None else islice(found, budget):
+            if event.seq > upto:
+                break
+            looked += 1
+            if event.matches(filters):
+                self.examined += looked
+                return event, event.seq
+            if looked == budget:
+                self.examined += looked
+                return None, event.seq
+        self.examined += looked
+        return None, upto
+
+    def find(self, filters: dict[str, str], after: int = 0) -> Event | None:
+        """The first event after `after` that matches (looking only at the candidates)."""
+        return self._scan(filters, after, self.last_seq, None)[0]
+
+    def matching(self, filters: dict[str, str], after: int = 0, limit: int | None = None) -> list[Event]:
+        """Up to `limit` events after `after` that match, oldest first."""
+        if not filters:
+            return self.since(after, limit)
+        found: list[Event] = []
+        upto = self.last_seq
+        while limit is None or len(found) < limit:
+            event, after = self._scan(filters, after, upto, None)
+            if event is None:
+                break
+            found.append(event)
+        return found
+
+    # -- waiting -------------------------------------------------------------------------
+    async def wait_for(self, filters: dict[str, str], after: int = 0, timeout: float = 10.0, gone: asyncio.Future | None = None) -> Event | None:
+        """The first event after `after` that matches, waiting up to `timeout` seconds of real
+        time (or until `gone` is done: the client left). Raises `TooBusy` when `max_waits`
+        waits are open."""
+        if self.waits >= self.max_waits:
+            raise TooBusy(f"{self.waits} waits are open; at most {self.max_waits} at once")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        self.waits += 1
+        waiter: _Waiter | None = None
+        timer = None
+        try:
+            seen = after
+            while seen < self.last_seq:  # what already happened, a chunk at a time
+                upto = self.last_seq
+                while seen < upto:
+                    event, seen = self._scan(filters, seen, upto, SCAN_CHUNK)
+                    if event is not None:
+                        return event
+                    if seen < upto:
+                        await asyncio.sleep(0)
+            # no pause since the last look: every later event is offered to this waiter
+            remaining = deadline - loop.time()
+            if remaining <= 0 or (gone is not None and gone.done()):
+                return None
+            waiter = _Waiter(filters, loop.create_future())
+            self._register(waiter)
+            timer = loop.call_later(remaining, _settle, waiter.future, None)
+            if gone is not None:
+                gone.add_done_callback(lambda _: _settle(waiter.future, None))
+            return await waiter.future
+        finally:
+            self.waits -= 1
+            if timer is not None:
+                timer.cancel()
+            if waiter is not None:
+                self._unregister(waiter)
+
+    def _register(self, waiter: _Waiter) -> None:
+        """Hang the waiter on the key of its most selective filter (or its kind prefix)."""
+        best: tuple[int, dict[str, _Postings], str] | None = None
+        prefix = None
+        for name, wanted in waiter.filters.items():
+            if name == "kind" and wanted.endswith("*"):
+                if wanted[:-1]:
+                    prefix = wanted[:-1]
+                continue
+            if name in _FIELDS:
+                table = self._fields[name]
+            else:
+                table = self._data.get(name)
+                if table is None:
+                    table = self._data[name] = {}
+            key = wanted.lstrip("+")
+            postings = table.get(key)
+            size = postings.live() if postings is not None else 0
+            if best is None or size < best[0]:
+                best = (size, table, key)
+        if best is not None:
+            _, table, key = best
+            postings = table.get(key)
+            if postings is None:
+                postings = table[key] = _Postings()
+            if not postings.waiters:
+                postings.waiters = {}
+                self._watched[postings] = (table, key)
+            postings.waiters[waiter] = None
+            waiter.postings, waiter.table, waiter.key = postings, table, key
+        elif prefix is not None:
+            self._prefix_waiters.setdefault(prefix, {})[waiter] = None
+            waiter.prefix = prefix
+        else:
+            self._open_waiters[waiter] = None
+
+    def _unregister(self, waiter: _Waiter) -> None:
+        postings = waiter.postings
+        if postings is not None:
+            waiter.postings = None
+            if postings.waiters is not None:
+                postings.waiters.pop(waiter, None)
+                if not postings.waiters:
+                    postings.waiters = None
+                    self._watched.pop(postings, None)
+                    if postings.live() == 0 and waiter.table is not None and waiter.table.get(waiter.key) is postings:
+                        del waiter.table[waiter.key]
+        elif waiter.prefix is not None:
+            waiters = self._prefix_waiters.get(waiter.prefix)
+            if waiters is not None:
+                waiters.pop(waiter, None)
+                if not waiters:
+                    del self._prefix_waiters[waiter.prefix]
+        else:
+            self._open_waiters.pop(waiter, None)
+
+    def _offer(self, event: Event, offered: Iterable[_Postings]) -> None:
+        """Settle the waits that this new event is the first match of."""
+        settled: list[_Waiter] = []
+        for postings in offered:
+            for waiter in postings.waiters or ():
+                if not waiter.future.done() and event.matches(waiter.filters):
+                    settled.append(waiter)
+        for prefix, waiters in self._prefix_waiters.items():
+            if event.kind.startswith(prefix):
+                for waiter in waiters:
+                    if not waiter.future.done() and event.matches(waiter.filters):
+                        settled.append(waiter)
+        for waiter in self._open_waiters:
+            if not waiter.future.done() and event.matches(waiter.filters):
+                settled.append(waiter)
+        for waiter in settled:
+            _settle(waiter.future, event)
+            self._unregister(waiter)
+
+    def waiters(self) -> int:
+        """Waits registered for new events (for tests: none after they all end)."""
+        return sum(len(postings.waiters or ()) for postings in self._watched) + sum(
+            len(waiters) for waiters in self._prefix_waiters.values()) + len(self._open_waiters)
+
+    # -- streaming -----------------------------------------------------------------------
+    def _next_event(self) -> asyncio.Future:
+        if self._news is None:
+            self._news = asyncio.get_running_loop().create_future()
+        return self._news
+
+    async def follow(self, after: int | None = None, filters: dict[str, str] | None = None) -> AsyncIterator[list[Event]]:
+        """Batches of the events after `after` (None: from now) that match `filters`, then of
+        each new one as it happens. Counts as one of `max_streams` while it runs (check
+        `streams` before starting one)."""
+        self.streams += 1
+        self._streams_started += 1
+        # rests of different lengths (0.5 to 1.5 times stream_rest, spread by the golden ratio),
+        # so that streams woken by one event do not stay in step and write all at once
+        rest = self.stream_rest * (0.5 + (self._streams_started * 0.6180339887) % 1.0)
+        try:
+            seen = self.last_seq if after is None else after
+            while True:
+                upto = self.last_seq
+                if seen < upto:
+                    if filters:
+                        batch = []
+                        while seen < upto and len(batch) < self.stream_batch:
+                            event, seen = self._scan(filters, seen, upto, SCAN_CHUNK)
+                            if event is not None:
+                                batch.append(event)
+                            elif seen < upto:
+                                await asyncio.sleep(0)
+                    else:
+                        batch = self.since(seen, self.stream_batch)
+                        seen = batch[-1].seq if batch else upto
+                    if batch:
+                        yield batch
+                    if seen < self.last_seq:
+                        await asyncio.sleep(0)
+                        continue
+                    await asyncio.sleep(rest)
+                    continue
+                if not filters:
+                    await asyncio.shield(self._next_event())
+                    continue
+                # no pause since the last look: like a wait, woken only by an event that matches
+                waiter = _Waiter(filters, asyncio.get_running_loop().create_future())
+                self._register(waiter)
+                try:
+                    await waiter.future
+                finally:
+                    self._unregister(waiter)
+        finally:
+            self.streams -= 1
+
+
+def _settle(future: asyncio.Future, result: Any) -> None:
+    if not future.done():
+        future.set_result(result)

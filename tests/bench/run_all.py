@@ -3,8 +3,8 @@
     python tests/bench/run_all.py [--quick] [--only NAME[,NAME]] [--json PATH]
 
 Runs, one after another (each is a separate script, see README.md): bench_startup.py,
-bench_send_sms.py (emulator, bare Starlette, Prism), bench_list.py (10k, 100k, 1M messages)
-and bench_webhooks.py, each with `--json` into a temporary directory, showing their output as
+bench_send_sms.py (emulator, bare Starlette, Prism), bench_list.py (10k, 100k, 1M messages),
+bench_webhooks.py and bench_waits.py, each with `--json` into a temporary directory, showing their output as
 they go. Then prints one table: each measurement, its value, the project's target and whether
 it is met. `--quick` uses smaller sizes and shorter runs (about 2.5 minutes instead of about 7 on
 2 CPUs; the list benchmark then stops at 100k messages). Exit status: the worst of the
@@ -22,11 +22,12 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("startup", "send_sms", "list", "webhooks")
+NAMES = ("startup", "send_sms", "list", "webhooks", "waits")
 ARGS = {
-    "full": {"startup": ["--runs", "7", "--importtime"], "send_sms": ["--rounds", "2", "--warmup", "3"], "list": [], "webhooks": []},
+    "full": {"startup": ["--runs", "7", "--importtime"], "send_sms": ["--rounds", "2", "--warmup", "3"], "list": [], "webhooks": [], "waits": []},
     "quick": {"startup": ["--runs", "5"], "send_sms": ["--duration", "3"], "list": ["--sizes", "10000,100000", "--requests", "100"],
-              "webhooks": ["--burst", "2000", "--sustained", "2000"]},
+              "webhooks": ["--burst", "2000", "--sustained", "2000"],
+              "waits": ["--events", "50000", "--waits", "500", "--streams", "200", "--seconds", "3"]},
 }
 
 
@@ -118,7 +119,28 @@ def rows_webhooks(report: dict) -> list[tuple]:
     return rows
 
 
-ROWS = {"startup": rows_startup, "send_sms": rows_send_sms, "list": rows_list, "webhooks": rows_webhooks}
+def rows_waits(report: dict) -> list[tuple]:
+    events = report.get("events")
+    rows = []
+    for name in ("wait_present_ms", "wait_none_ms", "wait_kind_ms"):
+        if name in report:
+            rows.append(("waits", f"{name[5:-3]}: one wait at {events} events, ms", f"{report[name]:.2f}", "< 5", verdict(report[name] < 5)))
+    idle = report.get("idle", {})
+    for name, label in (("storm_scoped", "waits + streams of a sandbox each"), ("storm_all", "waits + streams of everything")):
+        storm = report.get(name)
+        if storm and idle.get("rps"):
+            ratio = storm["rps"] / idle["rps"]
+            rows.append(("waits", f"{label}: sends/s / idle", f"{ratio:.2f}", ">= 0.80", verdict(ratio >= 0.8)))
+            rows.append(("waits", f"{label}: CPU us per send (idle)", f"{storm['cpu_us_per_send']:.0f} ({idle['cpu_us_per_send']:.0f})", "", ""))
+            rows.append(("waits", f"{label}: health max ms", f"{storm['health_max_ms']:.0f}", "< 50", verdict(storm["health_max_ms"] < 50)))
+    fresh, after = report.get("fresh", {}), report.get("after", {})
+    if fresh.get("rps") and after.get("rps"):
+        rows.append(("waits", "after the storms and a reset: CPU us per send (fresh)", f"{after['cpu_us_per_send']:.0f} ({fresh['cpu_us_per_send']:.0f})",
+                     "~fresh", verdict(after["cpu_us_per_send"] < 1.25 * fresh["cpu_us_per_send"])))
+    return rows
+
+
+ROWS = {"startup": rows_startup, "send_sms": rows_send_sms, "list": rows_list, "webhooks": rows_webhooks, "waits": rows_waits}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,3 +15,44 @@ def test_survivors_of_a_collection_are_set_aside():
         assert gc.get_freeze_count() >= len(kept)
     finally:
         gc.unfreeze()
+
+
+def _cycle() -> list:
+    node: list = [{}]
+    node[0]["owner"] = node  # a list and a dict that hold each other
+    return node
+
+
+def test_cycles_frozen_while_alive_are_freed_after_a_reset():
+    from emulator.cli import FrozenGarbage
+
+    gc.collect()
+    gc.freeze()
+    try:
+        keeper = FrozenGarbage(slack=1_000)
+        storm = [_cycle() for _ in range(5_000)]  # alive (an open wait's objects) during a collection
+        _freeze_survivors("stop", {"generation": 0})
+        del storm  # the storm ends: cycles the collector no longer sees
+        grown = gc.get_freeze_count()
+        assert grown >= keeper.baseline + 10_000  # 5,000 lists and 5,000 dicts
+        keeper.after_reset()
+        assert keeper.collections == 1
+        assert gc.get_freeze_count() <= grown - 10_000
+        assert gc.get_freeze_count() < keeper.baseline + 1_000
+    finally:
+        gc.unfreeze()
+
+
+def test_a_reset_with_nothing_new_frozen_does_not_collect():
+    from emulator.cli import FrozenGarbage
+
+    gc.collect()
+    gc.freeze()
+    try:
+        keeper = FrozenGarbage(slack=1_000)
+        kept = [{"record": i} for i in range(100)]
+        _freeze_survivors("stop", {"generation": 0})
+        keeper.after_reset()
+        assert keeper.collections == 0 and kept
+    finally:
+        gc.unfreeze()

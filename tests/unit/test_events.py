@@ -1,0 +1,186 @@
+"""The event log (`emulator/core/events.py`): waits and filtered pages look at the candidates of
+their most selective filter, never the whole log; a new event is offered only to the waits it
+can satisfy; waits are race-free and leave nothing registered behind; streams start where asked
+and stay within the log."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from emulator.core.events import Event, EventLog, TooBusy
+
+FILL = 20_000
+
+
+def filled(count: int = FILL, capacity: int = 200_000) -> EventLog:
+    log = EventLog(lambda: 0, capacity)
+    for index in range(count):
+        log.emit("message.created", "elks", f"acct{index % 10}", id=f"m{index}", to=f"+4670{index:07d}", status="created")
+    return log
+
+
+def test_a_wait_for_a_present_event_looks_at_its_own_candidates_only():
+    log = filled()
+    wanted = f"m{FILL - 5}"
+    log.examined = 0
+    event = asyncio.run(log.wait_for({"id": wanted, "kind": "message.created"}, after=0, timeout=0))
+    assert event is not None and event.data["id"] == wanted
+    assert log.examined == 1  # the old scan looked at 19,996 events
+
+
+def test_a_wait_that_matches_nothing_looks_at_nothing():
+    log = filled()
+    log.examined = 0
+    assert asyncio.run(log.wait_for({"kind": "message.*", "to": "+46799999999"}, after=0, timeout=0)) is None
+    assert log.examined == 0
+
+
+def test_numbers_match_with_or_without_their_plus_through_the_index():
+    log = filled(100)
+    assert log.find({"to": "46700000042"}).data["id"] == "m42"
+    assert log.find({"to": "+46700000042"}).data["id"] == "m42"
+
+
+def test_a_kind_prefix_merges_the_kinds_in_order():
+    log = EventLog(lambda: 0)
+    log.emit("message.created", "elks", "a", id="x")
+    log.emit("call.created", "elks", "a", id="x")
+    log.emit("message.status", "elks", "a", id="y", status="delivered")
+    log.emit("message.status", "elks", "a", id="x", status="delivered")
+    log.examined = 0
+    found = log.matching({"kind": "message.*", "status": "delivered"})
+    assert [event.data["id"] for event in found] == ["y", "x"]
+    assert log.examined == 2  # the two status events: the smallest candidate list
+    assert [e.seq for e in log.matching({"kind": "message.*"}, after=1)] == [3, 4]
+
+
+def test_a_new_event_is_offered_only_to_waits_it_can_satisfy(monkeypatch):
+    calls = []
+    original = Event.matches
+    monkeypatch.setattr(Event, "matches", lambda self, filters: calls.append(self.seq) or original(self, filters))
+
+    async def scenario():
+        log = filled(1000)
+        waits = [asyncio.ensure_future(log.wait_for({"id": f"never{index}"}, timeout=5)) for index in range(500)]
+        target = asyncio.ensure_future(log.wait_for({"id": "soon", "status": "delivered"}, timeout=5))
+        await asyncio.sleep(0)
+        assert log.waiters() == 501
+        calls.clear()
+        for index in range(200):
+            log.emit("message.status", "elks", "acct1", id=f"other{index}", status="delivered")
+        log.emit("message.status", "elks", "acct1", id="soon", status="sent")
+        log.emit("message.status", "elks", "acct1", id="soon", status="delivered")
+        event = await target
+        assert event.data == {"id": "soon", "status": "delivered"}
+        assert len(calls) == 2  # only the two events of message "soon" were matched against a wait
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+        assert log.waiters() == 0 and log.waits == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_wait_finds_an_event_that_happened_while_it_looked():
+    async def scenario():
+        log = filled(10_000)
+        # one account's events are many candidates: the wait looks at them in chunks, letting
+        # the emitter in between; the event emitted meanwhile must still be found
+        wait = asyncio.ensure_future(log.wait_for({"account": "acct3", "status": "sent"}, after=0, timeout=5))
+        await asyncio.sleep(0)
+        log.emit("message.status", "elks", "acct3", id="late", status="sent")
+        event = await wait
+        assert event.data["id"] == "late"
+
+    asyncio.run(scenario())
+
+
+def test_a_wait_ends_when_its_client_leaves():
+    async def scenario():
+        log = filled(10)
+        gone = asyncio.get_running_loop().create_future()
+        wait = asyncio.ensure_future(log.wait_for({"id": "never"}, timeout=300, gone=gone))
+        await asyncio.sleep(0)
+        assert log.waiters() == 1
+        gone.set_result(None)
+        assert await asyncio.wait_for(wait, 1) is None
+        assert log.waiters() == 0 and log.waits == 0
+
+    asyncio.run(scenario())
+
+
+def test_too_many_waits_are_refused():
+    async def scenario():
+        log = filled(10)
+        log.max_waits = 3
+        waits = [asyncio.ensure_future(log.wait_for({"id": "never"}, timeout=5)) for _ in range(3)]
+        await asyncio.sleep(0)
+        with pytest.raises(TooBusy):
+            await log.wait_for({"id": "never"}, timeout=5)
+        for wait in waits:
+            wait.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+        assert await log.wait_for({"id": "m3"}, timeout=0) is not None
+
+    asyncio.run(scenario())
+
+
+def test_waits_survive_a_clear_and_match_what_comes_after():
+    async def scenario():
+        log = filled(100)
+        wait = asyncio.ensure_future(log.wait_for({"id": "m5", "status": "delivered"}, after=log.last_seq, timeout=5))
+        await asyncio.sleep(0)
+        log.clear()
+        log.emit("message.status", "elks", "acct5", id="m5", status="delivered")
+        assert (await wait).data["status"] == "delivered"
+
+    asyncio.run(scenario())
+
+
+def test_the_index_forgets_what_leaves_the_log():
+    log = filled(5_000, capacity=1_000)
+    assert len(log) == 1_000
+    assert log.find({"id": "m10"}) is None
+    assert log.find({"id": "m4500"}).data["id"] == "m4500"
+    assert len(log._data["id"]) == 1_000  # one key per retained message, not 5,000
+    assert sum(postings.live() for postings in log._fields["account"].values()) == 1_000
+    assert all(len(postings.events) <= 2 * postings.live() + 33 for postings in log._fields["account"].values())
+    assert [event.seq for event in log.since(4_990)] == list(range(4_991, 5_001))
+
+
+def test_a_stream_without_a_cursor_starts_from_now():
+    async def scenario():
+        log = filled(1000)
+        stream = log.follow(None)
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.sleep(0)
+        log.emit("message.created", "elks", "a", id="new")
+        batch = await asyncio.wait_for(first, 1)
+        assert [event.data["id"] for event in batch] == ["new"]
+        await stream.aclose()
+        assert log.streams == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_filtered_stream_is_woken_only_by_its_events():
+    async def scenario():
+        log = filled(10)
+        stream = log.follow(None, {"sandbox": "sb1"})
+        first = asyncio.ensure_future(stream.__anext__())
+        await asyncio.sleep(0)
+        assert log.waiters() == 1
+        for index in range(100):
+            log.emit("message.created", "elks", "a", id=f"x{index}")
+        await asyncio.sleep(0)
+        assert not first.done()
+        log.sandbox_of = lambda account: "sb1" if account == "b" else None
+        log.emit("message.created", "elks", "b", id="mine")
+        batch = await asyncio.wait_for(first, 1)
+        assert [event.data["id"] for event in batch] == ["mine"]
+        await stream.aclose()
+        assert log.waiters() == 0 and log.streams == 0
+
+    asyncio.run(scenario())
