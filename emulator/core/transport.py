@@ -6,6 +6,13 @@ requests in flight; an outbox with hundreds of deliveries in flight then sends a
 second. This transport keeps a small stack of idle connections per origin and nothing else, so
 delivery throughput is bounded by the receiver. A connection that was idle may have been closed
 by the receiver meanwhile: such a request is retried once on a fresh connection.
+
+What a receiver can cost is bounded. One deadline (the request's timeout) covers taking a
+connection, sending the request and reading the whole answer, so a receiver that trickles its
+answer cannot hold an attempt past its timeout. At most `max_answer` bytes of an answer's body
+are read (64 KiB unless told otherwise): the rest is never read or buffered; the connection is
+closed instead of drained and never goes back to the idle pool, and the response carries the
+extension `"truncated": True` with the first `max_answer` bytes as its content.
 """
 
 from __future__ import annotations
@@ -17,8 +24,9 @@ from dataclasses import dataclass
 import h11
 import httpx
 
-__all__ = ["StreamTransport"]
+__all__ = ["StreamTransport", "MAX_ANSWER_BYTES"]
 
+MAX_ANSWER_BYTES = 65_536
 _READ_SIZE = 65_536
 _MAX_IDLE_PER_ORIGIN = 64
 
@@ -36,7 +44,8 @@ class _Connection:
 
 
 class StreamTransport(httpx.AsyncBaseTransport):
-    def __init__(self) -> None:
+    def __init__(self, max_answer: int = MAX_ANSWER_BYTES) -> None:
+        self.max_answer = max_answer
         self._idle: dict[Origin, list[_Connection]] = {}
         self._ssl: ssl.SSLContext | None = None
 
@@ -88,6 +97,8 @@ class StreamTransport(httpx.AsyncBaseTransport):
             await connection.writer.drain()
             response: h11.Response | None = None
             chunks: list[bytes] = []
+            size = 0
+            truncated = False
             while True:
                 event = protocol.next_event()
                 if event is h11.NEED_DATA:
@@ -98,6 +109,10 @@ class StreamTransport(httpx.AsyncBaseTransport):
                     response = event
                 elif isinstance(event, h11.Data):
                     chunks.append(bytes(event.data))
+                    size += len(event.data)
+                    if size > self.max_answer:
+                        truncated = True  # the rest is not read: the connection is closed below
+                        break
                 elif isinstance(event, h11.EndOfMessage):
                     break
                 elif isinstance(event, h11.ConnectionClosed):
@@ -109,12 +124,18 @@ class StreamTransport(httpx.AsyncBaseTransport):
             connection.close()
             raise
         assert response is not None
-        self._release(connection, origin)
+        content = b"".join(chunks)
+        if truncated:
+            connection.close()
+            content = content[: self.max_answer]
+        else:
+            self._release(connection, origin)
         return httpx.Response(
             response.status_code,
             headers=[(bytes(name), bytes(value)) for name, value in response.headers],
-            content=b"".join(chunks),
+            content=content,
             request=request,
+            extensions={"truncated": truncated},
         )
 
     def _release(self, connection: _Connection, origin: Origin) -> None:

@@ -5,6 +5,11 @@ worker POSTs (or GETs) it with `httpx`, records every `Attempt` (url, method, he
 status, latency, error) and, on failure, schedules the next attempt on the clock according to the
 provider's `RetryPolicy`. Retries therefore follow the virtual clock, or the real clock compressed
 by `time_scale`.
+
+An answer is read up to 64 KiB (what a call-control or reply-by-response answer may need) and the
+rest is never read (see `transport`); the attempt records the first 4 KiB (64 KiB for a
+call-control exchange). An answer longer than 64 KiB is noted in the attempt's `error`, and a
+call-control exchange treats it as an invalid answer.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from .clock import Clock
 from .ids import IdFactory
 from .models import Attempt, Delivery
 from .store import Store
-from .transport import StreamTransport
+from .transport import MAX_ANSWER_BYTES, StreamTransport
 
 __all__ = ["RetryPolicy", "Outbox", "ResultHandler"]
 
@@ -29,7 +34,7 @@ log = logging.getLogger("emulator.webhooks")
 
 ResultHandler = Callable[[Delivery, Attempt], None]
 _MAX_RECORDED_BODY = 4096
-_MAX_EXCHANGE_BODY = 65536  # a call-control answer is read whole, up to this size
+_MAX_EXCHANGE_BODY = MAX_ANSWER_BYTES  # a call-control answer is read whole, up to this size
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +213,12 @@ class Outbox:
                 timeout=policy.timeout,
             )
             attempt.status = response.status_code
-            attempt.response_body = response.text[: _MAX_EXCHANGE_BODY if one_shot else _MAX_RECORDED_BODY]
+            content = response.content
+            attempt.response_body = content[: _MAX_EXCHANGE_BODY if one_shot else _MAX_RECORDED_BODY].decode(
+                response.encoding or "utf-8", "replace"
+            )
+            if response.extensions.get("truncated") or len(content) > _MAX_EXCHANGE_BODY:
+                attempt.error = f"the answer is longer than {_MAX_EXCHANGE_BODY // 1024} KiB: only that much was read"
         except (httpx.HTTPError, OSError, ValueError) as exc:
             attempt.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         attempt.latency_ms = round((time.perf_counter() - started) * 1000, 3)

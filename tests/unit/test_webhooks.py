@@ -1,4 +1,5 @@
-"""The outbox: attempts recorded, retries on the provider's schedule, giving up, signing."""
+"""The outbox: attempts recorded, retries on the provider's schedule, giving up, signing; long
+answers cut."""
 
 import httpx
 import pytest
@@ -30,7 +31,7 @@ async def run_outbox():
 
     tasks = []
 
-    def start(policy: RetryPolicy, answers: Answers) -> tuple[Outbox, VirtualClock]:
+    def start(policy: RetryPolicy, answers) -> tuple[Outbox, VirtualClock]:
         clock = VirtualClock(START)
         outbox = Outbox(clock, Store(), IdFactory(1), {"p": policy}, transport=httpx.MockTransport(answers))
         tasks.append(asyncio.create_task(outbox.run()))
@@ -106,3 +107,15 @@ async def test_result_handler_sees_the_final_attempt(run_outbox):
     enqueue(outbox, on_result=lambda delivery, attempt: results.append((delivery.state, attempt.response_body)))
     await outbox.drain()
     assert results == [("delivered", "answer 1")]
+
+
+async def test_a_long_answer_is_recorded_cut_and_noted(run_outbox):
+    outbox, _ = run_outbox(RetryPolicy(delays=()), lambda request: httpx.Response(200, content=b"a" * 100_000))
+    delivery = enqueue(outbox)
+    exchange = outbox.request_once(provider="p", account_id="a", event="e", url="http://hook.test/x", on_result=lambda d, a: None)
+    assert await outbox.drain()
+    (attempt,) = delivery.attempts
+    assert attempt.status == 200 and attempt.response_body == "a" * 4096
+    assert attempt.error == "the answer is longer than 64 KiB: only that much was read"
+    assert exchange.attempts[0].response_body == "a" * 65_536 and exchange.attempts[0].error == attempt.error
+    assert delivery.state == "delivered"  # a receipt's answer body does not matter to 46elks or seven.io
