@@ -6,6 +6,11 @@ status, latency, error) and, on failure, schedules the next attempt on the clock
 provider's `RetryPolicy`. Retries therefore follow the virtual clock, or the real clock compressed
 by `time_scale`.
 
+Each destination (origin: scheme, host, port) gets its own queue and a bounded share of the
+attempts in flight (`PER_ORIGIN_LIMIT`), under a global bound (`GLOBAL_LIMIT`); destinations with
+work take turns. A receiver that never answers therefore holds at most its own share, for at most
+its timeout each, and its backlog waits in its own queue, not in front of other receivers'.
+
 An answer is read up to 64 KiB (what a call-control or reply-by-response answer may need) and the
 rest is never read (see `transport`); the attempt records the first 4 KiB (64 KiB for a
 call-control exchange). An answer longer than 64 KiB is noted in the attempt's `error`, and a
@@ -17,8 +22,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
+from functools import lru_cache, partial
 from typing import Callable
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -28,13 +36,30 @@ from .models import Attempt, Delivery
 from .store import Store
 from .transport import MAX_ANSWER_BYTES, StreamTransport
 
-__all__ = ["RetryPolicy", "Outbox", "ResultHandler"]
+__all__ = ["RetryPolicy", "Outbox", "ResultHandler", "GLOBAL_LIMIT", "PER_ORIGIN_LIMIT"]
 
 log = logging.getLogger("emulator.webhooks")
 
 ResultHandler = Callable[[Delivery, Attempt], None]
 _MAX_RECORDED_BODY = 4096
 _MAX_EXCHANGE_BODY = MAX_ANSWER_BYTES  # a call-control answer is read whole, up to this size
+GLOBAL_LIMIT = 200  # attempts in flight, all destinations together
+PER_ORIGIN_LIMIT = 32  # attempts in flight to one destination
+
+Origin = tuple[str, str, int]
+_UNKNOWN_ORIGIN: Origin = ("", "", 0)  # a URL that names no destination: its attempt fails alone
+
+
+@lru_cache(maxsize=4096)
+def origin_of(url: str) -> Origin:
+    """The destination a URL's deliveries share: scheme, host and port (as a connection sees them)."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or {"http": 80, "https": 443}.get(scheme, 0)
+        return (scheme, (parts.hostname or "").lower(), port)
+    except ValueError:
+        return _UNKNOWN_ORIGIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +95,17 @@ class Outbox:
         self.store = store
         self.ids = ids
         self.policies = policies
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._handlers: dict[str, ResultHandler] = {}
         self._one_shot: set[str] = set()  # exchanges: one attempt, never retried
         self._in_flight: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
-        self._limit = asyncio.Semaphore(200)
+        self.global_limit = GLOBAL_LIMIT
+        self.per_origin_limit = PER_ORIGIN_LIMIT
+        self._waiting: dict[Origin, deque[str]] = {}  # per destination, deliveries due, in order
+        self._active: dict[Origin, int] = {}  # per destination, attempts in flight
+        # Destinations with a delivery waiting and a free share, in turn: one is in it exactly
+        # when its queue is not empty and its attempts in flight are under its share.
+        self._ready: deque[Origin] = deque()
         self._unfinished = 0  # queued or in flight
         self._idle = asyncio.Event()
         self._idle.set()
@@ -145,15 +175,55 @@ class Outbox:
     def _submit(self, delivery_id: str) -> None:
         self._unfinished += 1
         self._idle.clear()
-        self._queue.put_nowait(delivery_id)
+        delivery = self.store.deliveries.get(delivery_id)
+        origin = origin_of(delivery.url) if delivery is not None else _UNKNOWN_ORIGIN
+        waiting = self._waiting.get(origin)
+        if waiting is None:
+            waiting = self._waiting[origin] = deque()
+        waiting.append(delivery_id)
+        if len(waiting) == 1 and self._active.get(origin, 0) < self.per_origin_limit:
+            self._ready.append(origin)
+        self._start_ready()
+
+    def _start_ready(self) -> None:
+        """Start attempts while a destination has one waiting and a free share, and the global
+        bound allows; destinations take turns."""
+        if self._client is None:
+            return  # the worker is not running: `run` starts what waits
+        ready = self._ready
+        while ready and len(self._in_flight) < self.global_limit:
+            origin = ready.popleft()
+            waiting = self._waiting[origin]
+            delivery_id = waiting.popleft()
+            active = self._active.get(origin, 0) + 1
+            self._active[origin] = active
+            if not waiting:
+                del self._waiting[origin]
+            elif active < self.per_origin_limit:
+                ready.append(origin)
+            task = asyncio.create_task(self._attempt(delivery_id))
+            self._in_flight.add(task)
+            task.add_done_callback(partial(self._finished, origin))
+
+    @property
+    def in_flight(self) -> dict[Origin, int]:
+        """Attempts in flight per destination."""
+        return dict(self._active)
+
+    @property
+    def queued(self) -> dict[Origin, int]:
+        """Deliveries due and waiting for a free share, per destination."""
+        return {origin: len(waiting) for origin, waiting in self._waiting.items()}
 
     def reset(self, store: Store, ids: IdFactory) -> None:
         self.store = store
         self.ids = ids
         self._handlers.clear()
         self._one_shot.clear()
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        waiting = sum(len(queue) for queue in self._waiting.values())
+        self._waiting.clear()
+        self._ready.clear()
+        for _ in range(waiting):
             self._done()
 
     def _done(self) -> None:
@@ -168,21 +238,24 @@ class Outbox:
         async with httpx.AsyncClient(follow_redirects=False, trust_env=False, transport=transport) as client:
             self._client = client
             try:
-                while True:
-                    delivery_id = await self._queue.get()
-                    await self._limit.acquire()
-                    task = asyncio.create_task(self._attempt(delivery_id))
-                    self._in_flight.add(task)
-                    task.add_done_callback(self._finished)
+                self._start_ready()
+                await asyncio.Future()  # attempts start as deliveries come due, until cancelled
             finally:
+                self._client = None
                 for task in list(self._in_flight):
                     task.cancel()
-                self._client = None
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, origin: Origin, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
-        self._limit.release()
+        active = self._active[origin] - 1
+        if active:
+            self._active[origin] = active
+        else:
+            del self._active[origin]
+        if active == self.per_origin_limit - 1 and origin in self._waiting:
+            self._ready.append(origin)  # its share has room again
         self._done()
+        self._start_ready()
 
     async def _attempt(self, delivery_id: str) -> None:
         delivery = self.store.deliveries.get(delivery_id)

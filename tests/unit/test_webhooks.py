@@ -1,5 +1,8 @@
 """The outbox: attempts recorded, retries on the provider's schedule, giving up, signing; long
-answers cut."""
+answers cut; each destination's bounded share of the attempts in flight."""
+
+import asyncio
+from collections import Counter
 
 import httpx
 import pytest
@@ -7,7 +10,7 @@ import pytest
 from emulator.core.clock import MICROS, VirtualClock
 from emulator.core.ids import IdFactory
 from emulator.core.store import Store
-from emulator.core.webhooks import Outbox, RetryPolicy
+from emulator.core.webhooks import GLOBAL_LIMIT, PER_ORIGIN_LIMIT, Outbox, RetryPolicy
 
 START = 1_767_225_600 * MICROS
 
@@ -119,3 +122,89 @@ async def test_a_long_answer_is_recorded_cut_and_noted(run_outbox):
     assert attempt.error == "the answer is longer than 64 KiB: only that much was read"
     assert exchange.attempts[0].response_body == "a" * 65_536 and exchange.attempts[0].error == attempt.error
     assert delivery.state == "delivered"  # a receipt's answer body does not matter to 46elks or seven.io
+
+
+class Destinations:
+    """Answers at once, except requests to a host starting with `stuck`, which wait until
+    `release` is set. Counts attempts started and the most in flight at once, per host."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.started: Counter[str] = Counter()
+        self.in_flight: Counter[str] = Counter()
+        self.peak_total = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        self.started[host] += 1
+        self.in_flight[host] += 1
+        self.peak_total = max(self.peak_total, sum(self.in_flight.values()))
+        try:
+            if host.startswith("stuck"):
+                await self.release.wait()
+            return httpx.Response(200)
+        finally:
+            self.in_flight[host] -= 1
+
+
+async def settled(condition, turns: int = 100) -> None:
+    """Let the event loop run until `condition()` holds (a bounded number of turns)."""
+    for _ in range(turns):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    assert condition()
+
+
+async def delivered(outbox: Outbox, delivery_id: str, timeout: float = 5.0) -> None:
+    arrived = asyncio.Event()
+    outbox.listeners.append(lambda delivery, attempt: delivery.id == delivery_id and arrived.set())
+    await asyncio.wait_for(arrived.wait(), timeout)
+
+
+async def test_a_stuck_destination_holds_only_its_share_and_others_go_first(run_outbox):
+    destinations = Destinations()
+    outbox, _ = run_outbox(RetryPolicy(delays=()), destinations)
+    stuck = [outbox.enqueue(provider="p", account_id="a", event="e", url="http://stuck.test/x") for _ in range(300)]
+    healthy = outbox.enqueue(provider="p", account_id="b", event="e", url="http://healthy.test/y")
+    await delivered(outbox, healthy.id)  # with one shared queue it would wait behind the stuck ones
+    assert healthy.state == "delivered"
+    assert destinations.started["stuck.test"] == PER_ORIGIN_LIMIT  # its share, no more
+    assert outbox.in_flight == {("http", "stuck.test", 80): PER_ORIGIN_LIMIT}
+    assert outbox.queued == {("http", "stuck.test", 80): 300 - PER_ORIGIN_LIMIT}
+    assert not await outbox.drain(0.05)
+    destinations.release.set()
+    assert await outbox.drain()
+    assert all(delivery.state == "delivered" for delivery in stuck)
+    assert destinations.started["stuck.test"] == 300 and outbox.in_flight == {} and outbox.queued == {}
+
+
+async def test_the_global_bound_holds_across_destinations(run_outbox):
+    destinations = Destinations()
+    outbox, _ = run_outbox(RetryPolicy(delays=()), destinations)
+    for host in range(10):  # 10 x 30 deliveries: each under its share, all over the global bound
+        for _ in range(30):
+            outbox.enqueue(provider="p", account_id="a", event="e", url=f"http://stuck{host}.test/x")
+    await settled(lambda: sum(destinations.started.values()) >= GLOBAL_LIMIT)
+    assert sum(destinations.started.values()) == GLOBAL_LIMIT
+    assert sum(outbox.in_flight.values()) == GLOBAL_LIMIT and sum(outbox.queued.values()) == 300 - GLOBAL_LIMIT
+    assert max(outbox.in_flight.values()) <= PER_ORIGIN_LIMIT
+    destinations.release.set()
+    assert await outbox.drain()
+    assert destinations.peak_total == GLOBAL_LIMIT and sum(destinations.started.values()) == 300
+
+
+async def test_reset_drops_the_backlog_and_drain_still_ends(run_outbox):
+    destinations = Destinations()
+    outbox, _ = run_outbox(RetryPolicy(delays=()), destinations)
+    for _ in range(100):
+        outbox.enqueue(provider="p", account_id="a", event="e", url="http://stuck.test/x")
+    await settled(lambda: destinations.started["stuck.test"] == PER_ORIGIN_LIMIT)
+    outbox.reset(Store(), IdFactory(2))
+    assert outbox.queued == {}
+    assert not await outbox.drain(0.05)  # the attempts already in flight are still unfinished
+    destinations.release.set()
+    assert await outbox.drain()
+    assert destinations.started["stuck.test"] == PER_ORIGIN_LIMIT  # the backlog was never sent
+    fresh = enqueue(outbox)
+    assert await outbox.drain() and fresh.state == "delivered"
