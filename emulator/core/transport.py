@@ -96,8 +96,7 @@ class StreamTransport(httpx.AsyncBaseTransport):
             connection.writer.write(data)
             await connection.writer.drain()
             response: h11.Response | None = None
-            chunks: list[bytes] = []
-            size = 0
+            answer = bytearray()  # one buffer: a receiver's tiny chunks cost no object each
             truncated = False
             while True:
                 event = protocol.next_event()
@@ -108,9 +107,8 @@ class StreamTransport(httpx.AsyncBaseTransport):
                 if isinstance(event, h11.Response):
                     response = event
                 elif isinstance(event, h11.Data):
-                    chunks.append(bytes(event.data))
-                    size += len(event.data)
-                    if size > self.max_answer:
+                    answer += event.data
+                    if len(answer) > self.max_answer:
                         truncated = True  # the rest is not read: the connection is closed below
                         break
                 elif isinstance(event, h11.EndOfMessage):
@@ -124,11 +122,11 @@ class StreamTransport(httpx.AsyncBaseTransport):
             connection.close()
             raise
         assert response is not None
-        content = b"".join(chunks)
         if truncated:
             connection.close()
-            content = content[: self.max_answer]
+            content = bytes(answer[: self.max_answer])
         else:
+            content = bytes(answer)
             self._release(connection, origin)
         return httpx.Response(
             response.status_code,

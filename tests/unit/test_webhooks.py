@@ -208,3 +208,37 @@ async def test_reset_drops_the_backlog_and_drain_still_ends(run_outbox):
     assert destinations.started["stuck.test"] == PER_ORIGIN_LIMIT  # the backlog was never sent
     fresh = enqueue(outbox)
     assert await outbox.drain() and fresh.state == "delivered"
+
+
+async def test_a_trickling_receiver_cannot_hold_an_attempt_past_its_timeout(run_outbox):
+    """The policy's timeout is one deadline for connect, send and the whole read, through the
+    outbox's own transport: a byte every 50 ms never lets one read wait long, yet the attempt
+    ends at 0.3 s, recorded as a timeout."""
+    from emulator.core.transport import StreamTransport
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            for _ in range(1000):
+                await asyncio.sleep(0.05)
+                writer.write(b"z")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    try:
+        outbox, _ = run_outbox(RetryPolicy(delays=(), timeout=0.3), lambda request: httpx.Response(200))
+        outbox.transport = StreamTransport()  # read by `run` when it starts, after this turn
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/dlr"
+        delivery = outbox.enqueue(provider="p", account_id="a", event="e", url=url)
+        assert await outbox.drain(10)
+        (attempt,) = delivery.attempts
+        assert attempt.status is None and attempt.error.startswith("ReadTimeout")
+        assert 250 <= attempt.latency_ms < 2000
+        assert delivery.state == "failed"
+    finally:
+        server.close()
