@@ -6,10 +6,14 @@ status, latency, error) and, on failure, schedules the next attempt on the clock
 provider's `RetryPolicy`. Retries therefore follow the virtual clock, or the real clock compressed
 by `time_scale`.
 
-Each destination (origin: scheme, host, port) gets its own queue and a bounded share of the
-attempts in flight (`PER_ORIGIN_LIMIT`), under a global bound (`GLOBAL_LIMIT`); destinations with
-work take turns. A receiver that never answers therefore holds at most its own share, for at most
-its timeout each, and its backlog waits in its own queue, not in front of other receivers'.
+Each destination (origin: scheme, host, port) has its own queue of due deliveries, and
+destinations with work take turns. At most `GLOBAL_LIMIT` attempts are in flight in all. Each
+destination may always have its share, `PER_ORIGIN_LIMIT`, in flight (while the global bound
+allows); beyond it a destination may borrow only while its last attempt ended within
+`QUICK_ATTEMPT` seconds, and only while `SPARE` slots stay free for destinations within their
+share. So a receiver that never answers holds its share and no more (its backlog waits in its
+own queue, not in front of other receivers'), while one fast receiver still gets nearly the
+whole pool: its throughput is the pool over its round trip, which a busy process lengthens.
 
 An answer is read up to 64 KiB (what a call-control or reply-by-response answer may need) and the
 rest is never read (see `transport`); the attempt records the first 4 KiB (64 KiB for a
@@ -44,7 +48,9 @@ ResultHandler = Callable[[Delivery, Attempt], None]
 _MAX_RECORDED_BODY = 4096
 _MAX_EXCHANGE_BODY = MAX_ANSWER_BYTES  # a call-control answer is read whole, up to this size
 GLOBAL_LIMIT = 200  # attempts in flight, all destinations together
-PER_ORIGIN_LIMIT = 32  # attempts in flight to one destination
+PER_ORIGIN_LIMIT = 32  # attempts in flight a destination may always have: its share
+SPARE = 32  # slots that destinations beyond their share leave free for the others
+QUICK_ATTEMPT = 1.0  # seconds: a destination whose last attempt took longer does not borrow
 
 Origin = tuple[str, str, int]
 _UNKNOWN_ORIGIN: Origin = ("", "", 0)  # a URL that names no destination: its attempt fails alone
@@ -60,6 +66,16 @@ def origin_of(url: str) -> Origin:
         return (scheme, (parts.hostname or "").lower(), port)
     except ValueError:
         return _UNKNOWN_ORIGIN
+
+
+@dataclass(slots=True)
+class _Destination:
+    """The outbox's view of one destination while it has deliveries due or in flight."""
+
+    waiting: deque[str] = field(default_factory=deque)  # due, not started, in order
+    active: int = 0  # attempts in flight
+    quick: bool = False  # its last attempt ended within QUICK_ATTEMPT seconds
+    turn: deque[Origin] | None = None  # the queue of turns it stands in, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +117,12 @@ class Outbox:
         self._client: httpx.AsyncClient | None = None
         self.global_limit = GLOBAL_LIMIT
         self.per_origin_limit = PER_ORIGIN_LIMIT
-        self._waiting: dict[Origin, deque[str]] = {}  # per destination, deliveries due, in order
-        self._active: dict[Origin, int] = {}  # per destination, attempts in flight
-        # Destinations with a delivery waiting and a free share, in turn: one is in it exactly
-        # when its queue is not empty and its attempts in flight are under its share.
-        self._ready: deque[Origin] = deque()
+        self.spare = SPARE
+        self._destinations: dict[Origin, _Destination] = {}  # those with work due or in flight
+        # Destinations in turn: with a delivery waiting and under their share; or over it, quick,
+        # and allowed to borrow (the second turn is only taken while SPARE slots stay free).
+        self._within_share: deque[Origin] = deque()
+        self._borrowing: deque[Origin] = deque()
         self._unfinished = 0  # queued or in flight
         self._idle = asyncio.Event()
         self._idle.set()
@@ -177,52 +194,77 @@ class Outbox:
         self._idle.clear()
         delivery = self.store.deliveries.get(delivery_id)
         origin = origin_of(delivery.url) if delivery is not None else _UNKNOWN_ORIGIN
-        waiting = self._waiting.get(origin)
-        if waiting is None:
-            waiting = self._waiting[origin] = deque()
-        waiting.append(delivery_id)
-        if len(waiting) == 1 and self._active.get(origin, 0) < self.per_origin_limit:
-            self._ready.append(origin)
-        self._start_ready()
+        destination = self._destinations.get(origin)
+        if destination is None:
+            destination = self._destinations[origin] = _Destination()
+        destination.waiting.append(delivery_id)
+        if destination.turn is None:
+            self._queue_turn(origin, destination)
+        self._start_due()
 
-    def _start_ready(self) -> None:
-        """Start attempts while a destination has one waiting and a free share, and the global
-        bound allows; destinations take turns."""
+    def _queue_turn(self, origin: Origin, destination: _Destination) -> None:
+        """Put a destination in the queue of turns its state allows (or none), at the back."""
+        turn = None
+        if destination.waiting:
+            if destination.active < self.per_origin_limit:
+                turn = self._within_share
+            elif destination.quick:
+                turn = self._borrowing
+        if turn is not destination.turn:
+            if destination.turn is not None:
+                destination.turn.remove(origin)  # only from `_borrowing`: a few entries at most
+            if turn is not None:
+                turn.append(origin)
+            destination.turn = turn
+
+    def _start_due(self) -> None:
+        """Start attempts while a destination's turn allows one and the global bound does."""
         if self._client is None:
             return  # the worker is not running: `run` starts what waits
-        ready = self._ready
-        while ready and len(self._in_flight) < self.global_limit:
-            origin = ready.popleft()
-            waiting = self._waiting[origin]
-            delivery_id = waiting.popleft()
-            active = self._active.get(origin, 0) + 1
-            self._active[origin] = active
-            if not waiting:
-                del self._waiting[origin]
-            elif active < self.per_origin_limit:
-                ready.append(origin)
+        within_share, borrowing = self._within_share, self._borrowing
+        loop = asyncio.get_running_loop()
+        while True:
+            running = len(self._in_flight)
+            if within_share and running < self.global_limit:
+                origin = within_share.popleft()
+            elif borrowing and running < self.global_limit - self.spare:
+                origin = borrowing.popleft()
+            else:
+                return
+            destination = self._destinations[origin]
+            destination.turn = None
+            delivery_id = destination.waiting.popleft()
+            destination.active += 1
+            if destination.waiting:
+                self._queue_turn(origin, destination)
             task = asyncio.create_task(self._attempt(delivery_id))
             self._in_flight.add(task)
-            task.add_done_callback(partial(self._finished, origin))
+            task.add_done_callback(partial(self._finished, origin, loop.time()))
 
     @property
     def in_flight(self) -> dict[Origin, int]:
         """Attempts in flight per destination."""
-        return dict(self._active)
+        return {origin: d.active for origin, d in self._destinations.items() if d.active}
 
     @property
     def queued(self) -> dict[Origin, int]:
-        """Deliveries due and waiting for a free share, per destination."""
-        return {origin: len(waiting) for origin, waiting in self._waiting.items()}
+        """Deliveries due and waiting for their destination's turn, per destination."""
+        return {origin: len(d.waiting) for origin, d in self._destinations.items() if d.waiting}
 
     def reset(self, store: Store, ids: IdFactory) -> None:
         self.store = store
         self.ids = ids
         self._handlers.clear()
         self._one_shot.clear()
-        waiting = sum(len(queue) for queue in self._waiting.values())
-        self._waiting.clear()
-        self._ready.clear()
+        waiting = 0
+        for origin, destination in list(self._destinations.items()):
+            waiting += len(destination.waiting)
+            destination.waiting.clear()
+            destination.turn = None
+            if not destination.active:
+                del self._destinations[origin]
+        self._within_share.clear()
+        self._borrowing.clear()
         for _ in range(waiting):
             self._done()
 
@@ -238,24 +280,24 @@ class Outbox:
         async with httpx.AsyncClient(follow_redirects=False, trust_env=False, transport=transport) as client:
             self._client = client
             try:
-                self._start_ready()
+                self._start_due()
                 await asyncio.Future()  # attempts start as deliveries come due, until cancelled
             finally:
                 self._client = None
                 for task in list(self._in_flight):
                     task.cancel()
 
-    def _finished(self, origin: Origin, task: asyncio.Task[None]) -> None:
+    def _finished(self, origin: Origin, started: float, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
-        active = self._active[origin] - 1
-        if active:
-            self._active[origin] = active
+        destination = self._destinations[origin]
+        destination.active -= 1
+        destination.quick = asyncio.get_running_loop().time() - started <= QUICK_ATTEMPT
+        if destination.active or destination.waiting:
+            self._queue_turn(origin, destination)
         else:
-            del self._active[origin]
-        if active == self.per_origin_limit - 1 and origin in self._waiting:
-            self._ready.append(origin)  # its share has room again
+            del self._destinations[origin]
         self._done()
-        self._start_ready()
+        self._start_due()
 
     async def _attempt(self, delivery_id: str) -> None:
         delivery = self.store.deliveries.get(delivery_id)

@@ -164,11 +164,13 @@ def sustained(servers: Servers, count: int, args: argparse.Namespace) -> dict:
     proc, port = servers.emulator()
     callback = f"http://127.0.0.1:{servers.receiver_port}/dlr"
     http_json("POST", f"http://127.0.0.1:{servers.receiver_port}/_reset")
+    cpu_before = cpu_seconds(proc.pid)
     started_ns = time.monotonic_ns()
     asyncio.run(send_sms(port, count, callback, args.connections, args.sustained_rate))
     sent_ns = time.monotonic_ns()
     during = stats(servers.receiver_port)["count"]
     final = wait_for_receiver(servers.receiver_port, 2 * count, args.deadline)
+    cpu_used = cpu_seconds(proc.pid) - cpu_before
     left = outbox_left(port)
     stop_all([proc])
     lags = sorted(final["lags_ms"])
@@ -177,7 +179,7 @@ def sustained(servers: Servers, count: int, args: argparse.Namespace) -> dict:
             "delivered_during_sends": during, "deliveries_per_s_during_sends": during / send_s,
             "deliveries_per_s_overall": final["count"] / ((final["last_ns"] - started_ns) / 1e9),
             "last_delivery_after_last_send_s": (final["last_ns"] - sent_ns) / 1e9,
-            "lag_p50_ms": statistics.median(lags), "lag_p99_ms": lags[int(0.99 * (len(lags) - 1))], "lag_max_ms": lags[-1], **left}
+            "cpu_ms_per_sms": 1e3 * cpu_used / count, "lag_p50_ms": statistics.median(lags), "lag_p99_ms": lags[int(0.99 * (len(lags) - 1))], "lag_max_ms": lags[-1], **left}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'sustained: deliveries/s received while sending':<62}{s['deliveries_per_s_during_sends']:>12.0f}")
         print(f"{'sustained: last delivery after last send, s (1.0 = keeps up)':<62}{s['last_delivery_after_last_send_s']:>12.2f}  "
               f"{'keeps up' if behind < 0.25 else f'falls behind by {behind:.2f} s'}")
+        print(f"{'sustained: emulator CPU ms per SMS (its send and 2 deliveries)':<62}{s['cpu_ms_per_sms']:>12.2f}")
         print(f"{'sustained: lag status change -> receiver, p50/p99/max ms':<62}{s['lag_p50_ms']:>12.1f} / {s['lag_p99_ms']:.1f} / {s['lag_max_ms']:.1f}")
         problems += s["pending"] + s["failed"]
     if args.json:

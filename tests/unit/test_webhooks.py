@@ -9,8 +9,9 @@ import pytest
 
 from emulator.core.clock import MICROS, VirtualClock
 from emulator.core.ids import IdFactory
+from emulator.core import webhooks
 from emulator.core.store import Store
-from emulator.core.webhooks import GLOBAL_LIMIT, PER_ORIGIN_LIMIT, Outbox, RetryPolicy
+from emulator.core.webhooks import GLOBAL_LIMIT, PER_ORIGIN_LIMIT, SPARE, Outbox, RetryPolicy
 
 START = 1_767_225_600 * MICROS
 
@@ -126,20 +127,32 @@ async def test_a_long_answer_is_recorded_cut_and_noted(run_outbox):
 
 class Destinations:
     """Answers at once, except requests to a host starting with `stuck`, which wait until
-    `release` is set. Counts attempts started and the most in flight at once, per host."""
+    `release` is set (as do those to a host starting with `fast` once `answer_first` of them
+    have been answered).
+    Counts attempts started and the most in flight at once, per host."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer_first: int | None = None) -> None:
+        self.answer_first = answer_first
+        self.answered = 0
         self.release = asyncio.Event()
         self.started: Counter[str] = Counter()
         self.in_flight: Counter[str] = Counter()
+        self.peak: Counter[str] = Counter()
         self.peak_total = 0
+        self.delay: dict[str, float] = {}  # seconds some hosts take to answer
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
         self.started[host] += 1
         self.in_flight[host] += 1
         self.peak_total = max(self.peak_total, sum(self.in_flight.values()))
+        self.peak[host] = max(self.peak[host], self.in_flight[host])
         try:
+            await asyncio.sleep(self.delay.get(host, 0))
+            if host.startswith("fast") and self.answer_first is not None:
+                if self.answered >= self.answer_first:
+                    await self.release.wait()
+                self.answered += 1
             if host.startswith("stuck"):
                 await self.release.wait()
             return httpx.Response(200)
@@ -177,6 +190,38 @@ async def test_a_stuck_destination_holds_only_its_share_and_others_go_first(run_
     assert await outbox.drain()
     assert all(delivery.state == "delivered" for delivery in stuck)
     assert destinations.started["stuck.test"] == 300 and outbox.in_flight == {} and outbox.queued == {}
+
+
+async def test_a_quick_destination_borrows_beyond_its_share_but_leaves_the_spare(run_outbox):
+    """A receiver that answers quickly may use more than its share (one fast receiver keeps the
+    throughput of the whole pool), but never the last SPARE slots: another receiver still gets
+    its webhook at once when the borrowed attempts hang."""
+    destinations = Destinations(answer_first=PER_ORIGIN_LIMIT)  # quick at first, then hanging
+    outbox, _ = run_outbox(RetryPolicy(delays=()), destinations)
+    for _ in range(400):
+        outbox.enqueue(provider="p", account_id="a", event="e", url="http://fast.test/x")
+    await settled(lambda: destinations.started["fast.test"] >= GLOBAL_LIMIT - SPARE + PER_ORIGIN_LIMIT)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert destinations.answered == PER_ORIGIN_LIMIT
+    assert outbox.in_flight == {("http", "fast.test", 80): GLOBAL_LIMIT - SPARE}  # borrowed, up to the spare
+    healthy = outbox.enqueue(provider="p", account_id="b", event="e", url="http://healthy.test/y")
+    await delivered(outbox, healthy.id)
+    destinations.release.set()
+    assert await outbox.drain()
+    assert destinations.started["fast.test"] == 400 and outbox.in_flight == {} and outbox.queued == {}
+
+
+async def test_a_slow_destination_does_not_borrow(run_outbox, monkeypatch):
+    monkeypatch.setattr(webhooks, "QUICK_ATTEMPT", 0.01)
+    destinations = Destinations()
+    destinations.delay["slow.test"] = 0.05  # every attempt slower than QUICK_ATTEMPT
+    outbox, _ = run_outbox(RetryPolicy(delays=()), destinations)
+    for _ in range(3 * PER_ORIGIN_LIMIT):
+        outbox.enqueue(provider="p", account_id="a", event="e", url="http://slow.test/x")
+    assert await outbox.drain()
+    assert destinations.started["slow.test"] == 3 * PER_ORIGIN_LIMIT
+    assert destinations.peak["slow.test"] == PER_ORIGIN_LIMIT  # its share, never more
 
 
 async def test_the_global_bound_holds_across_destinations(run_outbox):
