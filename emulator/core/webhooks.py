@@ -16,9 +16,10 @@ own queue, not in front of other receivers'), while one fast receiver still gets
 whole pool: its throughput is the pool over its round trip, which a busy process lengthens.
 
 An answer is read up to 64 KiB (what a call-control or reply-by-response answer may need) and the
-rest is never read (see `transport`); the attempt records the first 4 KiB (64 KiB for a
-call-control exchange). An answer longer than 64 KiB is noted in the attempt's `error`, and a
-call-control exchange treats it as an invalid answer.
+rest is never read (see `transport`); the attempt records the first 4 KiB, or 64 KiB when a
+result handler acts on the answer (a call-control exchange, a 46elks `sms_url` that may reply).
+An answer longer than 64 KiB is noted in the attempt's `error`; a call-control exchange treats
+it as an invalid answer.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ log = logging.getLogger("emulator.webhooks")
 
 ResultHandler = Callable[[Delivery, Attempt], None]
 _MAX_RECORDED_BODY = 4096
-_MAX_EXCHANGE_BODY = MAX_ANSWER_BYTES  # a call-control answer is read whole, up to this size
+_MAX_EXCHANGE_BODY = MAX_ANSWER_BYTES  # an answer a handler acts on is read whole, up to this size
 GLOBAL_LIMIT = 200  # attempts in flight, all destinations together
 PER_ORIGIN_LIMIT = 32  # attempts in flight a destination may always have: its share
 SPARE = 32  # slots that destinations beyond their share leave free for the others
@@ -177,7 +178,8 @@ class Outbox:
         """A synchronous exchange such as a call-control request (46elks `voice_start`, `next`):
         sent by the worker like any delivery and recorded with its attempt, but tried once and
         never retried. `on_result` gets the attempt, with the whole answer in `response_body`
-        (up to 64 KiB), whether it succeeded or not."""
+        (up to 64 KiB; a longer one is cut there and noted in `error`), whether it succeeded or
+        not."""
         delivery = self.enqueue(
             provider=provider, account_id=account_id, event=event, url=url, method=method,
             headers=headers, body=body, subject_id=subject_id, on_result=on_result,
@@ -329,7 +331,8 @@ class Outbox:
             )
             attempt.status = response.status_code
             content = response.content
-            attempt.response_body = content[: _MAX_EXCHANGE_BODY if one_shot else _MAX_RECORDED_BODY].decode(
+            acted_on = one_shot or delivery_id in self._handlers
+            attempt.response_body = content[: _MAX_EXCHANGE_BODY if acted_on else _MAX_RECORDED_BODY].decode(
                 response.encoding or "utf-8", "replace"
             )
             if response.extensions.get("truncated") or len(content) > _MAX_EXCHANGE_BODY:
