@@ -12,7 +12,9 @@ connection, sending the request and reading the whole answer, so a receiver that
 answer cannot hold an attempt past its timeout. At most `max_answer` bytes of an answer's body
 are read (64 KiB unless told otherwise): the rest is never read or buffered; the connection is
 closed instead of drained and never goes back to the idle pool, and the response carries the
-extension `"truncated": True` with the first `max_answer` bytes as its content.
+extension `"truncated": True` with the first `max_answer` bytes as its content. An answer is
+returned as it came, never decoded: its `Content-Encoding` is left out of the response's headers,
+since 64 KiB of gzip could expand to a thousand times that.
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ class StreamTransport(httpx.AsyncBaseTransport):
             self._release(connection, origin)
         return httpx.Response(
             response.status_code,
-            headers=[(bytes(name), bytes(value)) for name, value in response.headers],
+            headers=[(bytes(name), bytes(value)) for name, value in response.headers if name != b"content-encoding"],
             content=content,
             request=request,
             extensions={"truncated": truncated},

@@ -279,7 +279,10 @@ class Outbox:
     async def run(self) -> None:
         """The worker: sends due deliveries until cancelled."""
         transport = self.transport or StreamTransport()
-        async with httpx.AsyncClient(follow_redirects=False, trust_env=False, transport=transport) as client:
+        # Answers are read raw (see `transport`): ask receivers not to compress them.
+        async with httpx.AsyncClient(
+            follow_redirects=False, trust_env=False, transport=transport, headers={"Accept-Encoding": "identity"}
+        ) as client:
             self._client = client
             try:
                 self._start_due()

@@ -222,3 +222,15 @@ async def test_a_trickling_answer_cannot_outlast_the_timeout():
         assert 1 <= len(trickled) < 40  # it was trickling, and not for long
     finally:
         server.close()
+
+
+async def test_a_compressed_answer_is_returned_raw_never_expanded(receiver):
+    """60 MB of zeros gzip to about 60 KiB: decoding would turn the 64 KiB read into 60 MB."""
+    import gzip
+
+    bomb = gzip.compress(b"\0" * 60_000_000, compresslevel=9)
+    assert len(bomb) < 65_536
+    receiver.answer = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb) + bomb
+    url = await receiver.start()
+    response = await send(StreamTransport(), url)
+    assert response.content == bomb and "content-encoding" not in response.headers

@@ -60,6 +60,7 @@ async def test_success_is_recorded_with_request_and_response(run_outbox):
     assert (attempt.status, attempt.response_body, attempt.request_body) == (200, "answer 1", "a=1")
     assert attempt.request_headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert answers.seen[0].content == b"a=1"
+    assert answers.seen[0].headers["Accept-Encoding"] == "identity"  # answers are read raw
 
 
 async def test_failures_are_retried_on_schedule_until_success(run_outbox):
