@@ -3,8 +3,9 @@ spoken with h11, behind httpx's transport interface.
 
 httpx's default pool spends most of its time in bookkeeping that grows with the number of
 requests in flight; an outbox with hundreds of deliveries in flight then sends a few hundred a
-second. This transport keeps a small stack of idle connections per origin and nothing else, so
-delivery throughput is bounded by the receiver. A connection that was idle may have been closed
+second. This transport keeps a stack of idle connections per origin (up to 200: as many as
+the outbox may have in flight to one destination, so a busy one reconnects nothing) and
+nothing else, so delivery throughput is bounded by the receiver. A connection that was idle may have been closed
 by the receiver meanwhile: such a request is retried once on a fresh connection.
 
 What a receiver can cost is bounded. One deadline (the request's timeout) covers taking a
@@ -30,7 +31,7 @@ __all__ = ["StreamTransport", "MAX_ANSWER_BYTES"]
 
 MAX_ANSWER_BYTES = 65_536
 _READ_SIZE = 65_536
-_MAX_IDLE_PER_ORIGIN = 64
+_MAX_IDLE_PER_ORIGIN = 200  # as many as the outbox may have in flight: a busy destination reconnects nothing
 
 Origin = tuple[str, str, int]
 

@@ -234,3 +234,15 @@ async def test_a_compressed_answer_is_returned_raw_never_expanded(receiver):
     url = await receiver.start()
     response = await send(StreamTransport(), url)
     assert response.content == bomb and "content-encoding" not in response.headers
+
+
+async def test_connections_of_a_concurrent_round_are_all_kept_for_the_next(receiver):
+    """The outbox may have up to 168 attempts in flight to one fast receiver: a second round as
+    wide as the first reuses every connection instead of opening (and closing) new ones."""
+    url = await receiver.start()
+    transport = StreamTransport()
+    async with httpx.AsyncClient(transport=transport) as client:
+        for _ in range(2):
+            answers = await asyncio.gather(*(client.post(url, content=b"a=1") for _ in range(150)))
+            assert all(answer.status_code == 200 for answer in answers)
+    assert receiver.connections == 150 and len(receiver.requests) == 300
