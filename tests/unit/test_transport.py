@@ -15,6 +15,7 @@ class Receiver:
     def __init__(self, answer: bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok") -> None:
         self.answer = answer
         self.connections = 0
+        self.closed = 0
         self.requests: list[bytes] = []
         self.close_after_answer = False
         self.hang = False
@@ -40,6 +41,7 @@ class Receiver:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self.closed += 1
             writer.close()
 
     async def start(self) -> str:
@@ -246,3 +248,29 @@ async def test_connections_of_a_concurrent_round_are_all_kept_for_the_next(recei
             answers = await asyncio.gather(*(client.post(url, content=b"a=1") for _ in range(150)))
             assert all(answer.status_code == 200 for answer in answers)
     assert receiver.connections == 150 and len(receiver.requests) == 300
+
+
+async def test_idle_connections_are_closed_after_a_while(receiver, monkeypatch):
+    """A suite that starts a receiver per test leaves one idle connection per receiver: each is
+    closed once idle long enough (here 50 ms), when a later request comes, and its origin forgotten."""
+    from emulator.core import transport as module
+
+    monkeypatch.setattr(module, "IDLE_SECONDS", 0.05)
+    monkeypatch.setattr(module, "_SWEEP_SECONDS", 0.0)
+    later = Receiver()
+    url, later_url = await receiver.start(), await later.start()
+    try:
+        async with httpx.AsyncClient(transport=StreamTransport()) as client:
+            transport = client._transport
+            assert (await client.post(url, content=b"a=1")).status_code == 200
+            assert len(transport._idle) == 1 and receiver.closed == 0
+            await asyncio.sleep(0.1)
+            assert (await client.post(later_url, content=b"a=1")).status_code == 200
+            for _ in range(100):
+                if receiver.closed:
+                    break
+                await asyncio.sleep(0.01)
+            assert receiver.closed == 1  # the receiver saw its idle connection end
+            assert list(transport._idle) == [("http", "127.0.0.1", later.server.sockets[0].getsockname()[1])]
+    finally:
+        later.stop()
