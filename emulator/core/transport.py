@@ -3,9 +3,23 @@ spoken with h11, behind httpx's transport interface.
 
 httpx's default pool spends most of its time in bookkeeping that grows with the number of
 requests in flight; an outbox with hundreds of deliveries in flight then sends a few hundred a
-second. This transport keeps a small stack of idle connections per origin and nothing else, so
-delivery throughput is bounded by the receiver. A connection that was idle may have been closed
-by the receiver meanwhile: such a request is retried once on a fresh connection.
+second. This transport keeps a stack of idle connections per origin (up to 200: as many as
+the outbox may have in flight to one destination, so a busy one reconnects nothing) and
+nothing else, so delivery throughput is bounded by the receiver. A connection that was idle may have been closed
+by the receiver meanwhile: one whose receiver has hung up is dropped when next taken, and a
+request that still fails on a reused connection is retried once on a fresh one. Connections idle
+for `IDLE_SECONDS` are closed (looked for at most every `_SWEEP_SECONDS`, when a request comes),
+so receivers that come and go (a test suite starts one per test, each on a new port) do not
+leave their connections open for the life of the process.
+
+What a receiver can cost is bounded. One deadline (the request's timeout) covers taking a
+connection, sending the request and reading the whole answer, so a receiver that trickles its
+answer cannot hold an attempt past its timeout. At most `max_answer` bytes of an answer's body
+are read (64 KiB unless told otherwise): the rest is never read or buffered; the connection is
+closed instead of drained and never goes back to the idle pool, and the response carries the
+extension `"truncated": True` with the first `max_answer` bytes as its content. An answer is
+returned as it came, never decoded: its `Content-Encoding` is left out of the response's headers,
+since 64 KiB of gzip could expand to a thousand times that.
 """
 
 from __future__ import annotations
@@ -17,10 +31,13 @@ from dataclasses import dataclass
 import h11
 import httpx
 
-__all__ = ["StreamTransport"]
+__all__ = ["StreamTransport", "MAX_ANSWER_BYTES"]
 
+MAX_ANSWER_BYTES = 65_536
 _READ_SIZE = 65_536
-_MAX_IDLE_PER_ORIGIN = 64
+_MAX_IDLE_PER_ORIGIN = 200  # as many as the outbox may have in flight: a busy destination reconnects nothing
+IDLE_SECONDS = 30.0  # longer than most receivers keep an idle connection open anyway
+_SWEEP_SECONDS = 5.0
 
 Origin = tuple[str, str, int]
 
@@ -30,15 +47,18 @@ class _Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     protocol: h11.Connection
+    idle_since: float = 0.0
 
     def close(self) -> None:
         self.writer.close()
 
 
 class StreamTransport(httpx.AsyncBaseTransport):
-    def __init__(self) -> None:
-        self._idle: dict[Origin, list[_Connection]] = {}
+    def __init__(self, max_answer: int = MAX_ANSWER_BYTES) -> None:
+        self.max_answer = max_answer
+        self._idle: dict[Origin, list[_Connection]] = {}  # per origin, the most recently idle last
         self._ssl: ssl.SSLContext | None = None
+        self._next_sweep = 0.0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -48,11 +68,11 @@ class StreamTransport(httpx.AsyncBaseTransport):
         origin: Origin = (scheme, url.host, url.port or (443 if scheme == "https" else 80))
         timeout = (request.extensions.get("timeout") or {}).get("read") or 5.0
         body = await request.aread()
+        self._sweep()
         try:
             async with asyncio.timeout(timeout):
-                idle = self._idle.get(origin)
-                if idle:
-                    connection = idle.pop()
+                connection = self._take_idle(origin)
+                if connection is not None:
                     try:
                         return await self._exchange(connection, origin, request, body)
                     except (httpx.RemoteProtocolError, ConnectionError):
@@ -87,7 +107,8 @@ class StreamTransport(httpx.AsyncBaseTransport):
             connection.writer.write(data)
             await connection.writer.drain()
             response: h11.Response | None = None
-            chunks: list[bytes] = []
+            answer = bytearray()  # one buffer: a receiver's tiny chunks cost no object each
+            truncated = False
             while True:
                 event = protocol.next_event()
                 if event is h11.NEED_DATA:
@@ -97,7 +118,10 @@ class StreamTransport(httpx.AsyncBaseTransport):
                 if isinstance(event, h11.Response):
                     response = event
                 elif isinstance(event, h11.Data):
-                    chunks.append(bytes(event.data))
+                    answer += event.data
+                    if len(answer) > self.max_answer:
+                        truncated = True  # the rest is not read: the connection is closed below
+                        break
                 elif isinstance(event, h11.EndOfMessage):
                     break
                 elif isinstance(event, h11.ConnectionClosed):
@@ -109,13 +133,28 @@ class StreamTransport(httpx.AsyncBaseTransport):
             connection.close()
             raise
         assert response is not None
-        self._release(connection, origin)
+        if truncated:
+            connection.close()
+            content = bytes(answer[: self.max_answer])
+        else:
+            content = bytes(answer)
+            self._release(connection, origin)
         return httpx.Response(
             response.status_code,
-            headers=[(bytes(name), bytes(value)) for name, value in response.headers],
-            content=b"".join(chunks),
+            headers=[(bytes(name), bytes(value)) for name, value in response.headers if name != b"content-encoding"],
+            content=content,
             request=request,
+            extensions={"truncated": truncated},
         )
+
+    def _take_idle(self, origin: Origin) -> _Connection | None:
+        idle = self._idle.get(origin)
+        while idle:
+            connection = idle.pop()
+            if not connection.reader.at_eof():
+                return connection
+            connection.close()  # its receiver hung up meanwhile
+        return None
 
     def _release(self, connection: _Connection, origin: Origin) -> None:
         protocol = connection.protocol
@@ -123,9 +162,25 @@ class StreamTransport(httpx.AsyncBaseTransport):
             protocol.start_next_cycle()
             idle = self._idle.setdefault(origin, [])
             if len(idle) < _MAX_IDLE_PER_ORIGIN:
+                connection.idle_since = asyncio.get_running_loop().time()
                 idle.append(connection)
                 return
         connection.close()
+
+    def _sweep(self) -> None:
+        """Close the connections idle for IDLE_SECONDS, and forget origins left with none."""
+        now = asyncio.get_running_loop().time()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + _SWEEP_SECONDS
+        for origin, idle in list(self._idle.items()):
+            stale = 0
+            while stale < len(idle) and now - idle[stale].idle_since >= IDLE_SECONDS:
+                idle[stale].close()
+                stale += 1
+            del idle[:stale]
+            if not idle:
+                del self._idle[origin]
 
     async def aclose(self) -> None:
         for idle in self._idle.values():

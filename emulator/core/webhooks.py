@@ -13,6 +13,21 @@ rounds. A delivery that can never be sent (a target URL or header broken beyond 
 providers accept today, e.g. restored from an old snapshot; a target that is the emulator's own
 control API; an error of the HTTP client that is not the network's) fails at once, with the
 reason recorded in its attempt; it never stays pending.
+
+Each destination (origin: scheme, host, port) has its own queue of due deliveries, and
+destinations with work take turns. At most `GLOBAL_LIMIT` attempts are in flight in all. Each
+destination may always have its share, `PER_ORIGIN_LIMIT`, in flight (while the global bound
+allows); beyond it a destination may borrow only while its last attempt ended within
+`QUICK_ATTEMPT` seconds, and only while `SPARE` slots stay free for destinations within their
+share. So a receiver that never answers holds its share and no more (its backlog waits in its
+own queue, not in front of other receivers'), while one fast receiver still gets nearly the
+whole pool: its throughput is the pool over its round trip, which a busy process lengthens.
+
+An answer is read up to 64 KiB (what a call-control or reply-by-response answer may need) and the
+rest is never read (see `transport`); the attempt records the first 4 KiB, or 64 KiB when a
+result handler acts on the answer (a call-control exchange, a 46elks `sms_url` that may reply).
+An answer longer than 64 KiB is noted in the attempt's `error`; a call-control exchange treats
+it as an invalid answer.
 """
 
 from __future__ import annotations
@@ -22,7 +37,9 @@ import ipaddress
 import logging
 import socket
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
+from functools import lru_cache, partial
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -32,19 +49,48 @@ from .clock import Clock
 from .ids import IdFactory
 from .models import Attempt, Delivery
 from .store import Store
-from .transport import StreamTransport
+from .transport import MAX_ANSWER_BYTES, StreamTransport
 from .webhook_targets import HOP_HEADER, MAX_HOPS, current_hop, header_problem, parse_hop, target_url_problem
 
-__all__ = ["RetryPolicy", "Outbox", "ResultHandler"]
+__all__ = ["RetryPolicy", "Outbox", "ResultHandler", "GLOBAL_LIMIT", "PER_ORIGIN_LIMIT"]
 
 log = logging.getLogger("emulator.webhooks")
 
 ResultHandler = Callable[[Delivery, Attempt], None]
 _MAX_RECORDED_BODY = 4096
-_MAX_EXCHANGE_BODY = 65536  # a call-control answer is read whole, up to this size
+_MAX_EXCHANGE_BODY = MAX_ANSWER_BYTES  # an answer a handler acts on is read whole, up to this size
 # Errors of the HTTP client that no retry can mend: the request itself cannot be made.
 _UNSENDABLE = (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 _CONTROL_PREFIX = "/_emulator"
+GLOBAL_LIMIT = 200  # attempts in flight, all destinations together
+PER_ORIGIN_LIMIT = 32  # attempts in flight a destination may always have: its share
+SPARE = 32  # slots that destinations beyond their share leave free for the others
+QUICK_ATTEMPT = 1.0  # seconds: a destination whose last attempt took longer does not borrow
+
+Origin = tuple[str, str, int]
+_UNKNOWN_ORIGIN: Origin = ("", "", 0)  # a URL that names no destination: its attempt fails alone
+
+
+@lru_cache(maxsize=4096)
+def origin_of(url: str) -> Origin:
+    """The destination a URL's deliveries share: scheme, host and port (as a connection sees them)."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or {"http": 80, "https": 443}.get(scheme, 0)
+        return (scheme, (parts.hostname or "").lower(), port)
+    except ValueError:
+        return _UNKNOWN_ORIGIN
+
+
+@dataclass(slots=True)
+class _Destination:
+    """The outbox's view of one destination while it has deliveries due or in flight."""
+
+    waiting: deque[str] = field(default_factory=deque)  # due, not started, in order
+    active: int = 0  # attempts in flight
+    quick: bool = False  # its last attempt ended within QUICK_ATTEMPT seconds
+    turn: deque[Origin] | None = None  # the queue of turns it stands in, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +126,18 @@ class Outbox:
         self.store = store
         self.ids = ids
         self.policies = policies
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
         self._handlers: dict[str, ResultHandler] = {}
         self._one_shot: set[str] = set()  # exchanges: one attempt, never retried
         self._in_flight: set[asyncio.Task[None]] = set()
         self._client: httpx.AsyncClient | None = None
-        self._limit = asyncio.Semaphore(200)
+        self.global_limit = GLOBAL_LIMIT
+        self.per_origin_limit = PER_ORIGIN_LIMIT
+        self.spare = SPARE
+        self._destinations: dict[Origin, _Destination] = {}  # those with work due or in flight
+        # Destinations in turn: with a delivery waiting and under their share; or over it, quick,
+        # and allowed to borrow (the second turn is only taken while SPARE slots stay free).
+        self._within_share: deque[Origin] = deque()
+        self._borrowing: deque[Origin] = deque()
         self._unfinished = 0  # queued or in flight
         self._idle = asyncio.Event()
         self._idle.set()
@@ -166,7 +218,8 @@ class Outbox:
         """A synchronous exchange such as a call-control request (46elks `voice_start`, `next`):
         sent by the worker like any delivery and recorded with its attempt, but tried once and
         never retried. `on_result` gets the attempt, with the whole answer in `response_body`
-        (up to 64 KiB), whether it succeeded or not."""
+        (up to 64 KiB; a longer one is cut there and noted in `error`), whether it succeeded or
+        not."""
         delivery = self.enqueue(
             provider=provider, account_id=account_id, event=event, url=url, method=method,
             headers=headers, body=body, subject_id=subject_id, on_result=on_result,
@@ -181,7 +234,64 @@ class Outbox:
     def _submit(self, delivery_id: str) -> None:
         self._unfinished += 1
         self._idle.clear()
-        self._queue.put_nowait(delivery_id)
+        delivery = self.store.deliveries.get(delivery_id)
+        origin = origin_of(delivery.url) if delivery is not None else _UNKNOWN_ORIGIN
+        destination = self._destinations.get(origin)
+        if destination is None:
+            destination = self._destinations[origin] = _Destination()
+        destination.waiting.append(delivery_id)
+        if destination.turn is None:
+            self._queue_turn(origin, destination)
+        self._start_due()
+
+    def _queue_turn(self, origin: Origin, destination: _Destination) -> None:
+        """Put a destination in the queue of turns its state allows (or none), at the back."""
+        turn = None
+        if destination.waiting:
+            if destination.active < self.per_origin_limit:
+                turn = self._within_share
+            elif destination.quick:
+                turn = self._borrowing
+        if turn is not destination.turn:
+            if destination.turn is not None:
+                destination.turn.remove(origin)  # only from `_borrowing`: a few entries at most
+            if turn is not None:
+                turn.append(origin)
+            destination.turn = turn
+
+    def _start_due(self) -> None:
+        """Start attempts while a destination's turn allows one and the global bound does."""
+        if self._client is None:
+            return  # the worker is not running: `run` starts what waits
+        within_share, borrowing = self._within_share, self._borrowing
+        loop = asyncio.get_running_loop()
+        while True:
+            running = len(self._in_flight)
+            if within_share and running < self.global_limit:
+                origin = within_share.popleft()
+            elif borrowing and running < self.global_limit - self.spare:
+                origin = borrowing.popleft()
+            else:
+                return
+            destination = self._destinations[origin]
+            destination.turn = None
+            delivery_id = destination.waiting.popleft()
+            destination.active += 1
+            if destination.waiting:
+                self._queue_turn(origin, destination)
+            task = asyncio.create_task(self._attempt(delivery_id))
+            self._in_flight.add(task)
+            task.add_done_callback(partial(self._finished, origin, loop.time()))
+
+    @property
+    def in_flight(self) -> dict[Origin, int]:
+        """Attempts in flight per destination."""
+        return {origin: d.active for origin, d in self._destinations.items() if d.active}
+
+    @property
+    def queued(self) -> dict[Origin, int]:
+        """Deliveries due and waiting for their destination's turn, per destination."""
+        return {origin: len(d.waiting) for origin, d in self._destinations.items() if d.waiting}
 
     def reset(self, store: Store, ids: IdFactory) -> None:
         self.store = store
@@ -189,8 +299,16 @@ class Outbox:
         self._handlers.clear()
         self._one_shot.clear()
         self.caused.clear()
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        waiting = 0
+        for origin, destination in list(self._destinations.items()):
+            waiting += len(destination.waiting)
+            destination.waiting.clear()
+            destination.turn = None
+            if not destination.active:
+                del self._destinations[origin]
+        self._within_share.clear()
+        self._borrowing.clear()
+        for _ in range(waiting):
             self._done()
 
     def _done(self) -> None:
@@ -202,24 +320,30 @@ class Outbox:
     async def run(self) -> None:
         """The worker: sends due deliveries until cancelled."""
         transport = self.transport or StreamTransport()
-        async with httpx.AsyncClient(follow_redirects=False, trust_env=False, transport=transport) as client:
+        # Answers are read raw (see `transport`): ask receivers not to compress them.
+        async with httpx.AsyncClient(
+            follow_redirects=False, trust_env=False, transport=transport, headers={"Accept-Encoding": "identity"}
+        ) as client:
             self._client = client
             try:
-                while True:
-                    delivery_id = await self._queue.get()
-                    await self._limit.acquire()
-                    task = asyncio.create_task(self._attempt(delivery_id))
-                    self._in_flight.add(task)
-                    task.add_done_callback(self._finished)
+                self._start_due()
+                await asyncio.Future()  # attempts start as deliveries come due, until cancelled
             finally:
+                self._client = None
                 for task in list(self._in_flight):
                     task.cancel()
-                self._client = None
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, origin: Origin, started: float, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
-        self._limit.release()
+        destination = self._destinations[origin]
+        destination.active -= 1
+        destination.quick = asyncio.get_running_loop().time() - started <= QUICK_ATTEMPT
+        if destination.active or destination.waiting:
+            self._queue_turn(origin, destination)
+        else:
+            del self._destinations[origin]
         self._done()
+        self._start_due()
 
     async def _attempt(self, delivery_id: str) -> None:
         try:
@@ -312,7 +436,13 @@ class Outbox:
             attempt.status = response.status_code
             if attempt.status == 508 and (parse_hop(delivery.headers.get(HOP_HEADER, "")) or 0) >= MAX_HOPS:
                 final = True  # the emulator refused its own loop: a retry would be refused again
-            attempt.response_body = response.text[: _MAX_EXCHANGE_BODY if one_shot else _MAX_RECORDED_BODY]
+            content = response.content
+            acted_on = one_shot or delivery_id in self._handlers
+            attempt.response_body = content[: _MAX_EXCHANGE_BODY if acted_on else _MAX_RECORDED_BODY].decode(
+                response.encoding or "utf-8", "replace"
+            )
+            if response.extensions.get("truncated") or len(content) > _MAX_EXCHANGE_BODY:
+                attempt.error = f"the answer is longer than {_MAX_EXCHANGE_BODY // 1024} KiB: only that much was read"
         except _UNSENDABLE as exc:
             attempt.error, final = _describe(exc), True
         except (httpx.HTTPError, OSError) as exc:  # the network or the receiver: worth a retry

@@ -185,6 +185,9 @@ class CallScript:
         if not 200 <= attempt.status <= 204:
             self.fail(f"{delivery.url} answered HTTP {attempt.status}; a call-control URL must answer 200-204 with a JSON action")
             return
+        if attempt.error:  # answered, but longer than the emulator reads: not a usable action
+            self.fail(f"{delivery.url} answered HTTP {attempt.status}, but {attempt.error}; a call-control answer must be a short JSON action")
+            return
         text = (attempt.response_body or "").strip()
         if not text:
             self.engine.calls.hangup(self.call, by="script")

@@ -131,6 +131,9 @@ async def test_voice_start_url_gets_the_call_and_its_answer_is_run(voice):
         ((200, "[1, 2]"), "not an action object"),
         ((200, '{"say": "hello"}'), "no action"),
         ((200, '{"play": Infinity}'), "not JSON"),  # Python's json reads it; JSON has no Infinity
+        # A valid action padded past the 64 KiB the emulator reads is an invalid answer, not a
+        # guess at its first 64 KiB.
+        ((200, '{"hangup": "reject"}' + " " * 70_000), "longer than 64 KiB"),
     ],
 )
 async def test_a_bad_call_control_answer_ends_the_call_without_retry(voice, answer, reason):

@@ -86,6 +86,16 @@ async def test_json_reply_and_forward(emulator, client):
     assert (forward["from"], forward["to"], forward["message"]) == (NUMBER, "+46700000999", "Fwd: second /elk")
 
 
+async def test_a_json_reply_longer_than_the_recorded_4_kib_is_read_whole(emulator, client):
+    """The emulator reads up to 64 KiB of an answer it acts on; only plain records stop at 4 KiB.
+    700 escaped characters make a 4.2 KiB JSON answer for a 700-character reply."""
+    emulator.receiver.answers = [(200, '{"reply": "' + "\\u00e9" * 700 + '"}')]
+    await configure(client, sms_url=HOOK)
+    await receive(emulator)
+    reply, _ = await sms_history(client)
+    assert (reply["direction"], reply["message"]) == ("outgoing-reply", "\u00e9" * 700)
+
+
 @pytest.mark.parametrize(
     ("answer", "settings"),
     [

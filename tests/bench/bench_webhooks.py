@@ -11,7 +11,9 @@ receiver, so each one makes two deliveries (`sent`, then `delivered`).
    happens: the clock stands still), then one `POST /_emulator/clock/advance {"seconds": 2}`
    makes every status change at once and queues 2 x N deliveries. Measured: how long the
    advance request took (queueing), and deliveries/s from just before the advance until the
-   receiver has them all (project target >= 2000/s).
+   receiver has them all (project target >= 2000/s), and the emulator's CPU time per 1000
+   deliveries over the same span (user + system, from /proc: steadier than the rate on a busy
+   machine, where the rate also counts the time other processes held the CPU).
 2. Sustained (does the outbox fall behind?): a new emulator with the real clock (reports due
    0.5 s and 1 s after each send). The SMS are sent at a steady `--sustained-rate` (1000/s:
    2000 deliveries/s offered, the target; 0 sends as fast as the emulator takes them) while
@@ -83,6 +85,12 @@ async def send_sms(port: int, count: int, callback: str, connections: int, rate:
     await asyncio.gather(*(connection() for _ in range(min(connections, count))))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stats(receiver_port: int, lags: bool = False) -> dict:
     return http_json("GET", f"http://127.0.0.1:{receiver_port}/_stats" + ("?lags=1" if lags else ""))
 
@@ -139,26 +147,30 @@ def burst(servers: Servers, count: int, args: argparse.Namespace) -> dict:
     callback = f"http://127.0.0.1:{servers.receiver_port}/dlr"
     asyncio.run(send_sms(port, count, callback, args.connections))
     http_json("POST", f"http://127.0.0.1:{servers.receiver_port}/_reset")
+    cpu_before = cpu_seconds(proc.pid)
     started_ns = time.monotonic_ns()
     http_json("POST", f"http://127.0.0.1:{port}/_emulator/clock/advance", {"seconds": 2})
     queued_ns = time.monotonic_ns()
     final = wait_for_receiver(servers.receiver_port, 2 * count, args.deadline)
+    cpu_used = cpu_seconds(proc.pid) - cpu_before
     left = outbox_left(port)
     stop_all([proc])
     seconds = (final["last_ns"] - started_ns) / 1e9
     return {"sms": count, "deliveries": final["count"], "queueing_s": (queued_ns - started_ns) / 1e9, "seconds": seconds,
-            "deliveries_per_s": final["count"] / seconds, **left}
+            "deliveries_per_s": final["count"] / seconds, "cpu_ms_per_1000": 1e6 * cpu_used / max(1, final["count"]), **left}
 
 
 def sustained(servers: Servers, count: int, args: argparse.Namespace) -> dict:
     proc, port = servers.emulator()
     callback = f"http://127.0.0.1:{servers.receiver_port}/dlr"
     http_json("POST", f"http://127.0.0.1:{servers.receiver_port}/_reset")
+    cpu_before = cpu_seconds(proc.pid)
     started_ns = time.monotonic_ns()
     asyncio.run(send_sms(port, count, callback, args.connections, args.sustained_rate))
     sent_ns = time.monotonic_ns()
     during = stats(servers.receiver_port)["count"]
     final = wait_for_receiver(servers.receiver_port, 2 * count, args.deadline)
+    cpu_used = cpu_seconds(proc.pid) - cpu_before
     left = outbox_left(port)
     stop_all([proc])
     lags = sorted(final["lags_ms"])
@@ -167,7 +179,7 @@ def sustained(servers: Servers, count: int, args: argparse.Namespace) -> dict:
             "delivered_during_sends": during, "deliveries_per_s_during_sends": during / send_s,
             "deliveries_per_s_overall": final["count"] / ((final["last_ns"] - started_ns) / 1e9),
             "last_delivery_after_last_send_s": (final["last_ns"] - sent_ns) / 1e9,
-            "lag_p50_ms": statistics.median(lags), "lag_p99_ms": lags[int(0.99 * (len(lags) - 1))], "lag_max_ms": lags[-1], **left}
+            "cpu_ms_per_sms": 1e3 * cpu_used / count, "lag_p50_ms": statistics.median(lags), "lag_p99_ms": lags[int(0.99 * (len(lags) - 1))], "lag_max_ms": lags[-1], **left}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "ok" if b["deliveries_per_s"] >= TARGET_PER_S else "BELOW TARGET"
         print(f"{'burst: deliveries/s (target >= ' + str(TARGET_PER_S) + ')':<62}{b['deliveries_per_s']:>12.0f}  {verdict}")
         print(f"{'burst: seconds to queue ' + str(b['deliveries']) + ' deliveries (clock advance)':<62}{b['queueing_s']:>12.2f}")
+        print(f"{'burst: emulator CPU ms per 1000 deliveries':<62}{b['cpu_ms_per_1000']:>12.0f}")
         problems += b["pending"] + b["failed"]
     if "sustained" in report:
         s = report["sustained"]
@@ -215,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'sustained: deliveries/s received while sending':<62}{s['deliveries_per_s_during_sends']:>12.0f}")
         print(f"{'sustained: last delivery after last send, s (1.0 = keeps up)':<62}{s['last_delivery_after_last_send_s']:>12.2f}  "
               f"{'keeps up' if behind < 0.25 else f'falls behind by {behind:.2f} s'}")
+        print(f"{'sustained: emulator CPU ms per SMS (its send and 2 deliveries)':<62}{s['cpu_ms_per_sms']:>12.2f}")
         print(f"{'sustained: lag status change -> receiver, p50/p99/max ms':<62}{s['lag_p50_ms']:>12.1f} / {s['lag_p99_ms']:.1f} / {s['lag_max_ms']:.1f}")
         problems += s["pending"] + s["failed"]
     if args.json:

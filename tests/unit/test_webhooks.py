@@ -1,12 +1,17 @@
-"""The outbox: attempts recorded, retries on the provider's schedule, giving up, signing."""
+"""The outbox: attempts recorded, retries on the provider's schedule, giving up, signing; long
+answers cut; each destination's bounded share of the attempts in flight."""
+
+import asyncio
+from collections import Counter
 
 import httpx
 import pytest
 
 from emulator.core.clock import MICROS, VirtualClock
 from emulator.core.ids import IdFactory
+from emulator.core import webhooks
 from emulator.core.store import Store
-from emulator.core.webhooks import Outbox, RetryPolicy
+from emulator.core.webhooks import GLOBAL_LIMIT, PER_ORIGIN_LIMIT, SPARE, Outbox, RetryPolicy
 
 START = 1_767_225_600 * MICROS
 
@@ -30,7 +35,7 @@ async def run_outbox():
 
     tasks = []
 
-    def start(policy: RetryPolicy, answers: Answers) -> tuple[Outbox, VirtualClock]:
+    def start(policy: RetryPolicy, answers) -> tuple[Outbox, VirtualClock]:
         clock = VirtualClock(START)
         outbox = Outbox(clock, Store(), IdFactory(1), {"p": policy}, transport=httpx.MockTransport(answers))
         tasks.append(asyncio.create_task(outbox.run()))
@@ -55,6 +60,7 @@ async def test_success_is_recorded_with_request_and_response(run_outbox):
     assert (attempt.status, attempt.response_body, attempt.request_body) == (200, "answer 1", "a=1")
     assert attempt.request_headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert answers.seen[0].content == b"a=1"
+    assert answers.seen[0].headers["Accept-Encoding"] == "identity"  # answers are read raw
 
 
 async def test_failures_are_retried_on_schedule_until_success(run_outbox):
@@ -248,3 +254,179 @@ async def test_every_delivery_carries_its_hop_count(run_outbox):
     assert await outbox.drain()
     assert [d.headers[HOP_HEADER] for d in (first, second, third)] == ["1", "3", "3"]
     assert [r.headers[HOP_HEADER] for r in answers.seen] == ["1", "3", "3"]
+
+
+async def test_a_long_answer_is_recorded_cut_and_noted(run_outbox):
+    outbox, _ = run_outbox(RetryPolicy(delays=()), lambda request: httpx.Response(200, content=b"a" * 100_000))
+    delivery = enqueue(outbox)
+    exchange = outbox.request_once(provider="p", account_id="a", event="e", url="http://hook.test/x", on_result=lambda d, a: None)
+    assert await outbox.drain()
+    (attempt,) = delivery.attempts
+    assert attempt.status == 200 and attempt.response_body == "a" * 4096
+    assert attempt.error == "the answer is longer than 64 KiB: only that much was read"
+    assert exchange.attempts[0].response_body == "a" * 65_536 and exchange.attempts[0].error == attempt.error
+    assert delivery.state == "delivered"  # a receipt's answer body does not matter to 46elks or seven.io
+
+
+class Destinations:
+    """Answers at once, except requests to a host starting with `stuck`, which wait until
+    `release` is set (as do those to a host starting with `fast` once `answer_first` of them
+    have been answered).
+    Counts attempts started and the most in flight at once, per host."""
+
+    def __init__(self, answer_first: int | None = None) -> None:
+        self.answer_first = answer_first
+        self.answered = 0
+        self.release = asyncio.Event()
+        self.started: Counter[str] = Counter()
+        self.in_flight: Counter[str] = Counter()
+        self.peak: Counter[str] = Counter()
+        self.peak_total = 0
+        self.delay: dict[str, float] = {}  # seconds some hosts take to answer
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        self.started[host] += 1
+        self.in_flight[host] += 1
+        self.peak_total = max(self.peak_total, sum(self.in_flight.values()))
+        self.peak[host] = max(self.peak[host], self.in_flight[host])
+        try:
+            await asyncio.sleep(self.delay.get(host, 0))
+            if host.startswith("fast") and self.answer_first is not None:
+                if self.answered >= self.answer_first:
+                    await self.release.wait()
+                self.answered += 1
+            if host.startswith("stuck"):
+                await self.release.wait()
+            return httpx.Response(200)
+        finally:
+            self.in_flight[host] -= 1
+
+
+async def settled(condition, turns: int = 100) -> None:
+    """Let the event loop run until `condition()` holds (a bounded number of turns)."""
+    for _ in range(turns):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    assert condition()
+
+
+async def delivered(outbox: Outbox, delivery_id: str, timeout: float = 5.0) -> None:
+    arrived = asyncio.Event()
+    outbox.listeners.append(lambda delivery, attempt: delivery.id == delivery_id and arrived.set())
+    await asyncio.wait_for(arrived.wait(), timeout)
+
+
+async def test_a_stuck_destination_holds_only_its_share_and_others_go_first(run_outbox):
+    destinations = Destinations()
+    outbox, _ = run_outbox(RetryPolicy(delays=()), destinations)
+    stuck = [outbox.enqueue(provider="p", account_id="a", event="e", url="http://stuck.test/x") for _ in range(300)]
+    healthy = outbox.enqueue(provider="p", account_id="b", event="e", url="http://healthy.test/y")
+    await delivered(outbox, healthy.id)  # with one shared queue it would wait behind the stuck ones
+    assert healthy.state == "delivered"
+    assert destinations.started["stuck.test"] == PER_ORIGIN_LIMIT  # its share, no more
+    assert outbox.in_flight == {("http", "stuck.test", 80): PER_ORIGIN_LIMIT}
+    assert outbox.queued == {("http", "stuck.test", 80): 300 - PER_ORIGIN_LIMIT}
+    assert not await outbox.drain(0.05)
+    destinations.release.set()
+    assert await outbox.drain()
+    assert all(delivery.state == "delivered" for delivery in stuck)
+    assert destinations.started["stuck.test"] == 300 and outbox.in_flight == {} and outbox.queued == {}
+
+
+async def test_a_quick_destination_borrows_beyond_its_share_but_leaves_the_spare(run_outbox):
+    """A receiver that answers quickly may use more than its share (one fast receiver keeps the
+    throughput of the whole pool), but never the last SPARE slots: another receiver still gets
+    its webhook at once when the borrowed attempts hang."""
+    destinations = Destinations(answer_first=PER_ORIGIN_LIMIT)  # quick at first, then hanging
+    outbox, _ = run_outbox(RetryPolicy(delays=()), destinations)
+    for _ in range(400):
+        outbox.enqueue(provider="p", account_id="a", event="e", url="http://fast.test/x")
+    await settled(lambda: destinations.started["fast.test"] >= GLOBAL_LIMIT - SPARE + PER_ORIGIN_LIMIT)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert destinations.answered == PER_ORIGIN_LIMIT
+    assert outbox.in_flight == {("http", "fast.test", 80): GLOBAL_LIMIT - SPARE}  # borrowed, up to the spare
+    healthy = outbox.enqueue(provider="p", account_id="b", event="e", url="http://healthy.test/y")
+    await delivered(outbox, healthy.id)
+    destinations.release.set()
+    assert await outbox.drain()
+    assert destinations.started["fast.test"] == 400 and outbox.in_flight == {} and outbox.queued == {}
+
+
+async def test_a_slow_destination_does_not_borrow(run_outbox, monkeypatch):
+    monkeypatch.setattr(webhooks, "QUICK_ATTEMPT", 0.01)
+    destinations = Destinations()
+    destinations.delay["slow.test"] = 0.05  # every attempt slower than QUICK_ATTEMPT
+    outbox, _ = run_outbox(RetryPolicy(delays=()), destinations)
+    for _ in range(3 * PER_ORIGIN_LIMIT):
+        outbox.enqueue(provider="p", account_id="a", event="e", url="http://slow.test/x")
+    assert await outbox.drain()
+    assert destinations.started["slow.test"] == 3 * PER_ORIGIN_LIMIT
+    assert destinations.peak["slow.test"] == PER_ORIGIN_LIMIT  # its share, never more
+
+
+async def test_the_global_bound_holds_across_destinations(run_outbox):
+    destinations = Destinations()
+    outbox, _ = run_outbox(RetryPolicy(delays=()), destinations)
+    for host in range(10):  # 10 x 30 deliveries: each under its share, all over the global bound
+        for _ in range(30):
+            outbox.enqueue(provider="p", account_id="a", event="e", url=f"http://stuck{host}.test/x")
+    await settled(lambda: sum(destinations.started.values()) >= GLOBAL_LIMIT)
+    assert sum(destinations.started.values()) == GLOBAL_LIMIT
+    assert sum(outbox.in_flight.values()) == GLOBAL_LIMIT and sum(outbox.queued.values()) == 300 - GLOBAL_LIMIT
+    assert max(outbox.in_flight.values()) <= PER_ORIGIN_LIMIT
+    destinations.release.set()
+    assert await outbox.drain()
+    assert destinations.peak_total == GLOBAL_LIMIT and sum(destinations.started.values()) == 300
+
+
+async def test_reset_drops_the_backlog_and_drain_still_ends(run_outbox):
+    destinations = Destinations()
+    outbox, _ = run_outbox(RetryPolicy(delays=()), destinations)
+    for _ in range(100):
+        outbox.enqueue(provider="p", account_id="a", event="e", url="http://stuck.test/x")
+    await settled(lambda: destinations.started["stuck.test"] == PER_ORIGIN_LIMIT)
+    outbox.reset(Store(), IdFactory(2))
+    assert outbox.queued == {}
+    assert not await outbox.drain(0.05)  # the attempts already in flight are still unfinished
+    destinations.release.set()
+    assert await outbox.drain()
+    assert destinations.started["stuck.test"] == PER_ORIGIN_LIMIT  # the backlog was never sent
+    fresh = enqueue(outbox)
+    assert await outbox.drain() and fresh.state == "delivered"
+
+
+async def test_a_trickling_receiver_cannot_hold_an_attempt_past_its_timeout(run_outbox):
+    """The policy's timeout is one deadline for connect, send and the whole read, through the
+    outbox's own transport: a byte every 50 ms never lets one read wait long, yet the attempt
+    ends at 0.3 s, recorded as a timeout."""
+    from emulator.core.transport import StreamTransport
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            for _ in range(1000):
+                await asyncio.sleep(0.05)
+                writer.write(b"z")
+                await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    try:
+        outbox, _ = run_outbox(RetryPolicy(delays=(), timeout=0.3), lambda request: httpx.Response(200))
+        outbox.transport = StreamTransport()  # read by `run` when it starts, after this turn
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/dlr"
+        delivery = outbox.enqueue(provider="p", account_id="a", event="e", url=url)
+        assert await outbox.drain(10)
+        (attempt,) = delivery.attempts
+        assert attempt.status is None and attempt.error.startswith("ReadTimeout")
+        assert 250 <= attempt.latency_ms < 2000
+        assert delivery.state == "failed"
+    finally:
+        server.close()
