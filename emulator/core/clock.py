@@ -152,6 +152,10 @@ class Clock:
         """Run `callback` after `delay_seconds` of simulated time."""
         return self._push(self.now() + self.span(delay_seconds), callback)
 
+    def schedule_at(self, due: int, callback: Callable[[], None]) -> ScheduledEvent:
+        """Run `callback` at the instant `due` (now, if that has passed)."""
+        return self._push(max(due, self.now()), callback)
+
     def span(self, seconds: float) -> int:
         """Microseconds of this clock's time that `seconds` of simulated time take."""
         return int(max(0.0, seconds) / self.time_scale * MICROS)

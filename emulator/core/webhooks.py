@@ -66,6 +66,7 @@ GLOBAL_LIMIT = 200  # attempts in flight, all destinations together
 PER_ORIGIN_LIMIT = 32  # attempts in flight a destination may always have: its share
 SPARE = 32  # slots that destinations beyond their share leave free for the others
 QUICK_ATTEMPT = 1.0  # seconds: a destination whose last attempt took longer does not borrow
+SETTLE_GRACE = 2.0  # real seconds a virtual-clock move waits for an attempt at its instant (see `settle`)
 
 Origin = tuple[str, str, int]
 _UNKNOWN_ORIGIN: Origin = ("", "", 0)  # a URL that names no destination: its attempt fails alone
@@ -139,6 +140,9 @@ class Outbox:
         self._within_share: deque[Origin] = deque()
         self._borrowing: deque[Origin] = deque()
         self._unfinished = 0  # queued or in flight
+        self._attempting: dict[str, tuple[int, float]] = {}  # delivery id -> (clock, loop) time its attempt started
+        self.settle_grace = SETTLE_GRACE
+        self._progress = asyncio.Event()  # set whenever an attempt ends
         self._idle = asyncio.Event()
         self._idle.set()
         self.listeners: list[Callable[[Delivery, Attempt], None]] = []
@@ -279,9 +283,10 @@ class Outbox:
             destination.active += 1
             if destination.waiting:
                 self._queue_turn(origin, destination)
+            self._attempting[delivery_id] = (self.clock.now(), loop.time())
             task = asyncio.create_task(self._attempt(delivery_id))
             self._in_flight.add(task)
-            task.add_done_callback(partial(self._finished, origin, loop.time()))
+            task.add_done_callback(partial(self._finished, origin, delivery_id, loop.time()))
 
     @property
     def in_flight(self) -> dict[Origin, int]:
@@ -327,14 +332,17 @@ class Outbox:
             self._client = client
             try:
                 self._start_due()
+                self._progress.set()  # a clock move may be waiting for the worker to start
                 await asyncio.Future()  # attempts start as deliveries come due, until cancelled
             finally:
                 self._client = None
                 for task in list(self._in_flight):
                     task.cancel()
 
-    def _finished(self, origin: Origin, started: float, task: asyncio.Task[None]) -> None:
+    def _finished(self, origin: Origin, delivery_id: str, started: float, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
+        self._attempting.pop(delivery_id, None)
+        self._progress.set()
         destination = self._destinations[origin]
         destination.active -= 1
         destination.quick = asyncio.get_running_loop().time() - started <= QUICK_ATTEMPT
@@ -411,7 +419,7 @@ class Outbox:
             headers.update(policy.sign(delivery))
         attempt = Attempt(
             number=len(delivery.attempts) + 1,
-            at=self.clock.now(),
+            at=self._attempting[delivery_id][0] if delivery_id in self._attempting else self.clock.now(),  # started, not run
             url=delivery.url,
             method=delivery.method,
             request_headers=headers,
@@ -462,7 +470,9 @@ class Outbox:
             delivery.next_attempt_at = None
         elif policy is not None and not final and policy.should_retry(attempt.status) and attempt.number <= len(policy.delays):
             delay = policy.delays[attempt.number - 1]
-            event = self.clock.schedule(delay, lambda: self._submit(delivery.id))
+            # From the attempt's start: under a virtual clock that moved on meanwhile, the retry
+            # still falls where it would have had the answer come at once.
+            event = self.clock.schedule_at(attempt.at + self.clock.span(delay), lambda: self._submit(delivery.id))
             delivery.next_attempt_at = event.due
         else:
             delivery.state = "failed"
@@ -482,6 +492,30 @@ class Outbox:
     def idle(self) -> bool:
         """Nothing queued or in flight (a retry waiting on the clock does not count)."""
         return self._idle.is_set()
+
+    async def settle(self, seconds: float) -> bool:
+        """Wait up to `seconds` of real time until no attempt younger than `settle_grace` real
+        seconds is in flight; False if time ran out first. A virtual-clock move waits so at each
+        instant: a receiver that answers at once has its attempt, the retry it schedules and its
+        event at the instant it fell due, in a fixed order; one slower than the grace (hanging,
+        or at its timeout) is left to answer whenever it does, as a real receiver would, and
+        does not hold up the clock for everyone. Its retry still counts from the attempt's time."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            now = loop.time()
+            youngest = max(self._attempting.values(), default=None, key=lambda started: started[1])
+            not_started = self._client is None and bool(self._within_share)  # the worker has yet to run
+            if not not_started and (youngest is None or now - youngest[1] >= self.settle_grace):
+                return True
+            if now >= deadline:
+                return False
+            until = deadline if not_started else min(deadline, youngest[1] + self.settle_grace)
+            self._progress.clear()
+            try:
+                await asyncio.wait_for(self._progress.wait(), until - now)
+            except TimeoutError:
+                pass
 
     async def drain(self, timeout: float = 5.0) -> bool:
         """Wait until no delivery is queued or in flight; False if `timeout` passed first.

@@ -237,3 +237,26 @@ def test_splitting_an_advance_changes_no_event(sends, advances):
     # record of their own (webhook attempts) carry the instant itself
     times = [at[:23] for at, _, _ in events_whole]
     assert times == sorted(times)
+
+
+async def test_a_receiver_slower_than_the_grace_does_not_hold_the_clock_and_its_retry_keeps_its_time():
+    """An attempt still unanswered after `settle_grace` real seconds is left to answer whenever it
+    does (a hanging receiver must not stall every other test's clock); the retry it schedules
+    then still counts from the time the attempt was made."""
+    receiver = Held()
+    async with running_emulator(make_engine(), receiver) as emulator:
+        client = emulator.client
+        emulator.engine.outbox.settle_grace = 0.05
+        await _elks_sms_to_failing_receiver(emulator)
+        moved = await client.post("/_emulator/clock/advance", json={"seconds": 600})
+        assert moved.status_code == 200 and moved.json()["now"] == "2026-01-01T00:10:00.000000Z"
+        receiver.release.set()
+        assert await emulator.engine.outbox.drain()
+        deliveries = (await client.get("/_emulator/webhooks")).json()["data"]
+        assert sorted(_seconds(a["at"]) for d in deliveries for a in d["attempts"]) == [0.5, 1.0]
+        # Their retries were due at 300.5 and 301 s, already past: they go out on the next move.
+        assert sorted(_seconds(d["next_attempt_at"]) for d in deliveries) == [600.0, 600.0]
+        await client.post("/_emulator/clock/advance", json={"seconds": 1})
+        assert await emulator.engine.outbox.drain()
+        deliveries = (await client.get("/_emulator/webhooks")).json()["data"]
+        assert sorted(len(d["attempts"]) for d in deliveries) == [2, 2]
