@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..core.errors import MalformedBody, ValidationError
 from ..core.snapshot import SnapshotError, restore, take
+from ..params import strict_json
 
 __all__ = ["ROUTES"]
 
@@ -21,7 +20,7 @@ async def export_snapshot(request: Request) -> Response:
 async def import_snapshot(request: Request) -> Response:
     body = await request.body()
     try:
-        data = json.loads(body)
+        data = strict_json(body)  # bounded nesting, no lone surrogates, no NaN
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedBody(f"invalid JSON: {exc}") from None
     engine = request.app.state.engine

@@ -4,7 +4,10 @@ import asyncio
 
 import pytest
 
-from emulator.core.clock import MICROS, Lane, RealClock, VirtualClock, create_clock, utc, utc_text
+from emulator.core.clock import (
+    EARLIEST_TIME, LATEST_TIME, MAX_DELAY_SECONDS, MICROS, Lane, RealClock, TimeOutOfRange, VirtualClock, check_time, create_clock, utc,
+    utc_text,
+)
 
 START = 1_767_225_600 * MICROS
 
@@ -160,3 +163,27 @@ def test_a_lane_turn_fires_its_head_even_when_the_wall_clock_stepped_back():
     lane.add(200, "b")
     assert clock._fire_due(100) == 1  # one turn, no spinning until the wall clock catches up
     assert seen == ["a"] and clock.pending() == 1
+
+
+@pytest.mark.parametrize("value", [-1, LATEST_TIME + 1, 10**30, 1e30, float("nan"), "2026", None, True, 1.5])
+def test_check_time_refuses_values_outside_the_valid_range(value):
+    with pytest.raises(TimeOutOfRange) as refused:
+        check_time(value, "clock.now")
+    assert "clock.now" in str(refused.value)
+    if value is not None:  # None: start now
+        with pytest.raises(TimeOutOfRange):
+            create_clock("virtual", 1.0, value)
+
+
+def test_every_time_the_emulator_may_compute_from_the_valid_range_can_be_written():
+    """The latest clock value plus the longest delay a rule may ask, a year of billing period
+    and the day after a date are all still times `datetime` can write (it ends with 9999)."""
+    assert check_time(EARLIEST_TIME) == 0 and check_time(LATEST_TIME) == LATEST_TIME
+    assert utc_text(LATEST_TIME, "%Y-%m-%dT%H:%M:%S") == "9000-01-01T00:00:00.000000"
+    horizon = LATEST_TIME + (MAX_DELAY_SECONDS + 2 * 366 * 86400) * MICROS
+    assert utc(horizon).year == 9003
+    clock = VirtualClock(LATEST_TIME - MICROS)
+    fired = []
+    clock.schedule(MAX_DELAY_SECONDS, lambda: fired.append(clock.now()))
+    clock.set(LATEST_TIME)
+    assert fired == [] and clock.pending() == 1
