@@ -30,6 +30,8 @@ def whole_number(params: dict[str, Any], name: str, default: int, minimum: int, 
         if len(written) > 19:  # beyond any bound; and int() refuses thousands of digits by itself
             raise InvalidParameter(name, f"{written[:20]}...", "expected a whole number of at most 19 digits")
         value = int(written)
+    if abs(value) >= 10**19:  # JSON numbers too: answers write 64-bit integers at most
+        raise InvalidParameter(name, raw if abs(value) < 10**40 else "<huge>", "expected a whole number of at most 19 digits")
     if value < minimum or (maximum is not None and value > maximum):
         bound = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
         raise InvalidParameter(name, raw, f"expected a whole number {bound}")
