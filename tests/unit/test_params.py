@@ -114,3 +114,39 @@ def test_unencodable_path_finds_the_text_no_encoder_can_write():
     assert unencodable_path({"a": ["ok", "\U0001F600", {"b": "x\ud800"}]}) == ["a", 2, "b"]
     assert unencodable_path({"a": ["ok", "\u00e5"], "b": None, "c": 1.5}) is None
     assert unencodable_path({"\udfff": 1}) == ["\udfff"]
+
+
+def _depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+TRICKY_TEXT = st.lists(st.sampled_from(list('[]{}"\\,:ab é') + ["\\u005b", "\U0001F600"]), max_size=12).map("".join)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**30), 10**30) | TRICKY_TEXT,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(TRICKY_TEXT, children, max_size=3),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSON_VALUES, st.integers(0, 80), st.booleans())
+def test_strict_json_measures_nesting_whatever_the_strings_hold(value, extra, ensure_ascii):
+    """Brackets, quotes and backslashes inside strings never count; arrays and objects do."""
+    import json
+
+    wrapped = value
+    for _ in range(extra):
+        wrapped = [wrapped]
+    text = json.dumps(wrapped, ensure_ascii=ensure_ascii)
+    if _depth(wrapped) > MAX_JSON_DEPTH:
+        with pytest.raises(TooDeep):
+            strict_json(text)
+        with pytest.raises(TooDeep):
+            strict_json(text.encode())
+    else:
+        assert strict_json(text) == wrapped
+        assert strict_json(text.encode()) == wrapped
