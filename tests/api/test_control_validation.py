@@ -140,3 +140,8 @@ async def test_the_largest_event_cursor_is_read(client):
 @pytest.mark.parametrize("path", ["/_emulator/messages", "/_emulator/webhooks", "/_emulator/calls"])
 async def test_a_list_cursor_of_5000_digits_is_refused(client, path):
     await refused(client, "GET", path, "cursor", params={"cursor": "9" * 5_000})
+
+
+async def test_a_fault_id_of_5000_digits_is_not_found(client):
+    response = await client.delete("/_emulator/faults/" + "9" * 5_000)
+    assert response.status_code == 404 and response.json()["error"]["type"] == "NotFound"
