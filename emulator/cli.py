@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Sequence
 
 from . import __version__
+from .core.clock import TimeOutOfRange, check_time, micros_of
 from .core.errors import FixtureError
 from .settings import CLOCKS, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_SIZE, LOG_LEVELS, Settings
 
@@ -40,7 +41,10 @@ def _timestamp(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an ISO 8601 time like 2026-01-01T00:00:00Z, got {text!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+    try:
+        return check_time(micros_of(moment), "the clock's start")
+    except TimeOutOfRange as exc:
+        raise argparse.ArgumentTypeError(f"{exc}, got {text!r}") from None
 
 
 _SIZE_UNITS = {"": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}

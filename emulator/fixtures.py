@@ -19,10 +19,11 @@ from .core.billing import PriceTable
 from .core.calls import CALL_OUTCOME_STATUSES, CallOutcome, CallPrices, CallRule
 from .core.clock import Clock
 from .core.errors import FixtureError, InvalidNumber
-from .core.lifecycle import Outcome, OutcomeRule
+from .core.lifecycle import InvalidRule, Outcome, OutcomeRule
 from .core.models import Account, Number
 from .core.phone import parse_e164
 from .core.store import Store
+from .params import unencodable_path
 from .seven.auth import SCOPES as SEVEN_SCOPES, register_token
 
 __all__ = ["Fixtures", "load_fixtures", "default_fixture_text", "add_fixture_account", "PROVIDERS"]
@@ -107,6 +108,12 @@ def _read(text: str, source: str) -> dict[str, Any]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise FixtureError(f"{source}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise FixtureError(f"{source}: not valid YAML: nested too deeply") from None
+    unencodable = unencodable_path(data)
+    if unencodable is not None:  # YAML's "\ud800" escape: text no answer could write
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in unencodable).lstrip(".")
+        raise FixtureError(f"{source}: {where or 'the document'}: not valid Unicode text (it holds a lone surrogate)")
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -166,8 +173,8 @@ def _outcome(check: _Checker, raw: dict[str, Any], where: str, base: Outcome) ->
             final_after=check.number(raw.get("final_after", base.final_after), f"{where}.final_after"),
             buffered=bool(raw.get("buffered", False)),
         )
-    except ValueError as exc:
-        raise check.fail(where, str(exc)) from None
+    except InvalidRule as exc:
+        raise check.fail(f"{where}.{exc.field}", str(exc)) from None
 
 
 def _call_outcome(check: _Checker, raw: dict[str, Any], where: str, base: CallOutcome) -> CallOutcome:
@@ -190,8 +197,8 @@ def _call_outcome(check: _Checker, raw: dict[str, Any], where: str, base: CallOu
             digits=digits,
             digits_after=seconds("digits_after", base.digits_after),
         )
-    except ValueError as exc:
-        raise check.fail(where, str(exc)) from None
+    except InvalidRule as exc:
+        raise check.fail(f"{where}.{exc.field}", str(exc)) from None
 
 
 def _check_calls(check: _Checker, fixtures: Fixtures) -> None:
@@ -208,7 +215,11 @@ def _check_calls(check: _Checker, fixtures: Fixtures) -> None:
         provider = raw.get("provider")
         if provider is not None and provider not in PROVIDERS:
             raise check.fail(f"{where}.provider", f"expected one of {list(PROVIDERS)}, got {provider!r}")
-        rules.append(CallRule(match=str(match), outcome=_call_outcome(check, raw, where, default), provider=provider))
+        outcome = _call_outcome(check, raw, where, default)
+        try:
+            rules.append(CallRule(match=str(match), outcome=outcome, provider=provider))
+        except InvalidRule as exc:
+            raise check.fail(f"{where}.{exc.field}", str(exc)) from None
     fixtures.call_rules = rules
     fixtures.default_call_outcome = default
     fixtures.call_prices = {
@@ -229,7 +240,11 @@ def _check(source: str, data: dict[str, Any]) -> Fixtures:
         provider = raw.get("provider")
         if provider is not None and provider not in PROVIDERS:
             raise check.fail(f"{where}.provider", f"expected one of {list(PROVIDERS)}, got {provider!r}")
-        rules.append(OutcomeRule(match=match, outcome=_outcome(check, raw, where, default_outcome), provider=provider))
+        outcome = _outcome(check, raw, where, default_outcome)
+        try:
+            rules.append(OutcomeRule(match=match, outcome=outcome, provider=provider))
+        except InvalidRule as exc:
+            raise check.fail(f"{where}.{exc.field}", str(exc)) from None
     prices: dict[str, PriceTable] = {}
     price_lists: dict[str, dict[str, dict[str, int]]] = {}
     logins: set[tuple[str, str]] = set()

@@ -5,6 +5,12 @@ case, and several times cheaper than a streaming parser for bodies this small); 
 with python-multipart.
 
 Shared by both providers; a body that cannot be parsed raises `MalformedBody`.
+
+Every text read here can be written as UTF-8, so every record made from it can be rendered:
+form bodies are strict UTF-8 and their escapes decode with replacement characters; JSON is
+refused when nested deeper than `MAX_JSON_DEPTH` (checked before the standard library's
+recursive parser sees it) and when a string holds a lone surrogate (`"\\ud800"`, which JSON's
+grammar allows and no encoder can write): `InvalidParameter` naming the field.
 """
 
 from __future__ import annotations
@@ -19,16 +25,20 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope
 
-from .core.errors import MalformedBody
+from .core.errors import InvalidParameter, MalformedBody
 
 if TYPE_CHECKING:
     from .core.engine import Engine
 
-__all__ = ["read_params", "form_fields", "strict_json", "Params", "ProviderRequest", "IndexedHeaders", "engine_of"]
+__all__ = [
+    "read_params", "form_fields", "strict_json", "Params", "ProviderRequest", "IndexedHeaders", "engine_of",
+    "MAX_JSON_DEPTH", "TooDeep", "UnencodableText", "unencodable_path",
+]
 
 Params = dict[str, Any]
 
 _JSON_WHITESPACE = b" \t\r\n"
+MAX_JSON_DEPTH = 64  # arrays and objects inside each other; far beyond what any API call sends
 
 
 class IndexedHeaders(Headers):
@@ -117,6 +127,8 @@ async def read_params(request: Request, *, json_allowed: bool = True, include_qu
             return params
         try:
             data = strict_json(body)
+        except UnencodableText as exc:
+            raise InvalidParameter(exc.field, "<text>", "not valid Unicode text (it holds a lone surrogate)") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedBody(f"invalid JSON: {exc}") from None
         if not isinstance(data, dict):
@@ -183,23 +195,112 @@ def _unquote(text: str) -> str:
     return "".join(pieces)
 
 
+class TooDeep(ValueError):
+    """JSON nested deeper than `MAX_JSON_DEPTH`."""
+
+
+class UnencodableText(ValueError):
+    """A JSON string (or key) that cannot be written as UTF-8; `field`: the top-level key it is
+    under (`body` when the document is no object)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field}: not valid Unicode text (a lone surrogate)")
+        self.field = field
+
+
 def strict_json(text: str | bytes) -> Any:
     """`json.loads`, but NaN, Infinity and numbers too large for a float are errors (ValueError),
-    as in every JSON parser but Python's: a value the emulator could never answer in JSON.
+    as in every JSON parser but Python's: a value the emulator could never answer in JSON. So
+    are nesting deeper than `MAX_JSON_DEPTH` (`TooDeep`) and strings holding a lone surrogate
+    (`UnencodableText`): values no answer could ever render.
 
     orjson reads what it can (the same values, several times faster); whatever it refuses, and
     any text with an integer it would read as a float (19 digits or more), goes to the standard
     library, whose answer (a value or an error) is the one given."""
     if not _long_digits(text):
         try:
-            return orjson.loads(text)
+            value = orjson.loads(text)
         except orjson.JSONDecodeError:
             pass
+        else:  # orjson stops at 1024 levels by itself, and never reads a lone surrogate
+            _check_depth(text)
+            return value
+    _check_depth(text)
     if isinstance(text, (bytes, bytearray)):  # what json.loads does before decoding
         text = text.decode(json.detect_encoding(text), "surrogatepass")
     elif text.startswith("\ufeff"):
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-    return _DECODER.decode(text)
+    try:
+        value = _DECODER.decode(text)
+    except RecursionError:  # unbalanced brackets that `_check_depth` could not measure
+        raise TooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    path = unencodable_path(value)
+    if path is not None:  # named by its top-level key, unless that key is the text at fault
+        top = path[0] if path else None
+        raise UnencodableText(top if isinstance(top, str) and _encodable(top) else "body")
+    return value
+
+
+def _check_depth(text: str | bytes) -> None:
+    """Raise TooDeep when arrays and objects nest deeper than `MAX_JSON_DEPTH` (brackets inside
+    strings do not count). Costs two counts of the text unless it holds more brackets than
+    that; then one pass over its brackets, which ends at the first level too deep."""
+    binary = not isinstance(text, str)
+    opening = (b"[", b"{") if binary else ("[", "{")
+    if text.count(opening[0]) + text.count(opening[1]) <= MAX_JSON_DEPTH:  # type: ignore[arg-type]
+        return
+    if binary:
+        brackets = _JSON_STRING_BYTES.sub(b"", text).translate(None, _NOT_BRACKET_BYTES)
+        openers = _OPENER_BYTES
+    else:
+        brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+        openers = "[{"
+    depth = 0
+    for bracket in brackets:
+        if bracket in openers:
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise TooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        else:
+            depth -= 1
+
+
+def unencodable_path(value: Any) -> list[Any] | None:
+    """The path (keys and indexes) to the first string in `value` (dicts, lists, scalars; keys
+    included) that cannot be encoded as UTF-8, or None when there is none. Walks without
+    recursion, so any depth is fine."""
+    pending: list[tuple[list[Any], Any]] = [([], value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return path
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and not _encodable(key):
+                    return [*path, key]
+                pending.append(([*path, key], child))
+        elif isinstance(item, (list, tuple)):
+            pending.extend(([*path, index], child) for index, child in enumerate(item))
+    return None
+
+
+def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+# A JSON string, escapes included; possessive, so text with an unterminated one costs one pass.
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_JSON_STRING_BYTES = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_NOT_BRACKET_BYTES = bytes(code for code in range(256) if code not in b"[]{}")
+_OPENER_BYTES = frozenset(b"[{")
 
 
 def _long_digits(text: str | bytes) -> bool:

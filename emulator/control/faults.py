@@ -91,7 +91,7 @@ async def clear_faults(request: Request) -> Response:
 
 async def delete_fault(request: Request) -> Response:
     raw = request.path_params["id"]
-    if not (raw.isascii() and raw.isdigit()) or not request.app.state.engine.faults.remove(int(raw)):
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or not request.app.state.engine.faults.remove(int(raw)):
         raise NotFound("fault", raw)
     return JSONResponse({"deleted": int(raw)})
 

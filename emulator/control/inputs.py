@@ -32,7 +32,8 @@ def cursor(params: dict[str, Any]) -> int | None:
     raw = params.get("cursor")
     if raw in (None, ""):
         return None
-    if not isinstance(raw, (str, int)) or isinstance(raw, bool) or not (str(raw).isascii() and str(raw).isdigit()):
+    text = str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:  # int() refuses thousands of digits itself
         raise InvalidParameter("cursor", raw, "expected the `next` value of a previous page")
     return int(raw)
 

@@ -16,12 +16,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from .. import __version__
-from ..core.clock import VirtualClock
+from ..core.clock import MICROS, TimeOutOfRange, VirtualClock, check_time, micros_of
 from ..core.engine import Engine
-from ..core.clock import MICROS, micros_of
 from ..core.errors import EmulatorError, InvalidParameter, MissingParameter, NotFound, PermissionDenied
 from ..core.events import Event, EventLog, TooBusy
-from ..core.lifecycle import Outcome, OutcomeRule
+from ..core.lifecycle import InvalidRule, Outcome, OutcomeRule
 from ..core.models import Delivery, Message
 from ..core.phone import parse_e164
 from ..mounts import provider_app, resource_routes
@@ -129,9 +128,13 @@ async def advance_clock(request: Request) -> Response:
         seconds = float(raw)
     except ValueError:
         raise InvalidParameter("seconds", raw, "expected a number of seconds") from None
-    if not 0 <= seconds <= 10 * 365 * 86400:
+    if not 0 <= seconds <= 10 * 365 * 86400:  # NaN fails this too
         raise InvalidParameter("seconds", raw, "expected a number of seconds from 0 to ten years")
     clock = _virtual(engine)
+    try:
+        check_time(clock.now() + int(seconds * MICROS), "the clock")
+    except TimeOutOfRange as exc:
+        raise InvalidParameter("seconds", raw, f"{exc}; this advance would move it past the end") from None
     return await _move_clock(engine, clock.now() + int(seconds * MICROS))
 
 
@@ -148,6 +151,10 @@ async def set_clock(request: Request) -> Response:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     target = micros_of(moment)
+    try:
+        check_time(target, "the clock")
+    except TimeOutOfRange as exc:
+        raise InvalidParameter("time", raw, str(exc)) from None
     clock = _virtual(engine)
     if target < clock.now():
         raise InvalidParameter("time", raw, "the virtual clock cannot go back")
@@ -206,12 +213,17 @@ _EVENTS_CONTROL = {"after", "limit"}
 STREAM_BACKLOG = 10_000  # events a stream replays at most before it goes live
 
 
+MAX_SEQ = 2**63 - 1  # event numbers never grow past a signed 64-bit integer
+
+
 def _after(params: dict[str, Any]) -> int:
+    """`after`: the `seq` of an event already seen; at most 19 digits (read before `int()`, which
+    refuses numbers of thousands of digits with an error of its own)."""
     raw = params.get("after", "0")
-    text = str(raw)
-    if not isinstance(raw, (str, int)) or isinstance(raw, bool) or not (text.isascii() and text.isdigit() and len(text) <= 19):
-        raise InvalidParameter("after", raw, "expected the `seq` of an event already seen")
-    return int(raw)
+    text = str(raw) if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_SEQ:
+        raise InvalidParameter("after", raw if len(text) <= 40 else f"{text[:40]}...", "expected the `seq` of an event already seen")
+    return int(text)
 
 
 def _busy(message: str) -> Response:
@@ -316,7 +328,9 @@ async def list_outcomes(request: Request) -> Response:
 
 
 async def add_outcome(request: Request) -> Response:
-    """A rule for outbound messages, checked before every other rule until the next reset."""
+    """A rule for outbound messages, checked before every other rule until the next reset. The
+    rule is checked whole before it is added (a pattern that compiles, delays from 0 to a year):
+    a refused rule changes nothing."""
     engine = engine_of(request)
     params = await read_params(request)
     match = text_field(params, "match")
@@ -324,25 +338,27 @@ async def add_outcome(request: Request) -> Response:
     if "provider" in params and provider not in _CHOICES["provider"]:
         raise InvalidParameter("provider", provider, "expected elks or seven")
     base = engine.lifecycle.default
-    numbers = {}
-    for name in ("sent_after", "final_after"):
-        value = params.get(name, getattr(base, name))
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise InvalidParameter(name, value, "expected a number of seconds")
-        numbers[name] = float(value)
-    buffered = params.get("buffered", False)
-    if not isinstance(buffered, bool):
-        raise InvalidParameter("buffered", buffered, "expected true or false")
     status = params.get("status", "delivered")
     if not isinstance(status, str):
         raise InvalidParameter("status", status, "expected a string")
     try:
-        outcome = Outcome(status=status, buffered=buffered, **numbers)
-    except ValueError as exc:
-        raise InvalidParameter("status", status, str(exc)) from None
-    rule = OutcomeRule(match=match or "", outcome=outcome, provider=provider)
+        outcome = Outcome(
+            status=status,
+            sent_after=_seconds(params.get("sent_after", base.sent_after)),
+            final_after=_seconds(params.get("final_after", base.final_after)),
+            buffered=params.get("buffered", False),
+        )
+        rule = OutcomeRule(match=match or "", outcome=outcome, provider=provider)
+    except InvalidRule as exc:
+        raise InvalidParameter(exc.field, params.get(exc.field), str(exc)) from None
     engine.add_rule(rule)
     return JSONResponse(_rule_json(rule), status_code=201)
+
+
+def _seconds(value: Any) -> Any:
+    """A number of seconds as a float (for the rule's answer); anything else as it came, for the
+    rule's own check to refuse."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
 def _render(request: Request, exc: EmulatorError) -> Response:

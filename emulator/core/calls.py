@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .clock import MICROS, ScheduledEvent
 from .errors import InsufficientBalance
+from .lifecycle import InvalidRule, check_delay, check_match
 from .models import INBOUND, OUTBOUND, Account, Call, Leg, Number, StatusChange
 from .phone import region_of
 from .webhook_targets import current_hop
@@ -68,6 +69,7 @@ CALL_OUTCOME_STATUSES = ("answered", "busy", "no_answer", "failed")
 FINAL_CALL_STATUSES = frozenset({"ended", "busy", "no_answer", "failed"})
 FINAL_LEG_STATUSES = FINAL_CALL_STATUSES
 _DIGITS = re.compile(r"[0-9*#]*")
+MAX_DIGITS = 1000  # keys one call outcome may press
 
 CallListener = Callable[[Call, StatusChange], None]
 LegListener = Callable[[Call, Leg], None]
@@ -84,12 +86,16 @@ class CallOutcome:
     digits_after: float = 2.0  # seconds from the start of a prompt to the key presses
 
     def __post_init__(self) -> None:
+        """Checked when made (`InvalidRule` naming the field), as `lifecycle.Outcome` is: each
+        delay a finite number of seconds from 0 to a year."""
         if self.status not in CALL_OUTCOME_STATUSES:
-            raise ValueError(f"unknown call outcome {self.status!r}; expected one of {list(CALL_OUTCOME_STATUSES)}")
-        if min(self.ring_time, self.talk_time, self.digits_after) < 0:
-            raise ValueError("ring_time, talk_time and digits_after must not be negative")
-        if not _DIGITS.fullmatch(self.digits):
-            raise ValueError(f"digits may hold only 0-9, * and #, got {self.digits!r}")
+            raise InvalidRule("status", f"unknown call outcome {self.status!r}; expected one of {list(CALL_OUTCOME_STATUSES)}")
+        for name in ("ring_time", "talk_time", "digits_after"):
+            check_delay(name, getattr(self, name))
+        if not isinstance(self.digits, str) or not _DIGITS.fullmatch(self.digits):
+            raise InvalidRule("digits", f"digits may hold only 0-9, * and #, got {self.digits!r}")
+        if len(self.digits) > MAX_DIGITS:
+            raise InvalidRule("digits", f"digits holds at most {MAX_DIGITS} keys")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,11 @@ class CallRule:
     match: str
     outcome: CallOutcome
     provider: str | None = None
+
+    def __post_init__(self) -> None:
+        check_match(self.match, self.provider)
+        if not isinstance(self.outcome, CallOutcome):
+            raise InvalidRule("outcome", f"expected a call outcome, got {self.outcome!r}")
 
     def matches(self, provider: str, number: str) -> bool:
         if self.provider is not None and self.provider != provider:

@@ -27,10 +27,38 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache, partial
 from typing import Any, Awaitable, Callable
 
-__all__ = ["Clock", "RealClock", "VirtualClock", "ScheduledEvent", "Lane", "Run", "MICROS", "create_clock", "utc", "utc_text", "micros_of", "wall_time"]
+__all__ = [
+    "Clock", "RealClock", "VirtualClock", "ScheduledEvent", "Lane", "Run", "MICROS", "create_clock", "utc", "utc_text", "micros_of",
+    "wall_time", "EARLIEST_TIME", "LATEST_TIME", "MAX_DELAY_SECONDS", "TIME_RANGE_TEXT", "TimeOutOfRange", "check_time",
+]
 
 MICROS = 1_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+# The valid range of clock values. Every time the emulator may compute (a clock value plus the
+# longest delay anything schedules: `MAX_DELAY_SECONDS` for outcome rules, days for webhook
+# retries, a year for a number's billing period) must stay a time that `datetime` can write,
+# which ends with the year 9999: the virtual clock stops at 9000-01-01, leaving centuries of room.
+EARLIEST_TIME = 0  # 1970-01-01T00:00:00Z
+LATEST_TIME = 221_845_392_000_000_000  # 9000-01-01T00:00:00Z
+TIME_RANGE_TEXT = "from 1970-01-01T00:00:00Z to 9000-01-01T00:00:00Z"
+MAX_DELAY_SECONDS = 366 * 86400  # the longest delay a rule may ask for (outcome and call rules)
+
+
+class TimeOutOfRange(ValueError):
+    """A clock value outside `EARLIEST_TIME`..`LATEST_TIME` (or not a whole number at all)."""
+
+
+def check_time(value: object, what: str = "time") -> int:
+    """`value` as a clock value (integer microseconds since the epoch) within the valid range;
+    raises `TimeOutOfRange` (a ValueError) naming `what` otherwise. Everything that sets the
+    clock or schedules at an absolute time asks this first: the control API, the command line,
+    a restored snapshot, a message's send time."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TimeOutOfRange(f"{what} must be whole microseconds since the epoch, got {value!r}")
+    if not EARLIEST_TIME <= value <= LATEST_TIME:
+        raise TimeOutOfRange(f"{what} must lie {TIME_RANGE_TEXT}")
+    return value
 
 
 def utc(micros: int) -> datetime:
@@ -328,7 +356,7 @@ class VirtualClock(Clock):
 
 def create_clock(kind: str, time_scale: float, start: int | None) -> Clock:
     if kind == "virtual":
-        return VirtualClock(start if start is not None else time.time_ns() // 1000, time_scale)
+        return VirtualClock(check_time(start, "the clock's start") if start is not None else time.time_ns() // 1000, time_scale)
     if kind == "real":
         return RealClock(time_scale)
     raise ValueError(f"unknown clock {kind!r}: use 'real' or 'virtual'")

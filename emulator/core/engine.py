@@ -136,9 +136,16 @@ class Engine:
         self, account: Account, batch: list[Outgoing], make_id: Callable[[], str], send_at: int | None = None
     ) -> list[Message]:
         """Charge the whole batch at once (all or nothing), store it and start each message's life,
-        now or, for a scheduled send, at `send_at` (microseconds since the epoch)."""
-        charge(account, sum([item.quote.cost for item in batch]))
+        now or, for a scheduled send, at `send_at` (microseconds since the epoch).
+
+        Validate, then mutate: each message's fate (the outcome rule it matches) is decided
+        before the charge, so nothing after it depends on anything that could fail."""
         scheduled = send_at is not None and send_at > self.clock.now()
+        if not scheduled:  # a scheduled message meets the rules of its send time
+            outcome_for = self.lifecycle.outcome_for
+            for item in batch:
+                outcome_for(account.provider, item.quote.recipient.e164)  # memoised: begin() finds it again
+        charge(account, sum([item.quote.cost for item in batch]))
         messages = []
         for item in batch:
             created = self.clock.stamp()

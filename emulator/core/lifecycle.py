@@ -7,19 +7,28 @@ optional `buffered` step. Providers translate them into their own vocabulary (46
 Rules are matched on the recipient (exact E.164, a prefix ending in `*`, or a regular expression
 written `re:...`) and optionally on the provider; the first rule that matches wins, else the
 default outcome applies.
+
+Rules and outcomes are checked when they are made (`InvalidRule`, naming the field): a pattern
+that does not compile, a delay that is not a finite number of seconds from 0 to
+`MAX_DELAY_SECONDS`. A rule that exists can always be matched and scheduled, so a send that has
+been charged never fails on it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Iterable
 
-from .clock import Clock, Lane
+from .clock import MAX_DELAY_SECONDS, Clock, Lane
 from .models import Message, StatusChange
 
-__all__ = ["Outcome", "OutcomeRule", "Lifecycle", "FINAL_STATUSES", "OUTCOME_STATUSES"]
+__all__ = [
+    "Outcome", "OutcomeRule", "Lifecycle", "FINAL_STATUSES", "OUTCOME_STATUSES", "InvalidRule", "check_match", "check_delay",
+    "MAX_MATCH_LENGTH",
+]
 
 FINAL_STATUSES = frozenset({"delivered", "failed", "expired", "rejected"})
 # "none": sent, then silence (the handset never reports).
@@ -27,6 +36,40 @@ OUTCOME_STATUSES = FINAL_STATUSES | {"none"}
 
 StatusListener = Callable[[Message, StatusChange], None]
 Steps = tuple[tuple[str, float], ...]  # (status, seconds after creation) of each change to come
+MAX_MATCH_LENGTH = 1000  # characters of a rule's `match`
+
+
+class InvalidRule(ValueError):
+    """A rule or outcome that could not be used; `field` names the part that is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_delay(field: str, value: object) -> float:
+    """`value` as seconds of delay: a finite number from 0 to `MAX_DELAY_SECONDS` (a year)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidRule(field, f"{field} must be a number of seconds, got {value!r}")
+    if not (math.isfinite(value) and 0 <= value <= MAX_DELAY_SECONDS):
+        raise InvalidRule(field, f"{field} must be from 0 to {MAX_DELAY_SECONDS} seconds (a year), got {value!r}")
+    return float(value)
+
+
+def check_match(match: object, provider: object = None) -> None:
+    """A rule's `match` (exact number, prefix ending in `*`, or `re:REGEX` that compiles) and
+    `provider` (None or a name); raises InvalidRule naming the field."""
+    if not isinstance(match, str) or not match:
+        raise InvalidRule("match", f"match must be a non-empty string, got {match!r}")
+    if len(match) > MAX_MATCH_LENGTH:
+        raise InvalidRule("match", f"match is longer than {MAX_MATCH_LENGTH} characters")
+    if match.startswith("re:"):
+        try:
+            re.compile(match[3:])
+        except (re.error, RecursionError, OverflowError) as exc:
+            raise InvalidRule("match", f"match {match!r} is not a valid regular expression: {exc}") from None
+    if provider is not None and not isinstance(provider, str):
+        raise InvalidRule("provider", f"provider must be a name, got {provider!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +81,13 @@ class Outcome:
 
     def __post_init__(self) -> None:
         if self.status not in OUTCOME_STATUSES:
-            raise ValueError(f"unknown outcome status {self.status!r}; expected one of {sorted(OUTCOME_STATUSES)}")
-        if self.sent_after < 0 or self.final_after < self.sent_after:
-            raise ValueError("delays must satisfy 0 <= sent_after <= final_after")
+            raise InvalidRule("status", f"unknown outcome status {self.status!r}; expected one of {sorted(OUTCOME_STATUSES)}")
+        check_delay("sent_after", self.sent_after)
+        check_delay("final_after", self.final_after)
+        if self.final_after < self.sent_after:
+            raise InvalidRule("final_after", "delays must satisfy 0 <= sent_after <= final_after")
+        if not isinstance(self.buffered, bool):
+            raise InvalidRule("buffered", f"buffered must be true or false, got {self.buffered!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +95,11 @@ class OutcomeRule:
     match: str
     outcome: Outcome
     provider: str | None = None
+
+    def __post_init__(self) -> None:
+        check_match(self.match, self.provider)
+        if not isinstance(self.outcome, Outcome):
+            raise InvalidRule("outcome", f"expected an outcome, got {self.outcome!r}")
 
     def matches(self, provider: str, recipient: str) -> bool:
         if self.provider is not None and self.provider != provider:

@@ -49,7 +49,7 @@ async def get_me(request: Request) -> Response:
 async def update_me(request: Request) -> Response:
     call = await begin(request)
     raw = required_text(call.params, "creditalert").strip()
-    if not (raw.isascii() and raw.isdigit()):
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 15:  # as every other amount: JSON numbers stay exact
         raise InvalidParameter("creditalert", raw, "expected a whole number of 1/10000 units")
     call.account.attributes["creditalert"] = int(raw)
     return json_response(account_json(call.account))

@@ -93,7 +93,7 @@ def _ring_timeout(params: dict[str, Any]) -> int:
     if raw is None or raw.strip() == "":
         return DEFAULT_TIMEOUT
     raw = raw.strip()
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_TIMEOUT:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or not 1 <= int(raw) <= MAX_TIMEOUT:
         raise InvalidParameter("timeout", raw, f"expected whole seconds from 1 to {MAX_TIMEOUT}")
     return int(raw)
 

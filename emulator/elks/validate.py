@@ -168,7 +168,7 @@ def paging(params: dict[str, Any]) -> tuple[int | None, int | None, int]:
     raw_limit = optional_text(params, "limit")
     limit = 100
     if raw_limit not in (None, ""):
-        if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= 100:
+        if not (raw_limit.isascii() and raw_limit.isdigit()) or len(raw_limit) > 3 or not 1 <= int(raw_limit) <= 100:
             raise InvalidParameter("limit", raw_limit, "expected a whole number from 1 to 100")
         limit = int(raw_limit)
     return bounds[0], bounds[1], limit

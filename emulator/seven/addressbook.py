@@ -89,7 +89,7 @@ def groups_of(store: Store, account_id: str) -> list[Group]:
 
 def _find(collection: Collection, account_id: str, raw: Any) -> Any:
     key = str(raw).strip()
-    if not (key.isascii() and key.isdigit()):
+    if not (key.isascii() and key.isdigit()) or len(key) > 19:  # no such id; int() refuses thousands of digits
         return None
     found = collection.get(str(int(key)))
     return found if found is not None and found.account_id == account_id else None

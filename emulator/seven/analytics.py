@@ -17,7 +17,6 @@ Rows exist only for keys with traffic, in ascending key order.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Callable, Iterator
 
 import phonenumbers
@@ -31,7 +30,7 @@ from ..core.errors import InvalidParameter, NotFound
 from ..core.models import INBOUND, OUTBOUND, Account
 from ..core.phone import region_of
 from .context import begin
-from .paging import day, day_end, day_start
+from .paging import DAY, day, day_end, day_start
 from .render import euros, json_response
 from .validate import text
 
@@ -138,15 +137,17 @@ def analytics(engine: Engine, account: Account, group: str, params: dict[str, An
     key_name = GROUPS[group]
     today = utc(engine.clock.now()).date()
     end = day(params, "end") or today
-    start = day(params, "start") or end - timedelta(days=DEFAULT_DAYS)
-    if start > end:
+    start = day(params, "start")
+    if start is not None and start > end:
         raise InvalidParameter("start", start.isoformat(), "the start lies after the end")
+    # In microseconds: the default start of 0001-01-05 would lie before the first `date`.
+    after = day_start(start) if start is not None else day_start(end) - DEFAULT_DAYS * DAY
     label = (text(params, "label") or "").strip()
     label = None if label in ("", "all") else label
     account_ids = _accounts(engine, account, params)
     rows: dict[str, dict[str, Any]] = {}
     costs: dict[str, int] = {}
-    for activity in activities(engine, account_ids, day_start(start), day_end(end)):
+    for activity in activities(engine, account_ids, after, day_end(end)):
         if label is not None and activity.label != label:
             continue
         key = _KEYS[key_name](activity)

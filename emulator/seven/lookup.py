@@ -276,6 +276,7 @@ def perform(engine: Engine, account: Account, kind: str, raws: list[str]) -> tup
     price = lookup_price(engine, kind)
     infos = [facts(number) for number in parsed if number is not None]
     profiles = [_profile(engine, info) for info in infos]
+    answers = [_answer(kind, info, profile, price) for info, profile in zip(infos, profiles)]  # before the charge
     charge(account, price * len(infos))
     lookups = engine.store.collection(LOOKUPS)
     for info in infos:
@@ -283,7 +284,6 @@ def perform(engine: Engine, account: Account, kind: str, raws: list[str]) -> tup
         record = Lookup(str(engine.ids.sequence("seven.lookup", 1)), account.id, kind, info.e164, price, created)
         lookups.add(record.id, account.id, created, record)
         engine.events.emit("lookup.created", "seven", account.id, id=record.id, type=kind, number=info.e164, price=price)
-    answers = [_answer(kind, info, profile, price) for info, profile in zip(infos, profiles)]
     return 200, answers[0] if len(raws) == 1 else answers
 
 

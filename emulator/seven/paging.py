@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from typing import Any, Sequence
 
-from ..core.clock import micros_of
+from ..core.clock import MICROS, micros_of
 from ..core.errors import InvalidParameter
 from .validate import text
 
-__all__ = ["whole_number", "window", "paged", "day", "day_start", "day_end"]
+__all__ = ["whole_number", "window", "paged", "day", "day_start", "day_end", "DAY"]
 
 
 def whole_number(params: dict[str, Any], name: str, default: int, minimum: int, maximum: int | None = None) -> int:
@@ -27,7 +27,11 @@ def whole_number(params: dict[str, Any], name: str, default: int, minimum: int, 
         written = written.strip()
         if not written.isascii() or not (written.isdigit() or (written[:1] == "-" and written[1:].isdigit())):
             raise InvalidParameter(name, raw, "expected a whole number")
+        if len(written) > 19:  # beyond any bound; and int() refuses thousands of digits by itself
+            raise InvalidParameter(name, f"{written[:20]}...", "expected a whole number of at most 19 digits")
         value = int(written)
+    if abs(value) >= 10**19:  # JSON numbers too: answers write 64-bit integers at most
+        raise InvalidParameter(name, raw if abs(value) < 10**40 else "<huge>", "expected a whole number of at most 19 digits")
     if value < minimum or (maximum is not None and value > maximum):
         bound = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
         raise InvalidParameter(name, raw, f"expected a whole number {bound}")
@@ -70,5 +74,9 @@ def day_start(value: date) -> int:
 
 
 def day_end(value: date) -> int:
-    """The first microsecond after `value` (UTC): an exclusive bound."""
-    return day_start(value + timedelta(days=1))
+    """The first microsecond after `value` (UTC): an exclusive bound. Counted in microseconds,
+    not dates, so 9999-12-31 (whose next day `date` cannot hold) has one too."""
+    return day_start(value) + DAY
+
+
+DAY = 86_400 * MICROS

@@ -93,7 +93,7 @@ def _ttl(params: dict[str, Any]) -> int | None:
     value = text(params, "ttl")
     if value is None or value.strip() in ("", "0"):
         return None
-    if not value.strip().isascii() or not value.strip().isdigit():
+    if not value.strip().isascii() or not value.strip().isdigit() or len(value.strip()) > 9:
         raise InvalidParameter("ttl", value, "expected whole minutes")
     return int(value.strip())
 

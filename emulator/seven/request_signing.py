@@ -70,7 +70,7 @@ async def verify_request(request: Request, account: Account, clock: Clock) -> No
     given, raw_timestamp, nonce = (headers.get(name, "").strip() for name in _HEADERS)
     if not (given and raw_timestamp and nonce):
         raise SignatureRejected("X-Signature, X-Timestamp and X-Nonce must all be sent")
-    if not (raw_timestamp.isascii() and raw_timestamp.isdigit()):
+    if not (raw_timestamp.isascii() and raw_timestamp.isdigit()) or len(raw_timestamp) > 19:
         raise SignatureRejected("X-Timestamp must be Unix seconds")
     timestamp = int(raw_timestamp)
     if not clock.virtual and clock.now() // MICROS - timestamp > MAX_AGE_SECONDS:

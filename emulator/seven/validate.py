@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from ..core.clock import LATEST_TIME, micros_of, utc
 from ..core.errors import InvalidNumber, InvalidParameter, InvalidSender, MissingParameter
 from ..core.phone import ParsedNumber, parse_loose
 
@@ -114,23 +115,35 @@ _DELAY_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%
 
 def send_time(params: dict[str, Any], name: str = "delay") -> int | None:
     """`delay`: a Unix timestamp (seconds, or milliseconds as some clients send) or a date and
-    time `YYYY-MM-DD hh:mm[:ss]`, read as UTC. Returns microseconds since the epoch, or None."""
+    time `YYYY-MM-DD hh:mm[:ss]`, read as UTC. Returns microseconds since the epoch, or None.
+    A time past the end of the clock's range (`LATEST_TIME`) is refused: the message could
+    never be sent, and its time never written."""
     raw = text(params, name)
     if raw is None or raw.strip() in ("", "0"):
         return None
     value = raw.strip()
     if value.isascii() and value.isdigit():
+        if len(value) > 19:
+            raise InvalidParameter(name, f"{value[:20]}...", f"the time must lie before {LATEST_TEXT}")
         seconds = int(value)
-        if seconds > 100_000_000_000:  # milliseconds
-            return seconds * 1000
-        return seconds * 1_000_000
+        micros = seconds * 1000 if seconds > 100_000_000_000 else seconds * 1_000_000  # milliseconds, or seconds
+        return _within_range(name, raw, micros)
     for fmt in _DELAY_FORMATS:
         try:
             moment = datetime.strptime(value, fmt).replace(tzinfo=timezone.utc)
         except ValueError:
             continue
-        return int(moment.timestamp()) * 1_000_000
+        return _within_range(name, raw, micros_of(moment))
     raise InvalidParameter(name, raw, "expected a Unix timestamp or YYYY-MM-DD hh:mm:ss")
+
+
+def _within_range(name: str, raw: str, micros: int) -> int:
+    if micros > LATEST_TIME:
+        raise InvalidParameter(name, raw, f"the time must lie before {LATEST_TEXT}")
+    return micros
+
+
+LATEST_TEXT = utc(LATEST_TIME).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def id_list(params: dict[str, Any], name: str) -> list[str]:

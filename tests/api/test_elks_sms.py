@@ -170,3 +170,27 @@ async def test_delete_answers_the_deletion_and_removes_the_message(client):
     assert (await client.get(f"/a1/SMS/{body['id']}", auth=ELKS_AUTH)).status_code == 404
     assert (await client.get("/a1/SMS", auth=ELKS_AUTH)).json()["data"] == []
     assert (await client.delete(f"/a1/SMS/{body['id']}", auth=ELKS_AUTH)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", b"from=ElkCo&to=%2B46700000123&message=x%ED%A0%80"),
+        ("multipart/form-data; boundary=B", b'--B\r\nContent-Disposition: form-data; name="from"\r\n\r\nElkCo\r\n--B\r\n'
+         b'Content-Disposition: form-data; name="to"\r\n\r\n+46700000123\r\n--B\r\n'
+         b'Content-Disposition: form-data; name="message"\r\n\r\nx\xed\xa0\x80\r\n--B--\r\n'),
+    ],
+    ids=["percent-escaped", "multipart"],
+)
+async def test_a_surrogate_written_in_a_form_never_reaches_the_store(emulator, client, content_type, body):
+    """46elks takes forms only, and a form cannot carry a lone surrogate: escapes of invalid
+    UTF-8 read as replacement characters (as `parse_qsl` reads them), multipart fields as
+    Latin-1; raw invalid UTF-8 in a form body is refused (the error table). Whatever is stored
+    renders, in the answer, the lists and the snapshot."""
+    response = await client.post("/a1/SMS", content=body, headers={"Content-Type": content_type}, auth=ELKS_AUTH)
+    assert response.status_code == 200
+    (stored,) = list(emulator.engine.store.messages)
+    stored.text.encode("utf-8")  # no lone surrogate
+    assert response.json()["message"] == stored.text
+    for path in ("/a1/SMS", "/_emulator/messages", "/_emulator/snapshot"):
+        assert (await client.get(path, auth=ELKS_AUTH)).status_code == 200

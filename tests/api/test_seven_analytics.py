@@ -137,3 +137,14 @@ async def test_bad_parameters(client, params, status):
         response = await client.get(f"/api/analytics/{group}", params=params, headers=SEVEN_JSON)
         assert response.status_code == status
         assert response.json()["success"] is False and response.json()["error_message"]
+
+
+async def test_the_calendar_ends_and_beginnings_are_ranges_like_any_other(client):
+    """`end=9999-12-31` has no next day in `datetime` (it answered 500), and the default start 30
+    days before `end=0001-01-05` lies before the first date (so did that)."""
+    await send(client)
+    assert await stats(client, "date", end="9999-12-31") == []
+    assert [r["date"] for r in await stats(client, "date", start="2026-01-01", end="9999-12-31")] == ["2026-01-01"]
+    assert [r["date"] for r in await stats(client, "date", start="0001-01-01", end="9999-12-31")] == ["2026-01-01"]
+    assert await stats(client, "date", end="0001-01-05") == []
+    assert await stats(client, "country", start="0001-01-01", end="0001-01-01") == []

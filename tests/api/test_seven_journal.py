@@ -176,3 +176,13 @@ async def test_bad_filters_are_refused(client, params):
 async def test_journal_needs_a_valid_key(client):
     response = await client.get("/api/journal/outbound", headers={"X-Api-Key": "nope"})
     assert response.status_code == 401 and response.text == "900"
+
+
+async def test_dates_at_the_ends_of_the_calendar_are_ranges_like_any_other(client):
+    """`date_to=9999-12-31` has no next day in `datetime` (it answered 500)."""
+    sent = await send(client)
+    for kind in ("outbound", "inbound", "replies", "voice"):
+        assert isinstance(await journal(client, kind, date_to="9999-12-31"), list)
+    assert [r["id"] for r in await journal(client, "outbound", date_to="9999-12-31")] == [sent]
+    assert [r["id"] for r in await journal(client, "outbound", date_from="0001-01-01", date_to="9999-12-31")] == [sent]
+    assert await journal(client, "outbound", date_from="9999-12-31") == []

@@ -165,6 +165,14 @@ async def test_non_numeric_timestamp_is_refused(client, secret):
     assert_refused(await client.get("/api/balance", headers=headers(**signature)))
 
 
+@pytest.mark.parametrize("timestamp", ["9" * 5_000, "9" * 20])
+async def test_a_timestamp_of_thousands_of_digits_is_refused_not_crashed(client, secret, timestamp):
+    """int() refuses more than 4,300 digits with an error of its own (a 500 before)."""
+    signature = sign("GET", f"{BASE}/api/balance")
+    signature["X-Timestamp"] = timestamp
+    assert_refused(await client.get("/api/balance", headers=headers(**signature)))
+
+
 async def test_non_ascii_signature_is_refused_not_crashed(client, secret):
     signature = sign("GET", f"{BASE}/api/balance")
     signature["X-Signature"] = "é" * 64

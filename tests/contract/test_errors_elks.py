@@ -26,6 +26,8 @@ UNAUTHORIZED = "Authorization failed: wrong API username or password."
 SMS = {"from": "ElkCo", "to": "+46700000123", "message": "Hello"}
 MMS = {"from": "+46766861001", "to": "+46700000123", "message": "Hello"}
 CALL = {"from": "+46766861001", "to": "+46700000123", "voice_start": '{"play": "sound/beep"}'}
+DEEP_ACTION = '{"play": "sound/beep", "next": ' + "[" * 2_000 + "]" * 2_000 + "}"  # nested 2,000 deep
+DIGITS_5000 = "9" * 5_000  # beyond the 4,300 digits int() reads
 PNG_1PX = (
     "data:image/png;base64,"
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
@@ -176,6 +178,8 @@ ROWS = [
     Row("mms: get another account's", "GET", "/a1/MMS/{other_mms}", 404, "MMS not found."),
     Row("mms: get an SMS by the MMS resource", "GET", "/a1/MMS/{main_sms}", 404, "MMS not found."),
     Row("mms: list limit above 100", "GET", "/a1/MMS", 403, "Invalid limit: expected a whole number from 1 to 100", params={"limit": "500"}),
+    Row("mms: list limit of 5,000 digits", "GET", "/a1/MMS", 403, "Invalid limit: expected a whole number from 1 to 100",
+        params={"limit": DIGITS_5000}),
     # -- calls -----------------------------------------------------------------------------
     Row("call: missing voice_start", "POST", "/a1/Calls", 403, "Missing key voice_start", data=but(CALL, voice_start=None)),
     Row("call: missing to", "POST", "/a1/Calls", 403, "Missing key to", data=but(CALL, to=None)),
@@ -190,6 +194,10 @@ ROWS = [
         'Invalid voice_start: expected an http(s) URL or a JSON action such as {"play": "https://..."}', data=but(CALL, voice_start='{"play": ')),
     Row("call: voice_start with NaN, which JSON lacks", "POST", "/a1/Calls", 403,
         'Invalid voice_start: expected an http(s) URL or a JSON action such as {"play": "https://..."}', data=but(CALL, voice_start='{"play": NaN}')),
+    Row("call: voice_start nested 2,000 deep", "POST", "/a1/Calls", 403,
+        'Invalid voice_start: expected an http(s) URL or a JSON action such as {"play": "https://..."}', data=but(CALL, voice_start=DEEP_ACTION)),
+    Row("call: timeout of 5,000 digits", "POST", "/a1/Calls", 403, "Invalid timeout: expected whole seconds from 1 to 600",
+        data=but(CALL, timeout=DIGITS_5000)),
     Row("call: timeout in words", "POST", "/a1/Calls", 403, "Invalid timeout: expected whole seconds from 1 to 600", data=but(CALL, timeout="soon")),
     Row("call: timeout 0", "POST", "/a1/Calls", 403, "Invalid timeout: expected whole seconds from 1 to 600", data=but(CALL, timeout="0")),
     Row("call: whenhangup not a URL", "POST", "/a1/Calls", 403, "The whenhangup you tried to use is not a valid URL",
@@ -231,6 +239,8 @@ ROWS = [
         data={"country": "se", "voice_start": "{}"}),
     Row("number: sms_url action that is no JSON", "POST", "/a1/numbers/{main_number}", 403,
         "The sms_url you tried to use is not a valid URL", data={"sms_url": '{"reply": NaN}'}),
+    Row("number: voice_start action nested 2,000 deep", "POST", "/a1/numbers/{main_number}", 403,
+        "The voice_start you tried to use is not a valid URL", data={"voice_start": DEEP_ACTION}),
     Row("number: sms_replies neither yes nor no", "POST", "/a1/numbers", 403, "Invalid sms_replies: expected yes or no",
         data={"country": "se", "sms_replies": "sometimes"}),
     Row("number: name too long", "POST", "/a1/numbers", 403, "Too long name (51 characters, at most 50).",
@@ -289,6 +299,10 @@ ROWS = [
         "Unable to update subaccount. It has been deactivated.", data={"name": "Again"}, prepare=deactivate_subaccount),
     # -- me --------------------------------------------------------------------------------
     Row("me: missing creditalert", "POST", "/a1/me", 403, "Missing key creditalert"),
+    Row("me: creditalert of 5,000 digits", "POST", "/a1/me", 403, "Invalid creditalert: expected a whole number of 1/10000 units",
+        data={"creditalert": DIGITS_5000}),
+    Row("me: creditalert beyond any amount", "POST", "/a1/me", 403, "Invalid creditalert: expected a whole number of 1/10000 units",
+        data={"creditalert": "9" * 20}),
     Row("me: creditalert in words", "POST", "/a1/me", 403, "Invalid creditalert: expected a whole number of 1/10000 units",
         data={"creditalert": "lots"}),
     Row("me: creditalert negative", "POST", "/a1/me", 403, "Invalid creditalert: expected a whole number of 1/10000 units",

@@ -32,6 +32,11 @@ JSON_TYPE = "application/json"
 SMS = {"to": "+4917612345678", "text": "Hallo"}
 VOICE = {"to": "+4917612345678", "text": "Hallo"}
 NOTHING = object()
+JSON_BODY = {**JSON, "Content-Type": "application/json"}
+PLAIN_JSON_BODY = {**PLAIN, "Content-Type": "application/json"}
+LONE_SURROGATE_SMS = b'{"to": "+4917612345678", "text": "x\\ud800"}'  # JSON may write it; no UTF-8 can
+DEEP = b"[" * 2_000 + b"]" * 2_000  # JSON nested 2,000 deep
+DIGITS_5000 = "9" * 5_000  # beyond the 4,300 digits int() reads
 
 
 def but(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -105,6 +110,22 @@ ROWS = [
     Row("body: JSON with NaN", "POST", "/api/subaccounts/transfer_credits", 400,
         json=failure("700", "Malformed request body: invalid JSON: NaN is not a JSON number"),
         content=b'{"id": "1000101", "amount": NaN}', headers={**JSON, "Content-Type": "application/json"}),
+    Row("body: JSON nested 2,000 deep", "POST", "/api/sms", 400, json=700, content=b'{"to": "+4917612345678", "text": "x", "x": ' + DEEP + b"}",
+        headers=JSON_BODY),
+    Row("body: JSON nested 2,000 deep, text", "POST", "/api/sms", 400, text="700", content=b'{"to": "+4917612345678", "x": ' + DEEP + b"}",
+        headers=PLAIN_JSON_BODY),
+    Row("body: JSON nested 2,000 deep, REST", "POST", "/api/contacts", 400,
+        json=failure("700", "Malformed request body: invalid JSON: nested deeper than 64 levels"),
+        content=b'{"firstname": "Erika", "x": ' + DEEP + b"}", headers=JSON_BODY),
+    Row("body: text with a lone surrogate", "POST", "/api/sms", 400, json=700, content=LONE_SURROGATE_SMS, headers=JSON_BODY),
+    Row("body: text with a lone surrogate, text", "POST", "/api/sms", 400, text="700", content=LONE_SURROGATE_SMS, headers=PLAIN_JSON_BODY),
+    Row("body: text with a lone surrogate as raw bytes", "POST", "/api/sms", 400, json=700,
+        content=b'{"to": "+4917612345678", "text": "x\xed\xa0\x80"}', headers=JSON_BODY),
+    Row("body: contact name with a lone surrogate", "POST", "/api/contacts", 400,
+        json=failure("700", "Invalid firstname: not valid Unicode text (it holds a lone surrogate)"),
+        content=b'{"firstname": "Erika\\udc00"}', headers=JSON_BODY),
+    Row("body: voice text with a lone surrogate", "POST", "/api/voice", 400, json=700,
+        content=b'{"to": "+4917612345678", "text": "\\ud83d"}', headers=JSON_BODY),
     # -- SMS -------------------------------------------------------------------------------
     Row("sms: missing to", "POST", "/api/sms", 400, json=301, data=but(SMS, to=None)),
     Row("sms: missing to, text", "POST", "/api/sms", 400, text="301", data=but(SMS, to=None), headers=PLAIN),
@@ -123,6 +144,9 @@ ROWS = [
     Row("sms: label with a space", "POST", "/api/sms", 400, json=700, data=but(SMS, label="summer sale")),
     Row("sms: foreign_id too long", "POST", "/api/sms", 400, json=700, data=but(SMS, foreign_id="f" * 65)),
     Row("sms: delay not a time", "POST", "/api/sms", 400, json=700, data=but(SMS, delay="next tuesday")),
+    Row("sms: delay past the clock's range", "POST", "/api/sms", 400, json=700, data=but(SMS, delay="9999-12-31 23:00:00")),
+    Row("sms: delay a timestamp past the clock's range", "POST", "/api/sms", 400, json=700, data=but(SMS, delay="253402297199000")),  # 9999-12-31, in milliseconds
+    Row("sms: delay of 5,000 digits", "POST", "/api/sms", 400, json=700, data=but(SMS, delay=DIGITS_5000)),
     Row("sms: debug still validates", "POST", "/api/sms", 400, json=202, data=but(SMS, to="Erika", debug="1")),
     Row("sms: not enough credit", "POST", "/api/sms", 402, json=500, data=SMS, prepare=drain(749)),
     Row("sms: not enough credit, text", "POST", "/api/sms", 402, text="500", data=SMS, headers=PLAIN, prepare=drain(749)),
@@ -232,6 +256,10 @@ ROWS = [
     Row("contacts: legacy action", "POST", "/api/contacts", 400,
         json=failure("700", "Invalid action: the legacy contacts API (action=...) is not emulated"), data={"action": "write", "nick": "Erika"}),
     Row("contacts: get unknown id", "GET", "/api/contacts/999", 404, json=failure("901", "contact '999' not found")),
+    Row("contacts: get an id of 5,000 digits", "GET", "/api/contacts/" + DIGITS_5000, 404,
+        json=failure("901", f"contact '{DIGITS_5000}' not found")),
+    Row("contacts: group id of 5,000 digits", "POST", "/api/contacts", 400, json=failure("700", f"Invalid groups: no group with id {DIGITS_5000}"),
+        data={"firstname": "Erika", "groups": DIGITS_5000}),
     Row("contacts: get another account's", "GET", "/api/contacts/{other_contact}", 404,
         json=failure("901", "contact '{other_contact}' not found")),
     Row("contacts: update unknown id", "PATCH", "/api/contacts/999", 404, json=failure("901", "contact '999' not found"),
@@ -362,6 +390,10 @@ ROWS = [
         params={"id": "0"}),
     Row("journal: to not a number", "GET", "/api/journal/outbound", 400, json=failure("202", "Invalid to: not a valid phone number"),
         params={"to": "Erika"}),
+    Row("journal: offset of 5,000 digits", "GET", "/api/journal/outbound", 400,
+        json=failure("700", "Invalid offset: expected a whole number of at most 19 digits"), params={"offset": DIGITS_5000}),
+    Row("journal: limit of 20 digits", "GET", "/api/journal/outbound", 400,
+        json=failure("700", "Invalid limit: expected a whole number of at most 19 digits"), params={"limit": "9" * 20}),
     # -- analytics -------------------------------------------------------------------------
     Row("analytics: start after end", "GET", "/api/analytics/date", 400, json=failure("700", "Invalid start: the start lies after the end"),
         params={"start": "2026-02-01", "end": "2026-01-01"}),
@@ -386,6 +418,11 @@ ROWS = [
         data={"to": "+4917612345678", "text": "Hallo", "from": "my agent"}),
     Row("rcs: unknown fallback", "POST", "/api/rcs/messages", 400, json=failure("700", "Invalid fallback: expected sms or webview"),
         data={"to": "+4917612345678", "text": "Hallo", "fallback": "fax"}),
+    Row("rcs: ttl of 30 digits", "POST", "/api/rcs/messages", 400, json=failure("700", "Invalid ttl: expected whole minutes"),
+        data={"to": "+4917612345678", "text": "Hallo", "fallback": "sms", "ttl": "9" * 30}),
+    Row("rcs: delay past the clock's range", "POST", "/api/rcs/messages", 400,
+        json=failure("700", "Invalid delay: the time must lie before 9000-01-01 00:00:00"),
+        data={"to": "+4917612345678", "text": "Hallo", "fallback": "sms", "delay": "9999-12-31 00:00:00"}),
     Row("rcs: ttl in words", "POST", "/api/rcs/messages", 400, json=failure("700", "Invalid ttl: expected whole minutes"),
         data={"to": "+4917612345678", "text": "Hallo", "ttl": "a day"}),
     Row("rcs: not enough credit", "POST", "/api/rcs/messages", 402, json=failure("500", "Not enough credits: {rcs_price} needed, 0 available"),

@@ -1,8 +1,10 @@
 """Contract tests: schemathesis generates requests from the providers' own specs and checks the
 answers of every implemented operation with all of its checks: no 5xx ever; every status code,
 content type, header and body is one the spec documents; invalid input is refused with a 4xx;
-credentials are enforced; unknown methods are refused. Stateful runs then chain operations along
-the specs' links (create, then read, change and delete what was created).
+credentials are enforced; unknown methods are refused; and a refusal changes nothing (after every
+non-2xx answer of the whole run, no balance changed and nothing was stored: `refusals_change_nothing`).
+Stateful runs then chain operations along the specs' links (create, then read, change and delete
+what was created).
 
 The operations tested are those of the spec that the emulator routes, found from the app itself,
 so the run grows with the emulator; `test_routed_operations_are_in_the_spec` keeps the two honest.
@@ -57,6 +59,64 @@ APP = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START))
 CONTROL_APP = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START, allowed_hosts=("emulator.test",)))
 
 
+def world_fingerprint(engine) -> dict[str, object]:
+    """What a refused request must leave as it was, cheap enough to take around every request:
+    every balance, how many numbers (and active ones), messages, hooks, deliveries and records of
+    each provider collection (contacts, calls, lookups ...) exist, the rules, the clock."""
+    store = engine.store
+    sandboxes = getattr(engine, "sandboxes", None)
+    return {
+        **{f"balance of {account.id}": account.balance for account in store.accounts.values()},
+        "numbers": len(store.numbers), "active numbers": sum(1 for number in store.numbers if number.active),
+        "messages": len(store.messages), "hooks": len(store.hooks), "deliveries": len(store.deliveries),
+        **{name: len(collection) for name, collection in store._named.items() if len(collection)},
+        "outcome rules": len(engine.lifecycle.rules), "call rules": len(engine.calls.rules), "faults": len(engine.faults.rules),
+        "sandboxes": len(sandboxes.by_id) if sandboxes is not None else 0,
+        "clock": engine.clock.now(), "timed events": engine.clock.pending(),
+    }
+
+
+WORLD_CHANGES: list[str] = []  # refusals that changed the world, until a check reports them
+
+
+class WorldWatch:
+    """The app, with the world's fingerprint taken before each request and again when a non-2xx
+    answer starts (the handler is done by then); a difference is recorded in `WORLD_CHANGES`."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        engine = self.app.state.engine
+        before = world_fingerprint(engine)
+
+        async def watched(message) -> None:
+            if message["type"] == "http.response.start" and not 200 <= message["status"] < 300:
+                after = world_fingerprint(engine)
+                if after != before:
+                    changed = [f"{name} {before.get(name)} -> {after.get(name)}" for name in {**before, **after} if before.get(name) != after.get(name)]
+                    WORLD_CHANGES.append(f"{scope['method']} {scope['path']} answered {message['status']} but changed: {'; '.join(changed)}")
+            await send(message)
+
+        await self.app(scope, receive, watched)
+
+
+WATCHED_APP = WorldWatch(APP)
+WATCHED_CONTROL_APP = WorldWatch(CONTROL_APP)
+
+
+@schemathesis.check
+def refusals_change_nothing(ctx, response, case):
+    """Validate, then mutate: after a non-2xx answer no balance changed and nothing was stored
+    (requests that other checks make are reported at the next check or the test's end)."""
+    changes = list(WORLD_CHANGES)
+    WORLD_CHANGES.clear()
+    assert not changes, "a refused request changed the world: " + " | ".join(changes)
+    return None
+
+
 @schemathesis.deserializer("text/plain", "text/csv")
 def _plain_text(ctx, response):
     """Plain-text bodies (46elks errors, seven.io return codes) are validated as strings."""
@@ -106,7 +166,7 @@ def routed(mount: str, fold_case: bool = False, app=APP) -> set[tuple[str, str]]
 
 def load(name: str, mount: str, fold_case: bool = False, app=APP):
     schema = schemathesis.openapi.from_path(SPECS / name)
-    schema.app = app
+    schema.app = WATCHED_APP if app is APP else WATCHED_CONTROL_APP
     schema.config.update(base_url=f"http://emulator.test{mount}")
     schema.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=MAX_EXAMPLES, allow_extra_parameters=False
@@ -139,9 +199,15 @@ HYPOTHESIS = settings(deadline=None, suppress_health_check=list(HealthCheck), de
 
 @pytest.fixture(autouse=True)
 def fresh_world():
-    """Each operation starts from the fixtures: balances full, no leftovers of the last one."""
+    """Each operation starts from the fixtures: balances full, no leftovers of the last one. No
+    refusal may have changed the world, up to the last request of the test."""
     APP.state.engine.reset()
     CONTROL_APP.state.engine.reset()
+    WORLD_CHANGES.clear()
+    yield
+    changes = list(WORLD_CHANGES)
+    WORLD_CHANGES.clear()
+    assert not changes, "a refused request changed the world: " + " | ".join(changes)
 
 
 @ELKS.parametrize()
@@ -173,6 +239,40 @@ def test_seven_operations(case):
 @HYPOTHESIS
 def test_control_operations(case):
     case.call_and_validate()
+
+
+# Inputs the generated data rarely reaches, each of which once answered 500 after the money was
+# taken: `refusals_change_nothing` (and `not_a_server_error`) must hold for them too.
+SMS_OK = {"to": "+4917612345678", "text": "Workflow"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{**SMS_OK, "text": "x\ud800"}, {**SMS_OK, "text": "\udc00"}, {**SMS_OK, "label": "\ud800"}],
+    ids=["lone high surrogate", "lone low surrogate", "surrogate in another field"],
+)
+def test_a_text_that_cannot_be_written_is_refused_changing_nothing(body):
+    case = SEVEN["/sms"]["POST"].Case(body=body, media_type="application/json")
+    response = case.call(headers={**SEVEN_AUTH, **SEVEN_ACCEPT})
+    case.validate_response(response)
+    assert response.status_code == 400 and response.json() == 700
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [{"match": "re:([", "status": "failed"}, {"match": "*", "sent_after": 1e308, "final_after": 1e308}],
+    ids=["pattern that does not compile", "delay of 1e308 seconds"],
+)
+def test_after_a_bad_rule_sends_are_whole(rule):
+    """The rule is refused (it was accepted, and every send after it answered 500, charged)."""
+    added = CONTROL["/outcomes"]["POST"].Case(body=rule, media_type="application/json").call(app=WATCHED_APP)
+    assert added.status_code == 400, added.text
+    balance = APP.state.engine.store.accounts["1000001"].balance
+    case = SEVEN["/sms"]["POST"].Case(body=SMS_OK, media_type="application/json")
+    response = case.call(headers={**SEVEN_AUTH, **SEVEN_ACCEPT})
+    case.validate_response(response)
+    assert response.status_code == 200
+    assert APP.state.engine.store.accounts["1000001"].balance == balance - round(response.json()["total_price"] * 10_000)
 
 
 def spec_operations(name: str, fold_case: bool = False) -> set[tuple[str, str]]:

@@ -5,6 +5,7 @@ import pytest
 
 from emulator.core.calls import CallOutcome, CallPrices, CallRule
 from emulator.core.errors import InsufficientBalance
+from emulator.core.lifecycle import InvalidRule
 from emulator.core.models import INBOUND, OUTBOUND
 from emulator.fixtures import load_fixtures
 from support import ELKS_ACCOUNT, SEVEN_ACCOUNT, make_engine
@@ -44,6 +45,26 @@ def test_rules_match_like_message_rules():
 def test_outcome_refuses_nonsense(bad):
     with pytest.raises(ValueError):
         CallOutcome(**bad)
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: CallRule("re:(", CallOutcome()), "match"),
+        (lambda: CallRule("re:([", CallOutcome("busy")), "match"),
+        (lambda: CallRule("", CallOutcome()), "match"),
+        (lambda: CallOutcome(ring_time=1e308), "ring_time"),
+        (lambda: CallOutcome(talk_time=float("inf")), "talk_time"),
+        (lambda: CallOutcome(digits_after=float("nan")), "digits_after"),
+        (lambda: CallOutcome(talk_time=366 * 86400 + 1), "talk_time"),
+        (lambda: CallOutcome(digits="1" * 1001), "digits"),
+    ],
+)
+def test_call_rules_are_checked_when_made_naming_the_field(make, field):
+    """As message rules: a call rule that exists can always be matched and scheduled."""
+    with pytest.raises(InvalidRule) as refused:
+        make()
+    assert refused.value.field == field
 
 
 def test_prices_charge_every_started_minute():

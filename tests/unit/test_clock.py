@@ -4,7 +4,10 @@ import asyncio
 
 import pytest
 
-from emulator.core.clock import MICROS, Lane, RealClock, VirtualClock, create_clock, utc, utc_text
+from emulator.core.clock import (
+    EARLIEST_TIME, LATEST_TIME, MAX_DELAY_SECONDS, MICROS, Lane, RealClock, TimeOutOfRange, VirtualClock, check_time, create_clock, utc,
+    utc_text,
+)
 
 START = 1_767_225_600 * MICROS
 
@@ -259,3 +262,27 @@ async def test_run_to_refuses_to_go_back():
 
     with pytest.raises(ValueError):
         await clock.run_to(START - 1, settled, budget=1)
+
+
+@pytest.mark.parametrize("value", [-1, LATEST_TIME + 1, 10**30, 1e30, float("nan"), "2026", None, True, 1.5])
+def test_check_time_refuses_values_outside_the_valid_range(value):
+    with pytest.raises(TimeOutOfRange) as refused:
+        check_time(value, "clock.now")
+    assert "clock.now" in str(refused.value)
+    if value is not None:  # None: start now
+        with pytest.raises(TimeOutOfRange):
+            create_clock("virtual", 1.0, value)
+
+
+def test_every_time_the_emulator_may_compute_from_the_valid_range_can_be_written():
+    """The latest clock value plus the longest delay a rule may ask, a year of billing period
+    and the day after a date are all still times `datetime` can write (it ends with 9999)."""
+    assert check_time(EARLIEST_TIME) == 0 and check_time(LATEST_TIME) == LATEST_TIME
+    assert utc_text(LATEST_TIME, "%Y-%m-%dT%H:%M:%S") == "9000-01-01T00:00:00.000000"
+    horizon = LATEST_TIME + (MAX_DELAY_SECONDS + 2 * 366 * 86400) * MICROS
+    assert utc(horizon).year == 9003
+    clock = VirtualClock(LATEST_TIME - MICROS)
+    fired = []
+    clock.schedule(MAX_DELAY_SECONDS, lambda: fired.append(clock.now()))
+    clock.set(LATEST_TIME)
+    assert fired == [] and clock.pending() == 1

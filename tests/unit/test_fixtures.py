@@ -63,6 +63,15 @@ def test_a_file_can_replace_the_default(tmp_path):
         ),
         ("[1, 2]", "top level"),
         ("elks: {accounts: [", "not valid YAML"),
+        ("outcomes: [{match: 're:([', status: failed}]", "outcomes[0].match"),
+        ("outcomes: [{match: '+1', sent_after: 1e308, final_after: 1e308}]", "outcomes[0].sent_after"),
+        ("outcomes: [{match: '+1', final_after: .nan}]", "outcomes[0].final_after"),
+        ("simulation: {final_after: .inf}", "simulation.final_after"),
+        ("call_outcomes: [{match: 're:(', status: busy}]", "call_outcomes[0].match"),
+        ("call_outcomes: [{match: '+1', talk_time: 1e308}]", "call_outcomes[0].talk_time"),
+        ('seven: {accounts: [{id: "1", api_key: "k\\ud800", balance: 1}]}', "seven.accounts[0].api_key"),
+        ('outcomes: [{match: "+1\\udc00"}]', "outcomes[0].match"),
+        ("a: " + "[" * 5000, "nested too deeply"),
     ],
 )
 def test_mistakes_name_the_file_and_field(tmp_path, text, where):

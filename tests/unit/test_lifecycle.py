@@ -2,8 +2,8 @@
 
 import pytest
 
-from emulator.core.clock import MICROS, VirtualClock
-from emulator.core.lifecycle import Lifecycle, Outcome, OutcomeRule
+from emulator.core.clock import MAX_DELAY_SECONDS, MICROS, VirtualClock
+from emulator.core.lifecycle import InvalidRule, Lifecycle, Outcome, OutcomeRule
 from emulator.core.models import Message
 
 START = 1_767_225_600 * MICROS
@@ -77,3 +77,41 @@ def test_outcomes_follow_rule_changes_after_being_looked_up():
     assert life.outcome_for("seven", "+46700000002").status == "expired"
     life.rules = []
     assert life.outcome_for("elks", "+46700000001").status == "expired"
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: OutcomeRule("re:([", Outcome("failed")), "match"),
+        (lambda: OutcomeRule("re:(", Outcome()), "match"),
+        (lambda: OutcomeRule("", Outcome()), "match"),
+        (lambda: OutcomeRule("re:" + "a" * 1000, Outcome()), "match"),
+        (lambda: OutcomeRule("+1", Outcome(), provider=5), "provider"),
+        (lambda: Outcome(sent_after=1e308, final_after=1e308), "sent_after"),
+        (lambda: Outcome(final_after=float("inf")), "final_after"),
+        (lambda: Outcome(sent_after=float("nan")), "sent_after"),
+        (lambda: Outcome(sent_after=-1), "sent_after"),
+        (lambda: Outcome(sent_after=True), "sent_after"),
+        (lambda: Outcome(sent_after="1"), "sent_after"),
+        (lambda: Outcome(sent_after=5, final_after=2), "final_after"),
+        (lambda: Outcome(final_after=MAX_DELAY_SECONDS + 1), "final_after"),
+        (lambda: Outcome("vanished"), "status"),
+        (lambda: Outcome(buffered="yes"), "buffered"),
+    ],
+)
+def test_rules_are_checked_when_made_naming_the_field(make, field):
+    """A rule that exists can always be matched and scheduled: a send charged for never fails on
+    it (a pattern that did not compile, or a delay of 1e308 seconds, used to fail after the debit)."""
+    with pytest.raises(InvalidRule) as refused:
+        make()
+    assert refused.value.field == field
+    assert isinstance(refused.value, ValueError)
+
+
+def test_the_longest_delays_allowed_are_scheduled_and_fire():
+    clock = VirtualClock(START)
+    life = Lifecycle(clock, [OutcomeRule("re:\\+46.*", Outcome("failed", MAX_DELAY_SECONDS, MAX_DELAY_SECONDS))], Outcome())
+    msg = message("+46700000001")
+    life.begin(msg)
+    clock.advance(MAX_DELAY_SECONDS)
+    assert msg.status == "failed"
