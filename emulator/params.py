@@ -223,16 +223,16 @@ def strict_json(text: str | bytes) -> Any:
         except orjson.JSONDecodeError:
             pass
         else:  # orjson stops at 1024 levels by itself, and never reads a lone surrogate
-            _check_depth(text)
+            check_json_depth(text)
             return value
-    _check_depth(text)
+    check_json_depth(text)
     if isinstance(text, (bytes, bytearray)):  # what json.loads does before decoding
         text = text.decode(json.detect_encoding(text), "surrogatepass")
     elif text.startswith("\ufeff"):
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
     try:
         value = _DECODER.decode(text)
-    except RecursionError:  # unbalanced brackets that `_check_depth` could not measure
+    except RecursionError:  # unbalanced brackets that `check_json_depth` could not measure
         raise TooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
     path = unencodable_path(value)
     if path is not None:  # named by its top-level key, unless that key is the text at fault
@@ -241,7 +241,7 @@ def strict_json(text: str | bytes) -> Any:
     return value
 
 
-def _check_depth(text: str | bytes) -> None:
+def check_json_depth(text: str | bytes) -> None:
     """Raise TooDeep when arrays and objects nest deeper than `MAX_JSON_DEPTH` (brackets inside
     strings do not count). Costs two counts of the text unless it holds more brackets than
     that; then one pass over its brackets, which ends at the first level too deep."""

@@ -16,6 +16,7 @@ from .. import sandboxes as _sandboxes  # noqa: F401  (registers the sandboxes' 
 from ..core.errors import MalformedBody, ValidationError
 from ..core import snapshot as snapshots
 from ..elks import snapshot as _elks_snapshot  # noqa: F401  (registers 46elks' sections)
+from ..params import check_json_depth
 from ..seven import snapshot as _seven_snapshot  # noqa: F401  (registers seven.io's sections)
 
 __all__ = ["ROUTES"]
@@ -28,6 +29,7 @@ async def export_snapshot(request: Request) -> Response:
 async def import_snapshot(request: Request) -> Response:
     body = await request.body()
     try:
+        check_json_depth(body)  # as for every JSON body; the snapshot's own checks name the rest
         document = snapshots.parse_document(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedBody(f"invalid JSON: {exc}") from None
