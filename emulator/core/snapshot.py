@@ -46,10 +46,10 @@ except ImportError:  # pragma: no cover - depends on the installation
     jsonschema_rs = None
 
 from .calls import FINAL_CALL_STATUSES, CallOutcome, CallRule
-from .clock import MICROS, VirtualClock, micros_of, utc_text
+from .clock import EARLIEST_TIME, LATEST_TIME, MICROS, VirtualClock, micros_of, utc_text
 from .faults import FAULT_KINDS, Fault
 from .ids import IdFactory
-from .lifecycle import Outcome, OutcomeRule
+from .lifecycle import InvalidRule, Outcome, OutcomeRule
 from .models import Account, Attempt, Call, Delivery, Hook, Leg, Message, Number, Recording, StatusChange
 from .store import Collection, Store
 
@@ -86,8 +86,8 @@ VERSION = 1
 
 # The range of times a snapshot may hold. The clock has no range of its own yet; these bounds
 # keep every restored time renderable by every provider (four-digit years).
-EARLIEST = micros_of(datetime(1970, 1, 1, tzinfo=timezone.utc))
-LATEST = micros_of(datetime(9000, 1, 1, tzinfo=timezone.utc))
+EARLIEST = EARLIEST_TIME  # the clock's valid range: every time in a snapshot lies within it
+LATEST = LATEST_TIME
 MAX_DEPTH = 64  # nesting of a free-form value (attributes, call actions, sandbox fixture entries)
 
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
@@ -708,11 +708,11 @@ def outcome_rule_to_resource(rule: OutcomeRule) -> dict[str, Any]:
 
 def outcome_rule_from_resource(raw: dict[str, Any], path: str) -> OutcomeRule:
     _check_match(raw["match"], f"{path}.match")
-    try:
+    try:  # the rule checks itself as when it arrives through the control API
         outcome = Outcome(raw["status"], float(raw["sent_after"]), float(raw["final_after"]), raw["buffered"])
+        return OutcomeRule(raw["match"], outcome, raw["provider"])
     except ValueError as exc:
-        raise SnapshotError(path, str(exc)) from None
-    return OutcomeRule(raw["match"], outcome, raw["provider"])
+        raise SnapshotError(f"{path}.{exc.field}" if isinstance(exc, InvalidRule) else path, str(exc)) from None
 
 
 def call_rule_to_resource(rule: CallRule) -> dict[str, Any]:
@@ -730,11 +730,11 @@ def call_rule_to_resource(rule: CallRule) -> dict[str, Any]:
 
 def call_rule_from_resource(raw: dict[str, Any], path: str) -> CallRule:
     _check_match(raw["match"], f"{path}.match")
-    try:
+    try:  # the rule checks itself as when it arrives through the control API
         outcome = CallOutcome(raw["status"], float(raw["ring_time"]), float(raw["talk_time"]), raw["digits"], float(raw["digits_after"]))
+        return CallRule(raw["match"], outcome, raw["provider"])
     except ValueError as exc:
-        raise SnapshotError(path, str(exc)) from None
-    return CallRule(raw["match"], outcome, raw["provider"])
+        raise SnapshotError(f"{path}.{exc.field}" if isinstance(exc, InvalidRule) else path, str(exc)) from None
 
 
 def fault_to_resource(fault: Fault) -> dict[str, Any]:
