@@ -55,7 +55,7 @@ CONTROL_SEMANTIC_REFUSALS = ["400"]
 
 # A virtual clock: nothing fires, so the run is deterministic and never calls a webhook URL.
 # The control API gets an app of its own: its faults, resets and clock moves stay there.
-APP = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START))
+APP = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START, allowed_hosts=("emulator.test",)))
 CONTROL_APP = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START, allowed_hosts=("emulator.test",)))
 
 
