@@ -12,23 +12,14 @@ from starlette.routing import Route
 from ..core.calls import CallOutcome, CallRule
 from ..core.errors import InvalidParameter
 from ..core.lifecycle import InvalidRule
+from ..core.snapshot import call_rule_to_resource
 from ..params import read_params
 from .inputs import engine_of, text_field
 
 __all__ = ["ROUTES"]
 
 
-def rule_json(rule: CallRule) -> dict[str, Any]:
-    outcome = rule.outcome
-    return {
-        "match": rule.match,
-        "provider": rule.provider,
-        "status": outcome.status,
-        "ring_time": outcome.ring_time,
-        "talk_time": outcome.talk_time,
-        "digits": outcome.digits,
-        "digits_after": outcome.digits_after,
-    }
+rule_json = call_rule_to_resource  # the control API shows a rule as the snapshot keeps it
 
 
 async def list_call_outcomes(request: Request) -> Response:

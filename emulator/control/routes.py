@@ -22,6 +22,7 @@ from ..core.errors import EmulatorError, InvalidParameter, MissingParameter, Not
 from ..core.events import Event, EventLog, TooBusy
 from ..core.lifecycle import InvalidRule, Outcome, OutcomeRule
 from ..core.models import Delivery, Message
+from ..core.snapshot import outcome_rule_to_resource
 from ..core.phone import parse_e164
 from ..mounts import provider_app, resource_routes
 from ..params import read_params
@@ -311,15 +312,7 @@ async def list_events(request: Request) -> Response:
 _sse_caches: "WeakKeyDictionary[EventLog, OrderedDict]" = WeakKeyDictionary()
 
 
-def _rule_json(rule: OutcomeRule) -> dict[str, Any]:
-    return {
-        "match": rule.match,
-        "provider": rule.provider,
-        "status": rule.outcome.status,
-        "sent_after": rule.outcome.sent_after,
-        "final_after": rule.outcome.final_after,
-        "buffered": rule.outcome.buffered,
-    }
+_rule_json = outcome_rule_to_resource  # the control API shows a rule as the snapshot keeps it
 
 
 async def list_outcomes(request: Request) -> Response:
