@@ -226,3 +226,23 @@ def test_the_schema_describes_every_key_of_the_default_fixtures():
     for provider in ("elks", "seven"):
         declared = schema["$defs"][provider]["properties"]
         assert set(declared) >= set(yaml.safe_load(default_fixture_text())[provider])
+
+
+def test_every_key_the_loader_reads_is_declared_in_the_schema():
+    # the loader refuses what the schema does not declare: a key read in emulator/fixtures.py but
+    # missing from the schema would be refused as unknown
+    def declared(node) -> set[str]:
+        found = set()
+        if isinstance(node, dict):
+            found |= set(node.get("properties", {})) if isinstance(node.get("properties"), dict) else set()
+            for child in node.values():
+                found |= declared(child)
+        elif isinstance(node, list):
+            for child in node:
+                found |= declared(child)
+        return found
+
+    source = (REPO / "emulator" / "fixtures.py").read_text(encoding="utf-8")
+    read = set(re.findall(r"""(?:\.get\(|\[)"([a-z_]+)"[,)\]]""", source))
+    read -= {"items", "properties", "sms", "index"}  # schema keywords, a default capability, a regex group
+    assert read and read <= declared(fixture_schema())
