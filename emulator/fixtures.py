@@ -12,9 +12,9 @@ import difflib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from functools import lru_cache
 from typing import Any
 
 import yaml
