@@ -8,7 +8,11 @@ mistake is reported as a `FixtureError` that names the file and the field.
 from __future__ import annotations
 
 import copy
+import difflib
+import json
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,13 +30,106 @@ from .core.store import Store
 from .params import unencodable_path
 from .seven.auth import SCOPES as SEVEN_SCOPES, register_token
 
-__all__ = ["Fixtures", "load_fixtures", "default_fixture_text", "add_fixture_account", "PROVIDERS"]
+__all__ = ["Fixtures", "load_fixtures", "default_fixture_text", "fixture_schema", "add_fixture_account", "PROVIDERS"]
 
 PROVIDERS = ("elks", "seven")
 
 
 def default_fixture_text() -> str:
     return resources.files("emulator").joinpath("data/default.yaml").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _schema_text() -> str:
+    return resources.files("emulator").joinpath("data/fixtures.schema.json").read_text(encoding="utf-8")
+
+
+def fixture_schema() -> dict[str, Any]:
+    """The fixture format's JSON Schema (a copy of `specs/fixtures.schema.json` inside the package)."""
+    return json.loads(_schema_text())
+
+
+@lru_cache(maxsize=1)
+def _known_keys() -> dict[str, Any]:
+    return fixture_schema()
+
+
+def _path_text(path: list[str | int]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(".")
+
+
+def _key_text(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return "null" if key is None else str(key)
+
+
+def _unknown_key(source: str, data: dict[str, Any]) -> FixtureError | None:
+    """The first key (in the file's order) that the fixture schema does not know, as an error
+    naming its path in this document and the nearest known key; None when every key is known.
+    Descends only where the schema describes the document (the schema is not recursive), so the
+    depth and cost follow the schema, not the file."""
+    root = _known_keys()
+
+    def resolve(schema: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        name = ""
+        while "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[-1]
+            schema = root["$defs"][name]
+        return name, schema
+
+    def walk(schema: dict[str, Any], value: Any, path: list[str | int]) -> str | None:
+        kind, schema = resolve(schema)
+        if isinstance(value, dict) and ("properties" in schema or "patternProperties" in schema):
+            known = schema.get("properties", {})
+            patterns = schema.get("patternProperties", {})
+            for key, child in value.items():
+                name = _key_text(key)
+                if name in known:
+                    below = known[name]
+                else:
+                    pattern = next((p for p in patterns if isinstance(key, str) and re.search(p, key)), None)
+                    if pattern is None:
+                        if schema.get("additionalProperties") is not False:
+                            continue
+                        problem = _ELSEWHERE.get((kind, name)) or _unknown_key_problem(key, name, list(known), bool(patterns))
+                        return f"{_path_text([*path, name])}: {problem}"
+                    below = patterns[pattern]
+                found = walk(below, child, [*path, name])
+                if found:
+                    return found
+        elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+            for index, child in enumerate(value):
+                found = walk(schema["items"], child, [*path, index])
+                if found:
+                    return found
+        return None
+
+    found = walk(root, data, [])
+    return FixtureError(f"{source}: {found}") if found else None
+
+
+# Keys that belong to the other provider's accounts: a clearer word than "unknown key".
+_ELSEWHERE = {
+    ("elks_account", "tokens"): "access tokens are a seven.io feature",
+    ("elks_account", "api_key"): "an api_key logs in to seven.io; a 46elks account has username and password",
+    ("seven_account", "subaccounts"): "fixture subaccounts are a 46elks feature (seven.io subaccounts are made with POST /api/subaccounts/create)",
+    ("seven_account", "username"): "a seven.io account logs in with its api_key",
+    ("seven_account", "password"): "a seven.io account logs in with its api_key",
+}
+
+
+def _unknown_key_problem(key: Any, name: str, known: list[str], by_country: bool) -> str:
+    if isinstance(key, bool) and by_country:
+        return f"unknown key {name}: YAML reads a bare NO (or no, off) as false; write \"NO\""
+    problem = f"unknown key {name!r}"
+    lowered = {candidate.lower(): candidate for candidate in known}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=1)
+    if close:
+        return f"{problem}; did you mean {lowered[close[0]]!r}?"
+    if by_country:
+        return f"{problem}; expected a two-letter country code or {' or '.join(map(repr, known))}"
+    return problem
 
 
 @dataclass(slots=True)
@@ -60,14 +157,30 @@ class Fixtures:
         return store
 
 
+_ACCOUNT_PATH = re.compile(r"(?P<provider>elks|seven)\.accounts\[(?P<index>[0-9]+)\]")
+
+
 class _Checker:
     """Reads typed values out of the raw YAML, naming the file and field on any mistake."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, shifts: dict[str, int] | None = None) -> None:
         self.source = source
+        # provider -> how many default accounts come before the file's own after `extends: default`
+        self.shifts = shifts or {}
 
     def fail(self, where: str, problem: str) -> FixtureError:
-        return FixtureError(f"{self.source}: {where}: {problem}")
+        return FixtureError(f"{self.source}: {self.in_user_file(where)}: {problem}")
+
+    def in_user_file(self, where: str) -> str:
+        """`where` in the merged document, as the path of the same entry in the user's own file."""
+        found = _ACCOUNT_PATH.match(where)
+        if found is None or not self.shifts.get(found["provider"]):
+            return where
+        index = int(found["index"]) - self.shifts[found["provider"]]
+        if index < 0:
+            return f"{where} (of the default fixtures)"
+        return f"{found['provider']}.accounts[{index}]{where[found.end():]}"
+
 
     def mapping(self, value: Any, where: str) -> dict[str, Any]:
         if value is None:
@@ -154,14 +267,34 @@ def load_fixtures(path: str | Path | None = None) -> Fixtures:
         except OSError as exc:
             raise FixtureError(f"{source}: cannot read fixture file: {exc.strerror or exc}") from None
         data = _read(text, source)
+        unknown = _unknown_key(source, data)  # the user's own document, before any merge
+        if unknown is not None:
+            raise unknown
         extends = data.get("extends")
         if extends is not None:
             if extends != "default":
                 raise FixtureError(f"{source}: extends: only 'default' can be extended, got {extends!r}")
-            data = _merge(_read(default_fixture_text(), "default fixtures"), data)
-    fixtures = _check(source, data)
-    _check_calls(_Checker(source), fixtures)
+            default = _read(default_fixture_text(), "default fixtures")
+            shifts = _account_shifts(default, data)
+            data = _merge(default, data)
+            check = _Checker(source, shifts)
+            fixtures = _check(check, data)
+            _check_calls(check, fixtures)
+            return fixtures
+    check = _Checker(source)
+    fixtures = _check(check, data)
+    _check_calls(check, fixtures)
     return fixtures
+
+
+def _account_shifts(default: dict[str, Any], extra: dict[str, Any]) -> dict[str, int]:
+    """For each provider whose accounts `_merge` appends to the default ones: how many come first."""
+    shifts = {}
+    for provider in PROVIDERS:
+        mine = extra.get(provider)
+        if isinstance(mine, dict) and isinstance(mine.get("accounts"), list):
+            shifts[provider] = len((default.get(provider) or {}).get("accounts") or [])
+    return shifts
 
 
 def _outcome(check: _Checker, raw: dict[str, Any], where: str, base: Outcome) -> Outcome:
@@ -228,8 +361,7 @@ def _check_calls(check: _Checker, fixtures: Fixtures) -> None:
     }
 
 
-def _check(source: str, data: dict[str, Any]) -> Fixtures:
-    check = _Checker(source)
+def _check(check: _Checker, data: dict[str, Any]) -> Fixtures:
     simulation = check.mapping(data.get("simulation"), "simulation")
     default_outcome = _outcome(check, simulation, "simulation", Outcome())
     rules = []
@@ -268,7 +400,7 @@ def _check(source: str, data: dict[str, Any]) -> Fixtures:
                 }
         for i, account in enumerate(check.sequence(section.get("accounts"), f"{provider}.accounts")):
             _check_account(check, provider, check.mapping(account, f"{provider}.accounts[{i}]"), f"{provider}.accounts[{i}]", logins, ids)
-    return Fixtures(source=source, data=data, prices=prices, rules=rules, default_outcome=default_outcome, price_lists=price_lists)
+    return Fixtures(source=check.source, data=data, prices=prices, rules=rules, default_outcome=default_outcome, price_lists=price_lists)
 
 
 def _check_unique(check: _Checker, seen: set, key: Any, where: str, what: str) -> None:

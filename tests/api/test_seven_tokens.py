@@ -141,10 +141,10 @@ def test_fixture_tokens_are_loaded(tmp_path):
 @pytest.mark.parametrize(
     ("account", "message"),
     [
-        ("{id: '42', api_key: k42, balance: 5, tokens: [{token: t42, scopes: [all]}]}", "seven.accounts[2].tokens[0].scopes: unknown scope 'all'"),
-        ("{id: '42', api_key: k42, balance: 5, tokens: [{token: test_api_key, scopes: []}]}", "seven.accounts[2].tokens[0].token: duplicate"),
-        ("{id: '42', api_key: k42, balance: 5, tokens: [{scopes: [sms]}]}", "seven.accounts[2].tokens[0].token: expected a non-empty string"),
-        ("{id: '42', api_key: k42, balance: 5, tokens: {token: t}}", "seven.accounts[2].tokens: expected a list"),
+        ("{id: '42', api_key: k42, balance: 5, tokens: [{token: t42, scopes: [all]}]}", "seven.accounts[0].tokens[0].scopes: unknown scope 'all'"),
+        ("{id: '42', api_key: k42, balance: 5, tokens: [{token: test_api_key, scopes: []}]}", "seven.accounts[0].tokens[0].token: duplicate"),
+        ("{id: '42', api_key: k42, balance: 5, tokens: [{scopes: [sms]}]}", "seven.accounts[0].tokens[0].token: expected a non-empty string"),
+        ("{id: '42', api_key: k42, balance: 5, tokens: {token: t}}", "seven.accounts[0].tokens: expected a list"),
     ],
 )
 def test_fixture_token_mistakes_name_the_field(tmp_path, account, message):

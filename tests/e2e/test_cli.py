@@ -42,6 +42,15 @@ def test_broken_fixture_file_names_the_file_and_field(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_typo_in_a_fixture_file_stops_the_process_with_one_line(tmp_path):
+    path = tmp_path / "my.yaml"
+    path.write_text("extends: default\nseven:\n  accounts:\n    - {id: '42', api_key: my_key, balance: 5, api_kye: x}\n")
+    result = run("--fixtures", str(path), "--port", "0")
+    assert result.returncode == 2
+    assert result.stderr == f"telco-emulator: {path}: seven.accounts[0].api_kye: unknown key 'api_kye'; did you mean 'api_key'?\n"
+    assert result.stdout == ""
+
+
 def test_missing_fixture_file(tmp_path):
     result = run("--fixtures", str(tmp_path / "absent.yaml"), "--port", "0")
     assert result.returncode == 2 and "absent.yaml" in result.stderr and "Traceback" not in result.stderr
