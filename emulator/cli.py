@@ -272,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             await asyncio.sleep(0.01)
         proxy_server = None
         if server.started and proxy is not None:
-            proxy_server = await proxy.start(app)
+            proxy_server = await proxy.start(app, max_body_size=settings.max_body_size, header_timeout=settings.header_timeout)
         if server.started:
             print(f"telco-emulator {__version__} ready on {url} (46elks {url}/a1, seven.io {url}/api, control {url}/_emulator)", flush=True)
             if not is_loopback_host(settings.host) and settings.control_token is None:
