@@ -129,7 +129,8 @@ def replay_main(argv: Sequence[str]) -> int:
     try:
         scenarios = [load_scenario(path) for path in args.files]
     except ScenarioError as exc:
-        print(f"telco-emulator replay: {exc}", file=sys.stderr)
+        reason = " ".join(str(exc).split())  # one line, whatever the problem's text holds
+        print(f"telco-emulator replay: {reason}", file=sys.stderr)
         return 2
     server = None
     if args.target:
