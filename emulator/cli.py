@@ -226,7 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"telco-emulator: {settings.state}: cannot load the state: {reason}", file=sys.stderr)
             return 2
     from .exposure import is_loopback_host
-    from .header_deadline import header_deadline_protocol
+    from .server import uvicorn_config
+
     try:
         # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets that say so, and
         # without it every keep-alive response waits for a delayed ACK.
@@ -247,10 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ProxySetupError as exc:
             print(f"telco-emulator: {exc}", file=sys.stderr)
             return 2
-    config = uvicorn.Config(
-        app, log_level=settings.log_level, access_log=settings.log_level == "debug", lifespan="on",
-        http=header_deadline_protocol(settings.header_timeout),
-    )
+    config = uvicorn_config(app, settings)
     server = uvicorn.Server(config)
 
     shown_host = f"[{host}]" if ":" in host else host
