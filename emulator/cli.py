@@ -129,7 +129,8 @@ def replay_main(argv: Sequence[str]) -> int:
     try:
         scenarios = [load_scenario(path) for path in args.files]
     except ScenarioError as exc:
-        print(f"telco-emulator replay: {exc}", file=sys.stderr)
+        reason = " ".join(str(exc).split())  # one line, whatever the problem's text holds
+        print(f"telco-emulator replay: {reason}", file=sys.stderr)
         return 2
     server = None
     if args.target:
@@ -225,7 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"telco-emulator: {settings.state}: cannot load the state: {reason}", file=sys.stderr)
             return 2
     from .exposure import is_loopback_host
-    from .header_deadline import header_deadline_protocol
+    from .server import uvicorn_config
+
     try:
         # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets that say so, and
         # without it every keep-alive response waits for a delayed ACK.
@@ -246,10 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ProxySetupError as exc:
             print(f"telco-emulator: {exc}", file=sys.stderr)
             return 2
-    config = uvicorn.Config(
-        app, log_level=settings.log_level, access_log=settings.log_level == "debug", lifespan="on",
-        http=header_deadline_protocol(settings.header_timeout),
-    )
+    config = uvicorn_config(app, settings)
     server = uvicorn.Server(config)
 
     shown_host = f"[{host}]" if ":" in host else host
@@ -272,7 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             await asyncio.sleep(0.01)
         proxy_server = None
         if server.started and proxy is not None:
-            proxy_server = await proxy.start(app)
+            proxy_server = await proxy.start(app, max_body_size=settings.max_body_size, header_timeout=settings.header_timeout)
         if server.started:
             print(f"telco-emulator {__version__} ready on {url} (46elks {url}/a1, seven.io {url}/api, control {url}/_emulator)", flush=True)
             if not is_loopback_host(settings.host) and settings.control_token is None:

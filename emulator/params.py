@@ -2,12 +2,14 @@
 multipart bodies, and JSON bodies, merged into one flat mapping. Form-encoded bodies are read with
 `form_fields` (the pairs of the standard library's `parse_qsl`, with less overhead; the common
 case, and several times cheaper than a streaming parser for bodies this small); multipart bodies
-with python-multipart.
+with python-multipart (`multipart_fields`), their fields read as UTF-8 whatever charset the
+Content-Type names, as clients of both providers send them.
 
 Shared by both providers; a body that cannot be parsed raises `MalformedBody`.
 
 Every text read here can be written as UTF-8, so every record made from it can be rendered:
-form bodies are strict UTF-8 and their escapes decode with replacement characters; JSON is
+form bodies and multipart fields are strict UTF-8 (invalid UTF-8 is `MalformedBody`, as in a
+form body) and form escapes decode with replacement characters; JSON is
 refused when nested deeper than `MAX_JSON_DEPTH` (checked before the standard library's
 recursive parser sees it) and when a string holds a lone surrogate (`"\\ud800"`, which JSON's
 grammar allows and no encoder can write): `InvalidParameter` naming the field.
@@ -27,11 +29,16 @@ from starlette.types import Message, Receive, Scope
 
 from .core.errors import InvalidParameter, MalformedBody
 
+try:
+    from python_multipart.multipart import MultipartParser, parse_options_header
+except ModuleNotFoundError:  # python-multipart before 0.0.13
+    from multipart.multipart import MultipartParser, parse_options_header  # type: ignore[no-redef]
+
 if TYPE_CHECKING:
     from .core.engine import Engine
 
 __all__ = [
-    "read_params", "form_fields", "strict_json", "Params", "ProviderRequest", "IndexedHeaders", "engine_of",
+    "read_params", "form_fields", "multipart_fields", "strict_json", "Params", "ProviderRequest", "IndexedHeaders", "engine_of",
     "MAX_JSON_DEPTH", "TooDeep", "UnencodableText", "unencodable_path",
 ]
 
@@ -39,6 +46,7 @@ Params = dict[str, Any]
 
 _JSON_WHITESPACE = b" \t\r\n"
 MAX_JSON_DEPTH = 64  # arrays and objects inside each other; far beyond what any API call sends
+MAX_MULTIPART_PARTS = 1000  # as Starlette's own form parser allows
 
 
 class IndexedHeaders(Headers):
@@ -148,14 +156,69 @@ async def read_params(request: Request, *, json_allowed: bool = True, include_qu
                 params[key] = value
         return params
     if content_type == "multipart/form-data":
-        try:
-            form = await request.form()
-        except Exception as exc:  # python-multipart raises several types for broken bodies
-            raise MalformedBody(str(exc) or type(exc).__name__) from None
-        for key, value in form.multi_items():
+        body = await request.body()
+        for key, value in multipart_fields(body, request.headers.get("content-type", "")):
             _put(params, key, value)
         return params
     raise MalformedBody(f"unsupported content type {content_type!r}")
+
+
+def multipart_fields(body: bytes, content_type: str) -> list[tuple[str, str | bytes]]:
+    """The parts of a `multipart/form-data` body as (name, value) pairs: a field's value is its
+    text, read as UTF-8 (Starlette's parser follows a `charset` in the Content-Type and falls
+    back to Latin-1 on invalid UTF-8, which garbles what clients send); a file's value is its
+    bytes. A broken body, invalid UTF-8 in a name or a field, or more than MAX_MULTIPART_PARTS
+    parts raise MalformedBody."""
+    _, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise MalformedBody("missing boundary in multipart")
+    parts: list[tuple[list[tuple[bytes, bytes]], bytearray]] = []
+    header = [b"", b""]
+
+    def on_part_begin() -> None:
+        if len(parts) >= MAX_MULTIPART_PARTS:
+            raise MalformedBody(f"more than {MAX_MULTIPART_PARTS} parts in multipart")
+        parts.append(([], bytearray()))
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header[0] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header[1] += data[start:end]
+
+    def on_header_end() -> None:
+        parts[-1][0].append((header[0].lower(), header[1]))
+        header[:] = [b"", b""]
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        parts[-1][1].extend(data[start:end])
+
+    callbacks = {
+        "on_part_begin": on_part_begin, "on_header_field": on_header_field, "on_header_value": on_header_value,
+        "on_header_end": on_header_end, "on_part_data": on_part_data,
+    }
+    try:
+        parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+        parser.write(body)
+        parser.finalize()
+    except MalformedBody:
+        raise
+    except Exception as exc:  # python-multipart raises several types for broken bodies
+        raise MalformedBody(str(exc) or type(exc).__name__) from None
+    fields: list[tuple[str, str | bytes]] = []
+    for headers, data in parts:
+        disposition = next((value for name, value in headers if name == b"content-disposition"), b"")
+        _, disposition_options = parse_options_header(disposition)
+        if b"name" not in disposition_options:
+            raise MalformedBody('a multipart part without a name in its Content-Disposition')
+        try:
+            name = disposition_options[b"name"].decode("utf-8")
+            value: str | bytes = bytes(data) if b"filename" in disposition_options else data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MalformedBody(f"multipart field is not UTF-8: {exc}") from None
+        fields.append((name, value))
+    return fields
 
 
 def form_fields(text: str) -> list[tuple[str, str]]:

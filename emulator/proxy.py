@@ -11,6 +11,14 @@ way, with the scheme of their URL.
 
 Nothing is ever forwarded: a CONNECT to any other host or port, or a plain request for any other
 host, gets 403 with a short text and the connection is closed.
+
+The proxy holds clients to the main server's limits: a request's headers (the CONNECT's, then each
+request's in the tunnel) must all arrive within `header_timeout` seconds of its first byte (of the
+connection's opening, for the first request), or the connection is closed (`--header-timeout`);
+and at most `max_body_size` bytes of a body are read (`--max-body-size`). A body declared larger
+reaches the app unread, a chunked one with its first `max_body_size + 1` bytes: the app refuses
+either with 413 in the provider's own shape, and the proxy closes the connection after that
+answer instead of reading the rest.
 """
 
 from __future__ import annotations
@@ -26,6 +34,8 @@ from urllib.parse import unquote, urlsplit
 
 import h11
 
+from .settings import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_SIZE
+
 __all__ = ["PROVIDER_HOSTS", "ProviderProxy", "ProxyListener", "ProxySetupError", "prepare_proxy"]
 
 # Host -> the mount that serves it: https://api.46elks.com/a1/... is /a1/... of the emulator.
@@ -39,7 +49,6 @@ PLAIN_PORT = 80
 IDLE_TIMEOUT = 60.0  # seconds a connection may wait for the client's next bytes
 HANDSHAKE_TIMEOUT = 10.0
 MAX_HEAD = 64 * 1024
-MAX_BODY = 32 * 1024 * 1024
 _DROPPED_HEADERS = {b"proxy-connection", b"proxy-authorization"}
 REFUSAL = (
     "telco-emulator's proxy only answers for {hosts} (ports 443 and 80); "
@@ -68,9 +77,14 @@ class _Target:
 class ProviderProxy:
     """Serves proxy connections: `handle` is the callback of `asyncio.start_server`."""
 
-    def __init__(self, app, contexts: Mapping[str, ssl.SSLContext]) -> None:
+    def __init__(
+        self, app, contexts: Mapping[str, ssl.SSLContext], *,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE, header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    ) -> None:
         self.app = app
         self.contexts = contexts
+        self.max_body_size = max_body_size
+        self.header_timeout = header_timeout
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -99,7 +113,7 @@ class ProviderProxy:
         peer = _address(writer.get_extra_info("peername"))
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         # Only the head is read: the bytes after a CONNECT belong to the TLS handshake.
-        conn.receive_data(await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT))
+        conn.receive_data(await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.header_timeout))
         first = conn.next_event()
         if not isinstance(first, h11.Request):
             raise _Refused(400, "Bad request.\n")
@@ -121,18 +135,23 @@ class ProviderProxy:
 
     async def _serve_requests(self, conn: h11.Connection, reader, writer, peer, *, tunnel: str | None, first: h11.Request | None = None) -> None:
         request = first
+        first_in_tunnel = tunnel is not None
         while True:
             if request is None:
-                event = await _next_event(conn, reader)
+                event = await _next_request(conn, reader, self.header_timeout, first_in_tunnel=first_in_tunnel)
+                first_in_tunnel = False
                 if isinstance(event, h11.ConnectionClosed):
                     return
                 if not isinstance(event, h11.Request):
                     raise _Refused(400, "Bad request.\n")
                 request = event
             target = self._target(request, tunnel)
-            if conn.they_are_waiting_for_100_continue:
-                writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
-            body = await _read_body(conn, reader)
+            if _declared_length(request) > self.max_body_size:
+                body = b""  # the app refuses it from its Content-Length alone
+            else:
+                if conn.they_are_waiting_for_100_continue:
+                    writer.write(conn.send(h11.InformationalResponse(status_code=100, headers=[])))
+                body = await _read_body(conn, reader, self.max_body_size)
             status, headers, content = await self._answer(request, target, body, peer)
             writer.write(conn.send(h11.Response(status_code=status, headers=headers)))
             if content:
@@ -240,7 +259,35 @@ async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader):
         conn.receive_data(await asyncio.wait_for(reader.read(65536), IDLE_TIMEOUT))
 
 
-async def _read_body(conn: h11.Connection, reader: asyncio.StreamReader) -> bytes:
+async def _next_request(conn: h11.Connection, reader: asyncio.StreamReader, header_timeout: float, *, first_in_tunnel: bool):
+    """The next request's head (or the end of the connection). The wait for its first byte is
+    bounded by IDLE_TIMEOUT (by `header_timeout` for a tunnel's first request); the whole head
+    must then arrive within `header_timeout` of that first byte."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + header_timeout if first_in_tunnel else None
+    while True:
+        event = conn.next_event()
+        if event is not h11.NEED_DATA:
+            return event
+        if deadline is None and conn.trailing_data[0]:  # part of a head is already here
+            deadline = loop.time() + header_timeout
+        timeout = IDLE_TIMEOUT if deadline is None else deadline - loop.time()
+        if timeout <= 0:
+            raise asyncio.TimeoutError("the request's headers took too long to arrive")
+        conn.receive_data(await asyncio.wait_for(reader.read(65536), timeout))
+
+
+def _declared_length(request: h11.Request) -> int:
+    """The request's Content-Length, or -1 without one (h11 has checked that it is a number)."""
+    for name, value in request.headers:
+        if name == b"content-length":
+            return int(value)
+    return -1
+
+
+async def _read_body(conn: h11.Connection, reader: asyncio.StreamReader, limit: int) -> bytes:
+    """The request's body, or its first `limit + 1` bytes when it is longer: enough for the app
+    to refuse it, without reading (and holding) the rest."""
     parts: list[bytes] = []
     size = 0
     while True:
@@ -248,10 +295,10 @@ async def _read_body(conn: h11.Connection, reader: asyncio.StreamReader) -> byte
         if isinstance(event, h11.EndOfMessage):
             return b"".join(parts)
         if isinstance(event, h11.Data):
-            size += len(event.data)
-            if size > MAX_BODY:
-                raise _Refused(413, "Request body too large.\n")
             parts.append(bytes(event.data))
+            size += len(event.data)
+            if size > limit:
+                return b"".join(parts)[: limit + 1]
         elif isinstance(event, h11.ConnectionClosed):
             raise EOFError("client closed the connection in the middle of a request")
 
@@ -292,9 +339,12 @@ class ProxyListener:
     url: str
     bundle_path: str
 
-    async def start(self, app) -> asyncio.AbstractServer:
-        """Serve the proxy in the running event loop, answering from `app`."""
-        proxy = ProviderProxy(app, self.contexts)
+    async def start(
+        self, app, *, max_body_size: int = DEFAULT_MAX_BODY_SIZE, header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    ) -> asyncio.AbstractServer:
+        """Serve the proxy in the running event loop, answering from `app` with the same limits
+        on bodies and header times as the main server."""
+        proxy = ProviderProxy(app, self.contexts, max_body_size=max_body_size, header_timeout=header_timeout)
         return await asyncio.start_server(proxy.handle, sock=self.sock, limit=MAX_HEAD)
 
 

@@ -1,30 +1,54 @@
 """The emulator served by uvicorn in a background thread, on a free loopback port — for the
-pytest plugin and for replaying scenarios without a separately started emulator."""
+pytest plugin and for replaying scenarios without a separately started emulator — and the uvicorn
+configuration it shares with the command line (`uvicorn_config`)."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["BackgroundServer"]
+from .settings import DEFAULT_HEADER_TIMEOUT
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from .settings import Settings
+
+__all__ = ["BackgroundServer", "uvicorn_config"]
+
+
+def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves the emulator, wherever it runs: the app's lifespan, access logs only at
+    debug level, and the HTTP protocol that closes connections whose headers take longer than
+    `settings.header_timeout` to arrive (`header_deadline`)."""
+    import uvicorn
+
+    from .header_deadline import header_deadline_protocol
+
+    return uvicorn.Config(
+        app, log_level=settings.log_level, access_log=settings.log_level == "debug", lifespan="on",
+        http=header_deadline_protocol(settings.header_timeout),
+    )
 
 
 class BackgroundServer:
     """The emulator under uvicorn in a background thread, on a free loopback port."""
 
-    def __init__(self, clock: str, fixtures: str | None, seed: int) -> None:
+    def __init__(self, clock: str, fixtures: str | None, seed: int, *, header_timeout: float = DEFAULT_HEADER_TIMEOUT) -> None:
         import uvicorn
 
         from .app import create_app
         from .settings import Settings
 
-        self.app = create_app(Settings(clock=clock, fixtures=fixtures, seed=seed, log_level="warning"))
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        settings = Settings(clock=clock, fixtures=fixtures, seed=seed, log_level="warning", header_timeout=header_timeout)
+        self.app = create_app(settings)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY, as in cli.main
         self.sock.bind(("127.0.0.1", 0))
         self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
         self.app.state.engine.outbox.listening_on("127.0.0.1", self.sock.getsockname()[1])
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning", lifespan="on"))
+        self.server = uvicorn.Server(uvicorn_config(self.app, settings))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def start(self, timeout: float = 30.0) -> None:

@@ -6,8 +6,8 @@ A snapshot is a versioned JSON document of plain resources, described by
     {"format": "telco-emulator/snapshot", "version": 1, "seed": ..., "clock": {...}, "ids": {...},
      "events": {...}, "accounts": [...], "numbers": [...], "messages": [...], "hooks": [...],
      "deliveries": [...], "calls": [...], "recordings": [...], "outcome_rules": [...],
-     "call_outcome_rules": [...], "fault_rules": [...], <the sections of the providers and of
-     the sandboxes>}
+     "call_outcome_rules": [...], "fault_rules": [...], "webhook_hops": {...} (optional),
+     <the sections of the providers and of the sandboxes>}
 
 Every time is ISO 8601 text in UTC with exactly six fraction digits (`2026-01-01T00:00:00.000000Z`):
 readable, and exact to the microsecond the clock counts in. Money is an integer in 1/10000 of the
@@ -832,9 +832,27 @@ def take(engine: Any) -> dict[str, Any]:
         "call_outcome_rules": [call_rule_to_resource(rule) for rule in engine.calls.rules],
         "fault_rules": [fault_to_resource(fault) for fault in engine.faults.rules],
     }
+    hops = _take_webhook_hops(engine.outbox.caused, store, named["calls"])
+    if hops:
+        document["webhook_hops"] = hops
     for key in sorted(_SECTIONS):
         document[key] = _SECTIONS[key].take(engine)
     return document
+
+
+def _take_webhook_hops(caused: dict[str, int], store: Store, calls: Collection) -> dict[str, int]:
+    """The hop counts of the stored messages and calls that a webhook's request created."""
+    return {
+        record_id: hop for record_id, hop in sorted(caused.items())
+        if store.messages.get(record_id) is not None or calls.get(record_id) is not None
+    }
+
+
+def _read_webhook_hops(raw: dict[str, int], store: Store, calls: Collection) -> dict[str, int]:
+    for record_id in raw:
+        if store.messages.get(record_id) is None and calls.get(record_id) is None:
+            raise SnapshotError(f"$.webhook_hops.{record_id}", f"no message or call {record_id!r} in the snapshot")
+    return dict(raw)
 
 
 @dataclass
@@ -849,6 +867,7 @@ class Prepared:
     outcome_rules: list[OutcomeRule]
     call_rules: list[CallRule]
     faults: list[Fault]
+    webhook_hops: dict[str, int] = field(default_factory=dict)
 
 
 @lru_cache(maxsize=1)
@@ -950,12 +969,13 @@ def _build(engine: Any, document: dict[str, Any]) -> Prepared:
         staging.extras[key] = section.stage(document[key], staging)
     for check in staging.later_checks:
         check()
-    return Prepared(staging, ids, now, last_stamp, document["events"]["last_seq"], outcome_rules, call_rules, faults)
+    hops = _read_webhook_hops(document.get("webhook_hops", {}), store, named["calls"])
+    return Prepared(staging, ids, now, last_stamp, document["events"]["last_seq"], outcome_rules, call_rules, faults, hops)
 
 
 _CORE_KEYS = frozenset({
     "format", "version", "seed", "clock", "ids", "events", "accounts", "numbers", "messages", "hooks",
-    "deliveries", "calls", "recordings", "outcome_rules", "call_outcome_rules", "fault_rules",
+    "deliveries", "calls", "recordings", "outcome_rules", "call_outcome_rules", "fault_rules", "webhook_hops",
 })
 
 
@@ -968,6 +988,7 @@ def install(engine: Any, prepared: Prepared) -> None:
     engine.store = store
     engine.ids = prepared.ids
     engine.outbox.reset(store, prepared.ids)
+    engine.outbox.caused.update(prepared.webhook_hops)
     engine.lifecycle.rules = prepared.outcome_rules
     engine.calls.rules = prepared.call_rules
     engine.faults.rules = prepared.faults

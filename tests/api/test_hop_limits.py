@@ -147,3 +147,27 @@ async def test_a_46elks_delivery_refused_as_a_loop_is_not_retried():
         reports = list(engine.store.deliveries)
         assert reports and all(d.headers[HOP_HEADER] == str(MAX_HOPS) for d in reports)
         assert all(d.state == "failed" and [a.status for a in d.attempts] == [508] for d in reports)
+
+
+async def test_a_restored_message_reports_with_the_hop_of_the_request_that_created_it(emulator, client):
+    """The hop count of records is part of the snapshot (`webhook_hops`): a message sent by a
+    webhook's request (hop 2), saved and restored before its report, still reports at hop 3."""
+    await client.post("/api/hooks", data={"target_url": "http://hooks.test/dlr", "event_type": "dlr"}, headers=SEVEN_JSON)
+    webhook_sent = (await client.post("/api/sms", json=SMS, headers={**SEVEN_JSON, **hop(2)})).json()["messages"][0]["id"]
+    ordinary = (await client.post("/api/sms", json=SMS, headers=SEVEN_JSON)).json()["messages"][0]["id"]
+    saved = (await client.get("/_emulator/snapshot")).json()
+    assert saved["webhook_hops"] == {webhook_sent: 2}  # an ordinary request's records need no entry
+    assert (await client.post("/_emulator/reset")).status_code == 200
+    assert (await client.put("/_emulator/snapshot", json=saved)).status_code == 200
+    await emulator.advance(60)
+    reports = {(received.form["data[msg_id]"], received.headers[HOP_HEADER]) for received in emulator.receiver.to("http://hooks.test/dlr")}
+    assert reports == {(webhook_sent, "3"), (ordinary, "1")}
+
+
+async def test_a_snapshot_naming_an_unknown_record_in_webhook_hops_is_refused_whole(emulator, client):
+    saved = (await client.get("/_emulator/snapshot")).json()
+    before = world_state(emulator.engine)
+    response = await client.put("/_emulator/snapshot", json={**saved, "webhook_hops": {"77000000999": 2}})
+    assert 400 <= response.status_code < 500
+    assert "webhook_hops" in response.text
+    assert world_state(emulator.engine) == before

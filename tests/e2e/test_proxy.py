@@ -9,6 +9,7 @@ import ssl
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -213,3 +214,26 @@ def test_a_corrupt_ca_file_exits_with_a_message(tmp_path):
     )
     assert result.returncode == 2
     assert "ca-private.pem" in result.stderr and "remove it" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_proxy_keeps_the_servers_body_limit_and_header_deadline(ca_dir):
+    """`--max-body-size` and `--header-timeout` hold through the proxy as on the main port."""
+    running = start_proxied_emulator(ca_dir, "--max-body-size", "1000", "--header-timeout", "1")
+    try:
+        parts = urlsplit(running.proxy_url)
+        with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
+            connection.sendall(
+                b"POST http://gateway.seven.io/api/sms HTTP/1.1\r\nHost: gateway.seven.io\r\n"
+                b"X-Api-Key: test_api_key\r\nContent-Length: 5000\r\n\r\nto=%2B4917612345678&text="
+            )  # 5,000 bytes announced, 25 sent: answered without the rest
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.1 413 ") and answer.endswith(b"700"), answer[:300]
+        with socket.create_connection((parts.hostname, parts.port), timeout=10) as connection:
+            connection.sendall(b"GET http://api.46elks.com/a1/me HTTP/1.1\r\n")  # and never the rest
+            started = time.monotonic()
+            assert connection.recv(65536) == b""  # closed by the proxy, not by the 10 s socket timeout
+            assert time.monotonic() - started < 8
+    finally:
+        stop(running)

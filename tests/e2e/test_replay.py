@@ -83,3 +83,11 @@ def test_exported_webhooks_replay_against_a_receiver(emulator_process, webhook_r
     hits = webhook_receiver.wait_for(2, "/hooks/dlr")
     assert [dict(parse_qsl(hit.body.decode()))["status"] for hit in hits] == ["sent", "delivered"]
     assert hits[0].path == "/hooks/dlr?key=k"
+
+
+def test_a_deeply_nested_scenario_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    result = replay(str(path))
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-500:]
+    assert result.stderr == f"telco-emulator replay: {path}: not valid YAML: nested too deeply\n"

@@ -4,6 +4,7 @@ app as the client addressed them (scheme, Host, full URL, body), and the CA is k
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 import ssl
 import threading
@@ -159,3 +160,103 @@ async def test_other_plain_targets_are_refused(proxy_port, target):
     port, _ = proxy_port
     answer = await exchange(port, b"GET " + target + b" HTTP/1.1\r\nHost: api.46elks.com\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 403 ") and b"never forwards" in answer
+
+
+# -- the main server's limits, through the proxy ----------------------------------------------------
+
+
+@pytest.fixture
+async def limited_proxy_port(tmp_path):
+    """The proxy in front of the emulator's own app, with a 1,000-byte body limit and a header
+    deadline of 0.5 s."""
+    from emulator.app import create_app
+    from emulator.settings import Settings
+
+    app = create_app(Settings(clock="virtual", max_body_size=1000, header_timeout=0.5))
+    authority = load_or_create_ca(tmp_path / "ca")
+    handler = ProviderProxy(app, authority.server_contexts(["api.46elks.com"]), max_body_size=1000, header_timeout=0.5)
+    server = await asyncio.start_server(handler.handle, "127.0.0.1", 0, limit=MAX_HEAD)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+
+
+async def read_until_closed(reader: asyncio.StreamReader) -> bytes:
+    """Everything the proxy sends until it closes the connection (10 s at most)."""
+    return await asyncio.wait_for(reader.read(), 10)
+
+
+@pytest.mark.parametrize(("target", "host", "expected"), [
+    (b"http://api.46elks.com/a1/SMS", b"api.46elks.com", b"Request body too large"),
+    (b"http://gateway.seven.io/api/sms", b"gateway.seven.io", b"700"),
+])
+async def test_a_body_declared_over_the_limit_is_refused_in_the_providers_shape_unread(limited_proxy_port, target, host, expected):
+    reader, writer = await asyncio.open_connection("127.0.0.1", limited_proxy_port)
+    # 50 MB announced (and a client waiting for 100 Continue), 26 bytes sent: the answer comes
+    # without the rest, and without the 100 that would invite it.
+    writer.write(
+        b"POST " + target + b" HTTP/1.1\r\nHost: " + host + b"\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: 50000000\r\nExpect: 100-continue\r\n\r\nto=%2B46700000123&message="
+    )
+    answer = await read_until_closed(reader)
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 "), answer[:300]
+    assert b"\r\nconnection: close" in head.lower()
+    assert expected in body
+
+
+async def test_a_chunked_body_is_refused_once_over_the_limit_without_waiting_for_its_end(limited_proxy_port):
+    reader, writer = await asyncio.open_connection("127.0.0.1", limited_proxy_port)
+    writer.write(
+        b"POST http://api.46elks.com/a1/SMS HTTP/1.1\r\nHost: api.46elks.com\r\n"
+        b"Authorization: Basic " + base64.b64encode(b"test_user:test_password") + b"\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    writer.write(b"%x\r\n" % 1200 + b"a" * 1200 + b"\r\n")  # over the limit, and the body goes on
+    answer = await read_until_closed(reader)
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 "), answer[:300]
+    assert b"Request body too large" in body
+
+
+async def test_a_body_under_the_limit_still_reaches_the_provider(limited_proxy_port):
+    reader, writer = await asyncio.open_connection("127.0.0.1", limited_proxy_port)
+    body = b"from=ElkCo&to=%2B46700000123&message=" + b"a" * 900
+    writer.write(
+        b"POST http://api.46elks.com/a1/SMS HTTP/1.1\r\nHost: api.46elks.com\r\nConnection: close\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    )
+    answer = await read_until_closed(reader)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:300]  # no credentials: read, then refused for that
+
+
+@pytest.mark.parametrize("tunnel", [False, True])
+async def test_headers_that_trickle_in_are_cut_off(limited_proxy_port, tmp_path, tunnel):
+    reader, writer = await asyncio.open_connection("127.0.0.1", limited_proxy_port)
+    if tunnel:
+        writer.write(b"CONNECT api.46elks.com:443 HTTP/1.1\r\nHost: api.46elks.com:443\r\n\r\n")
+        assert (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)).startswith(b"HTTP/1.1 200 ")
+        trust = ssl.create_default_context(cafile=str(load_or_create_ca(tmp_path / "ca").bundle_path))
+        await asyncio.wait_for(writer.start_tls(trust, server_hostname="api.46elks.com"), 10)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    closed_after = None
+    for byte in b"GET /a1/me HTTP/1.1\r\nHost: api.46elks.com\r\nX-Slow: " + b"a" * 200:  # 10 bytes a second
+        writer.write(bytes([byte]))
+        try:
+            if await asyncio.wait_for(reader.read(1), 0.1) == b"":
+                closed_after = loop.time() - started
+                break
+        except asyncio.TimeoutError:
+            pass
+        except (ConnectionError, ssl.SSLError):
+            closed_after = loop.time() - started
+            break
+        if loop.time() - started > 20:
+            break
+    writer.close()
+    assert closed_after is not None, "the proxy kept a connection whose headers trickled in for 20 s"
+    assert closed_after < 8, closed_after  # the deadline is 0.5 s; generous for a loaded machine

@@ -3,7 +3,7 @@
 import pytest
 
 from emulator.scenarios import ScenarioError, StepResult, ScenarioResult, junit_xml, text_report
-from emulator.scenarios.loader import parse_scenario
+from emulator.scenarios.loader import load_scenario, parse_scenario
 from emulator.scenarios.runner import Runner, StepFailed
 
 
@@ -53,3 +53,36 @@ def test_reports_show_failures_and_skips():
     assert text.splitlines()[-1] == "0 passed, 1 failed"
     xml = junit_xml([result])
     assert 'failures="1"' in xml and 'skipped="1"' in xml and "<failure" in xml
+
+
+BILLION_LAUGHS = (
+    "name: x\nsteps:\n  - request:\n      method: POST\n      path: /api/sms\n      json:\n"
+    "        a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+    + "".join(f"        {n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdef", "bcdefg"))
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "not valid YAML: nested too deeply"),
+        (b"name: x\nsteps:\n  - request: {method: POST, path: /api/sms, json: " + b"[" * 150 + b"]" * 150 + b"}\n", "nested deeper than 100 levels"),
+        (b"name: [unclosed", "not valid YAML: while parsing a flow sequence: expected ',' or ']', but got '<stream end>' at line 1, column 16"),
+        (b"name: caf\xe9\nsteps: [{advance: 1}]\n", "not UTF-8 text (byte 9 cannot be read as UTF-8)"),
+        (b'name: "x\\ud800"\nsteps: [{advance: 1}]\n', "name: not valid Unicode text (it holds a lone surrogate)"),
+        (b"name: x\nsteps: [{advance: .inf}]\n", "steps.0.advance: inf is not a number a request can carry"),
+        (b"name: 5\nsteps: 3\n", "name: 5 is not of type 'string'"),
+        (b"- " + b"1, " * 5000 + b"\n", "top level: "),
+        (BILLION_LAUGHS.encode(), "its aliases expand to more than"),
+        (b"#" * (16 * 1024 * 1024 + 1), "larger than 16 MiB, too large for a scenario"),
+    ],
+    ids=["deep-yaml", "deep-json-body", "not-yaml", "latin-1", "lone-surrogate", "infinity", "wrong-types", "long-value", "billion-laughs", "huge"],
+)
+def test_malformed_files_are_refused_in_one_line_naming_the_file(tmp_path, content, problem):
+    path = tmp_path / "bad.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and problem in message, message[:500]
+    assert "\n" not in message and len(message) < 600 + len(str(path))
