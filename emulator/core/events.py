@@ -518,10 +518,17 @@ class EventLog:
                 if seen < upto:
                     end = min(upto, seen + self.stream_batch)
                     chunk = broadcast.read(seen, end)
-                    if chunk is None:  # older than the shared buffer: render this batch here
-                        batch = self.since(seen, self.stream_batch)
-                        end = batch[-1].seq if batch else upto
-                        chunk = b"".join([render(event) for event in batch])
+                    if chunk is None:  # older than the shared buffer: render up to its start here
+                        start = min(end, broadcast.start)
+                        batch = self.since(seen, start - seen)
+                        batch = batch[:bisect_right(batch, start, key=_SEQ)]
+                        parts = [render(event) for event in batch]
+                        tail = broadcast.read(start, end) if start < end else None
+                        if tail is None:
+                            end = start
+                        else:
+                            parts.append(tail)
+                        chunk = b"".join(parts)
                     seen = end
                     if chunk:
                         yield chunk
@@ -558,6 +565,11 @@ class Broadcast:
         self._buffer = bytearray()
         self._ends: list[int] = []  # _ends[i]: the offset just after event base + 1 + i
         self._last: tuple[int, int, bytes] | None = None
+
+    @property
+    def start(self) -> int:
+        """The oldest cursor the buffer can be read from."""
+        return self._base
 
     def _offset(self, cursor: int) -> int:
         return self._ends[cursor - self._base - 1] if cursor > self._base else 0
