@@ -15,8 +15,9 @@ Waiters find events that happened before they started (they pass the cursor they
 and a wait registers with no pause between its last look and its registration, so waiting is
 race-free. A stream (`follow`) reads the log from its cursor in batches; a filtered stream waits
 for its next event as a wait does, the others wake on one shared signal; after a batch a stream
-rests a moment before the next, so a burst of events costs each stream one write per rest, not
-one per event.
+rests a moment before the next (it goes on at once only after a full batch, to work off a
+backlog), so a burst of events costs each stream one write per rest, not one per event, however
+long its previous write took.
 
 Streams of every event (no filter) share one `Broadcast`: each event is rendered once, its bytes
 appended to one buffer, and such a stream (`follow_rendered`) holds only a cursor into it: a
@@ -472,7 +473,7 @@ class EventLog:
                         seen = batch[-1].seq if batch else upto
                     if batch:
                         yield batch
-                    if seen < self.last_seq:
+                    if seen < upto:  # a full batch: more was there already (a backlog)
                         await asyncio.sleep(0)
                         continue
                     await asyncio.sleep(rest)
@@ -532,7 +533,7 @@ class EventLog:
                     seen = end
                     if chunk:
                         yield chunk
-                    if seen < self.last_seq:
+                    if seen < upto:  # a full batch: more was there already (a backlog)
                         await asyncio.sleep(0)
                         continue
                     await asyncio.sleep(rest)
