@@ -552,7 +552,7 @@ class Broadcast:
     it grows past twice that, its older half goes (a stream behind it renders its own batches).
     """
 
-    def __init__(self, log: EventLog, render: Callable[[Event], bytes], limit: int = 8 << 20) -> None:
+    def __init__(self, log: EventLog, render: Callable[[Event], bytes], limit: int = 2 << 20) -> None:
         self._log = log
         self._render = render
         self._limit = limit

@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from emulator.core.events import Event, EventLog, TooBusy
+from emulator.core.events import Broadcast, Event, EventLog, TooBusy
 
 FILL = 20_000
 
@@ -264,6 +264,39 @@ def test_a_replaying_stream_of_everything_catches_up_then_shares_the_buffer():
         assert await asyncio.wait_for(live.__anext__(), 1) == b"9:after-clear;"
         await live.aclose()
         await replay.aclose()
+        assert log.streams == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_small_shared_buffer_trims_its_head_and_every_stream_still_gets_every_event():
+    async def scenario():
+        log = EventLog(lambda: 0)
+        log.stream_rest = 0.001
+        render = lambda event: f"{event.seq};".encode()  # noqa: E731
+        broadcast = log._broadcasts[render] = Broadcast(log, render, limit=200)
+        received: list[list[bytes]] = [[] for _ in range(5)]
+
+        async def read(index: int) -> None:
+            async for chunk in log.follow_rendered(render, None):
+                received[index].append(chunk)
+
+        readers = [asyncio.ensure_future(read(index)) for index in range(5)]
+        await asyncio.sleep(0)
+        for count in range(3000):
+            log.emit("message.created")
+            if count % 37 == 0:
+                await asyncio.sleep(0)
+        expected = b"".join(f"{seq};".encode() for seq in range(1, 3001))
+        for _ in range(300):
+            if all(b"".join(chunks) == expected for chunks in received):
+                break
+            await asyncio.sleep(0.005)
+        assert all(b"".join(chunks) == expected for chunks in received)
+        assert broadcast.start > 2000  # the head went, more than once
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
         assert log.streams == 0
 
     asyncio.run(scenario())
