@@ -7,6 +7,7 @@ import asyncio
 import json
 from collections import OrderedDict
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any, Callable
 from weakref import WeakKeyDictionary
 
@@ -297,19 +298,21 @@ async def list_events(request: Request) -> Response:
     if "after" in params:
         start = max(after, log.last_seq - STREAM_BACKLOG)
         skipped = start - after
-    cache = _sse_caches.setdefault(log, OrderedDict())
+    render = _sse_renderers.get(log)
+    if render is None:
+        render = _sse_renderers[log] = partial(_sse_text, OrderedDict())
 
     async def stream():
         yield b": telco-emulator events\n\n"
         if skipped > 0:
             yield f": {skipped} older events skipped (a stream replays at most {STREAM_BACKLOG}); page through them with GET /_emulator/events?after={after}\n\n".encode()
-        async for batch in log.follow(start, filters):
-            yield b"".join([_sse_text(cache, event) for event in batch])
+        async for chunk in log.follow_rendered(render, start, filters):
+            yield chunk
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
-_sse_caches: "WeakKeyDictionary[EventLog, OrderedDict]" = WeakKeyDictionary()
+_sse_renderers: "WeakKeyDictionary[EventLog, partial]" = WeakKeyDictionary()  # one per log: streams of everything share its broadcast
 
 
 _rule_json = outcome_rule_to_resource  # the control API shows a rule as the snapshot keeps it

@@ -15,8 +15,15 @@ Waiters find events that happened before they started (they pass the cursor they
 and a wait registers with no pause between its last look and its registration, so waiting is
 race-free. A stream (`follow`) reads the log from its cursor in batches; a filtered stream waits
 for its next event as a wait does, the others wake on one shared signal; after a batch a stream
-rests a moment before the next, so a burst of events costs each stream one write per rest, not
-one per event.
+rests a moment before the next (it goes on at once only after a full batch, to work off a
+backlog), so a burst of events costs each stream one write per rest, not one per event, however
+long its previous write took.
+
+Streams of every event (no filter) share one `Broadcast`: each event is rendered once, its bytes
+appended to one buffer, and such a stream (`follow_rendered`) holds only a cursor into it: a
+wake-up costs it one slice of that buffer and one write, however many events it carries (the same
+bytes object when several streams are at the same place). A stream whose cursor is older than the
+buffer (a replay with `after`) renders its batches itself until it has caught up.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from itertools import islice
 from operator import attrgetter
 from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
-__all__ = ["Event", "EventLog", "TooBusy"]
+__all__ = ["Broadcast", "Event", "EventLog", "TooBusy"]
 
 _SEQ = attrgetter("seq")
 _FIELDS = ("kind", "provider", "account", "sandbox")  # filter names that are not data fields
@@ -143,6 +150,7 @@ class EventLog:
         self._streams_started = 0
         self.examined = 0  # candidates looked at by waits and filtered pages (for tests)
         self.listeners: list[Callable[[Event], None]] = []
+        self._broadcasts: dict[Callable[[Event], bytes], Broadcast] = {}
         self.sandbox_of: Callable[[str | None], str | None] = lambda account_id: None
 
     @property
@@ -233,6 +241,8 @@ class EventLog:
             for waiter in list(postings.waiters or ()):
                 self._unregister(waiter)
                 self._register(waiter)
+        for broadcast in self._broadcasts.values():
+            broadcast.restart()
 
     # -- reading -------------------------------------------------------------------------
     def since(self, after: int = 0, limit: int | None = None) -> list[Event]:
@@ -463,7 +473,7 @@ class EventLog:
                         seen = batch[-1].seq if batch else upto
                     if batch:
                         yield batch
-                    if seen < self.last_seq:
+                    if seen < upto:  # a full batch: more was there already (a backlog)
                         await asyncio.sleep(0)
                         continue
                     await asyncio.sleep(rest)
@@ -480,6 +490,135 @@ class EventLog:
                     self._unregister(waiter)
         finally:
             self.streams -= 1
+
+
+    def broadcast(self, render: Callable[[Event], bytes]) -> Broadcast:
+        """The one shared buffer of every event rendered by `render` (made at the first call)."""
+        broadcast = self._broadcasts.get(render)
+        if broadcast is None:
+            broadcast = self._broadcasts[render] = Broadcast(self, render)
+        return broadcast
+
+    async def follow_rendered(self, render: Callable[[Event], bytes], after: int | None = None,
+                              filters: dict[str, str] | None = None) -> AsyncIterator[bytes]:
+        """`follow`, each batch as the joined bytes of its events rendered by `render`. Without
+        filters, from the shared `Broadcast` of `render` once the stream's cursor is in it: one
+        slice per batch, no work per event."""
+        if filters:
+            async for batch in self.follow(after, filters):
+                yield b"".join([render(event) for event in batch])
+            return
+        broadcast = self.broadcast(render)
+        self.streams += 1
+        self._streams_started += 1
+        rest = self.stream_rest * (0.5 + (self._streams_started * 0.6180339887) % 1.0)
+        try:
+            seen = self.last_seq if after is None else after
+            while True:
+                upto = self.last_seq
+                if seen < upto:
+                    end = min(upto, seen + self.stream_batch)
+                    chunk = broadcast.read(seen, end)
+                    if chunk is None:  # older than the shared buffer: render up to its start here
+                        start = min(end, broadcast.start)
+                        batch = self.since(seen, start - seen)
+                        batch = batch[:bisect_right(batch, start, key=_SEQ)]
+                        parts = [render(event) for event in batch]
+                        tail = broadcast.read(start, end) if start < end else None
+                        if tail is None:
+                            end = start
+                        else:
+                            parts.append(tail)
+                        chunk = b"".join(parts)
+                    seen = end
+                    if chunk:
+                        yield chunk
+                    if seen < upto:  # a full batch: more was there already (a backlog)
+                        await asyncio.sleep(0)
+                        continue
+                    await asyncio.sleep(rest)
+                    continue
+                await asyncio.shield(self._next_event())
+        finally:
+            self.streams -= 1
+
+
+class Broadcast:
+    """Every event since the buffer's start rendered once into one shared buffer, for the
+    streams that take every event: they keep a cursor each and read slices.
+
+    Rendering is lazy (the first stream to read past the rendered end renders what is new), so
+    an emulator with no such stream renders nothing. The buffer keeps about `limit` bytes: when
+    it grows past twice that, its older half goes (a stream behind it renders its own batches).
+    """
+
+    def __init__(self, log: EventLog, render: Callable[[Event], bytes], limit: int = 2 << 20) -> None:
+        self._log = log
+        self._render = render
+        self._limit = limit
+        self.renders = 0  # events rendered (for tests: once each, whatever the number of streams)
+        self.slices = 0  # bytes objects made for readers (one per distinct batch)
+        self.restart()
+
+    def restart(self) -> None:
+        """Start empty at the log's end (after a clear: forgotten events are not sent)."""
+        self._base = self._log.last_seq  # the cursor at offset 0 of the buffer
+        self._buffer = bytearray()
+        self._ends: list[int] = []  # _ends[i]: the offset just after event base + 1 + i
+        self._last: tuple[int, int, bytes] | None = None
+
+    @property
+    def start(self) -> int:
+        """The oldest cursor the buffer can be read from."""
+        return self._base
+
+    def _offset(self, cursor: int) -> int:
+        return self._ends[cursor - self._base - 1] if cursor > self._base else 0
+
+    def _catch_up(self, upto: int) -> None:
+        rendered = self._base + len(self._ends)
+        if rendered >= upto:
+            return
+        buffer, ends, render = self._buffer, self._ends, self._render
+        base = self._base
+        for event in self._log.since(rendered, upto - rendered):
+            if event.seq > upto:
+                break
+            while base + len(ends) < event.seq - 1:  # forgotten events: nothing to send
+                ends.append(len(buffer))
+            buffer += render(event)
+            ends.append(len(buffer))
+            self.renders += 1
+        while base + len(ends) < upto:
+            ends.append(len(buffer))
+        if len(buffer) > 2 * self._limit:
+            keep = len(ends) // 2
+            cut = ends[len(ends) - keep - 1]
+            del buffer[:cut]
+            self._ends = [end - cut for end in ends[len(ends) - keep:]]
+            self._base += len(ends) - keep
+            self._last = None
+
+    def read(self, cursor: int, end: int) -> bytes | None:
+        """The bytes of the events in (`cursor`, `end`], or None when `cursor` is older than the
+        buffer (the caller renders those events itself)."""
+        if cursor < self._base:
+            return None
+        last = self._last
+        if last is not None and last[0] == cursor and last[1] == end:
+            return last[2]
+        if cursor - (self._base + len(self._ends)) > self._log.stream_batch:
+            # nobody read the events between (no stream of everything was open): start here
+            # rather than render them; a stream still behind renders its own batches
+            self._base, self._buffer, self._ends = cursor, bytearray(), []
+        self._catch_up(end)
+        if cursor < self._base:  # the catch-up trimmed past it
+            return None
+        with memoryview(self._buffer) as view:
+            chunk = bytes(view[self._offset(cursor):self._offset(end)])
+        self.slices += 1
+        self._last = (cursor, end, chunk)
+        return chunk
 
 
 def _settle(future: asyncio.Future, result: Any) -> None:

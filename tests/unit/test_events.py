@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from emulator.core.events import Event, EventLog, TooBusy
+from emulator.core.events import Broadcast, Event, EventLog, TooBusy
 
 FILL = 20_000
 
@@ -182,5 +182,121 @@ def test_a_filtered_stream_is_woken_only_by_its_events():
         assert [event.data["id"] for event in batch] == ["mine"]
         await stream.aclose()
         assert log.waiters() == 0 and log.streams == 0
+
+    asyncio.run(scenario())
+
+
+def _counting_render(counts: dict[str, int]):
+    def render(event: Event) -> bytes:
+        counts["renders"] += 1
+        return f"{event.seq}:{event.data.get('id')};".encode()
+    return render
+
+
+def test_streams_of_everything_render_each_event_once_and_write_once_per_batch():
+    """50 streams of every event, 300 events in bursts: each event is rendered once (not once
+    per stream), each stream gets every event in order, and a stream makes one bytes object
+    per batch it writes (never one per event)."""
+    async def scenario():
+        log = filled(100)
+        log.stream_rest = 0.01
+        counts = {"renders": 0}
+        render = _counting_render(counts)
+        streams = [log.follow_rendered(render, None) for _ in range(50)]
+        received: list[list[bytes]] = [[] for _ in streams]
+
+        async def read(index: int, stream) -> None:
+            async for chunk in stream:
+                received[index].append(chunk)
+
+        readers = [asyncio.ensure_future(read(index, stream)) for index, stream in enumerate(streams)]
+        await asyncio.sleep(0)
+        first = log.last_seq
+        for burst in range(3):
+            for index in range(100):
+                log.emit("message.created", "elks", "a", id=f"b{burst}-{index}")
+            await asyncio.sleep(0.03)
+        expected = b"".join(f"{seq}:{event.data['id']};".encode() for seq, event in ((e.seq, e) for e in log.since(first)))
+        for _ in range(200):
+            if all(b"".join(chunks) == expected for chunks in received):
+                break
+            await asyncio.sleep(0.01)
+        assert all(b"".join(chunks) == expected for chunks in received)
+        assert counts["renders"] == 300  # once per event: 50 streams of the old kind rendered 15,000
+        writes = sum(len(chunks) for chunks in received)
+        assert writes <= 50 * 6  # one write per stream per burst, give or take a rest
+        assert log.broadcast(render).slices <= writes
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+        assert log.streams == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_replaying_stream_of_everything_catches_up_then_shares_the_buffer():
+    """A stream with a cursor older than the shared buffer renders its own replay, then reads
+    the shared buffer like the others; a clear sends nothing it forgot."""
+    async def scenario():
+        log = filled(0)
+        log.stream_rest = 0.01
+        counts = {"renders": 0}
+        render = _counting_render(counts)
+        for index in range(5):
+            log.emit("message.created", "elks", "a", id=f"early{index}")
+        live = log.follow_rendered(render, None)  # the shared buffer starts at seq 5
+        live_next = asyncio.ensure_future(live.__anext__())
+        await asyncio.sleep(0)
+        log.emit("message.created", "elks", "a", id="late")
+        assert await asyncio.wait_for(live_next, 1) == b"6:late;"
+        assert counts["renders"] == 1
+        replay = log.follow_rendered(render, 0)
+        early = b"".join(f"{seq}:early{seq - 1};".encode() for seq in range(1, 6))
+        assert await asyncio.wait_for(replay.__anext__(), 1) == early + b"6:late;"
+        assert counts["renders"] == 6  # its own replay of 5; seq 6 came from the shared buffer
+        log.emit("message.created", "elks", "a", id="next")
+        assert await asyncio.wait_for(replay.__anext__(), 1) == b"7:next;"
+        assert await asyncio.wait_for(live.__anext__(), 1) == b"7:next;"
+        assert counts["renders"] == 7
+        log.emit("message.created", "elks", "a", id="forgotten")
+        log.clear()
+        log.emit("message.created", "elks", "a", id="after-clear")
+        assert await asyncio.wait_for(live.__anext__(), 1) == b"9:after-clear;"
+        await live.aclose()
+        await replay.aclose()
+        assert log.streams == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_small_shared_buffer_trims_its_head_and_every_stream_still_gets_every_event():
+    async def scenario():
+        log = EventLog(lambda: 0)
+        log.stream_rest = 0.001
+        render = lambda event: f"{event.seq};".encode()  # noqa: E731
+        broadcast = log._broadcasts[render] = Broadcast(log, render, limit=200)
+        received: list[list[bytes]] = [[] for _ in range(5)]
+
+        async def read(index: int) -> None:
+            async for chunk in log.follow_rendered(render, None):
+                received[index].append(chunk)
+
+        readers = [asyncio.ensure_future(read(index)) for index in range(5)]
+        await asyncio.sleep(0)
+        for count in range(3000):
+            log.emit("message.created")
+            if count % 37 == 0:
+                await asyncio.sleep(0)
+        expected = b"".join(f"{seq};".encode() for seq in range(1, 3001))
+        for _ in range(300):
+            if all(b"".join(chunks) == expected for chunks in received):
+                break
+            await asyncio.sleep(0.005)
+        assert all(b"".join(chunks) == expected for chunks in received)
+        assert broadcast.start > 2000  # the head went, more than once
+        for reader in readers:
+            reader.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+        assert log.streams == 0
 
     asyncio.run(scenario())
