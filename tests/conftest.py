@@ -1,15 +1,18 @@
 """Shared fixtures: an emulator app on a virtual clock, driven in-process through httpx's
-ASGITransport with its lifespan running, and an in-process webhook receiver."""
+ASGITransport with its lifespan running, and an in-process webhook receiver; for the suites that
+drive the real process (e2e, robustness), the `telco-emulator` process on a free port and a real
+HTTP webhook receiver on loopback, both stopped by the test that started them."""
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
 from emulator.core.engine import Engine
-from support import Emulator, Receiver, make_engine, running_emulator
+from processes import RunningEmulator, start_emulator, stop
+from support import Emulator, Receiver, WebhookReceiver, make_engine, running_emulator, serve_webhook_receiver
 
 pytest_plugins = ["pytester"]
 
@@ -29,3 +32,17 @@ async def emulator(engine: Engine) -> AsyncIterator[Emulator]:
 def client(emulator: Emulator) -> httpx.AsyncClient:
     return emulator.client
 
+
+@pytest.fixture
+def emulator_process(request) -> Iterator[RunningEmulator]:
+    """The real process; parametrise indirectly with a tuple of extra command-line flags."""
+    args = getattr(request, "param", ())
+    running = start_emulator(*args)
+    yield running
+    stop(running.process)
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    with serve_webhook_receiver() as receiver:
+        yield receiver
