@@ -446,15 +446,19 @@ class EventLog:
             self._news = asyncio.get_running_loop().create_future()
         return self._news
 
+    def _open_stream(self) -> float:
+        """Count one more stream in (`streams`; the caller counts it out) and give its rest:
+        rests of different lengths (0.5 to 1.5 times stream_rest, spread by the golden ratio),
+        so that streams woken by one event do not stay in step and write all at once."""
+        self.streams += 1
+        self._streams_started += 1
+        return self.stream_rest * (0.5 + (self._streams_started * 0.6180339887) % 1.0)
+
     async def follow(self, after: int | None = None, filters: dict[str, str] | None = None) -> AsyncIterator[list[Event]]:
         """Batches of the events after `after` (None: from now) that match `filters`, then of
         each new one as it happens. Counts as one of `max_streams` while it runs (check
         `streams` before starting one)."""
-        self.streams += 1
-        self._streams_started += 1
-        # rests of different lengths (0.5 to 1.5 times stream_rest, spread by the golden ratio),
-        # so that streams woken by one event do not stay in step and write all at once
-        rest = self.stream_rest * (0.5 + (self._streams_started * 0.6180339887) % 1.0)
+        rest = self._open_stream()
         try:
             seen = self.last_seq if after is None else after
             while True:
@@ -491,7 +495,6 @@ class EventLog:
         finally:
             self.streams -= 1
 
-
     def broadcast(self, render: Callable[[Event], bytes]) -> Broadcast:
         """The one shared buffer of every event rendered by `render` (made at the first call)."""
         broadcast = self._broadcasts.get(render)
@@ -509,9 +512,7 @@ class EventLog:
                 yield b"".join([render(event) for event in batch])
             return
         broadcast = self.broadcast(render)
-        self.streams += 1
-        self._streams_started += 1
-        rest = self.stream_rest * (0.5 + (self._streams_started * 0.6180339887) % 1.0)
+        rest = self._open_stream()
         try:
             seen = self.last_seq if after is None else after
             while True:
