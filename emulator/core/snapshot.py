@@ -686,12 +686,9 @@ def recording_from_resource(raw: dict[str, Any], path: str) -> Recording:
 
 
 # -- rules --------------------------------------------------------------------------------------------
-def _check_match(match: str, path: str) -> None:
-    if match.startswith("re:"):
-        try:
-            re.compile(match[3:])
-        except (re.error, RecursionError, OverflowError) as exc:
-            raise SnapshotError(path, f"not a regular expression: {exc}") from None
+def _rule_refusal(exc: ValueError, path: str) -> SnapshotError:
+    """A rule or outcome that refused itself (as it would through the control API), at its path."""
+    return SnapshotError(f"{path}.{exc.field}" if isinstance(exc, InvalidRule) else path, str(exc))
 
 
 def outcome_rule_to_resource(rule: OutcomeRule) -> dict[str, Any]:
@@ -707,12 +704,11 @@ def outcome_rule_to_resource(rule: OutcomeRule) -> dict[str, Any]:
 
 
 def outcome_rule_from_resource(raw: dict[str, Any], path: str) -> OutcomeRule:
-    _check_match(raw["match"], f"{path}.match")
     try:  # the rule checks itself as when it arrives through the control API
         outcome = Outcome(raw["status"], float(raw["sent_after"]), float(raw["final_after"]), raw["buffered"])
         return OutcomeRule(raw["match"], outcome, raw["provider"])
     except ValueError as exc:
-        raise SnapshotError(f"{path}.{exc.field}" if isinstance(exc, InvalidRule) else path, str(exc)) from None
+        raise _rule_refusal(exc, path) from None
 
 
 def call_rule_to_resource(rule: CallRule) -> dict[str, Any]:
@@ -729,12 +725,11 @@ def call_rule_to_resource(rule: CallRule) -> dict[str, Any]:
 
 
 def call_rule_from_resource(raw: dict[str, Any], path: str) -> CallRule:
-    _check_match(raw["match"], f"{path}.match")
     try:  # the rule checks itself as when it arrives through the control API
         outcome = CallOutcome(raw["status"], float(raw["ring_time"]), float(raw["talk_time"]), raw["digits"], float(raw["digits_after"]))
         return CallRule(raw["match"], outcome, raw["provider"])
     except ValueError as exc:
-        raise SnapshotError(f"{path}.{exc.field}" if isinstance(exc, InvalidRule) else path, str(exc)) from None
+        raise _rule_refusal(exc, path) from None
 
 
 def fault_to_resource(fault: Fault) -> dict[str, Any]:
