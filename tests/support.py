@@ -3,6 +3,7 @@ handle on an emulator driven in-process."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import re
@@ -87,6 +88,20 @@ class Emulator:
 
     def balance(self, account_id: str) -> int:
         return self.engine.store.accounts[account_id].balance
+
+
+
+async def until(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
+    """Let the event loop run until `condition()` holds (True) or `timeout` real seconds pass
+    (False): for in-process work that runs on its own tasks, such as event streams, whose rests
+    are real time by design."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.005)
+    return True
 
 
 def make_engine(**overrides) -> Engine:

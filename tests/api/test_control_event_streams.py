@@ -8,7 +8,7 @@ import asyncio
 import re
 
 from emulator.control import routes
-from support import Emulator
+from support import Emulator, until
 
 STREAMS = 20
 BURSTS = 4
@@ -62,13 +62,9 @@ async def test_streams_of_everything_render_each_event_once(emulator: Emulator, 
     for burst in range(BURSTS):
         for index in range(PER_BURST):
             log.emit("message.created", "seven", None, id=f"burst{burst}-{index}", to="+4917612345678")
-        await asyncio.sleep(0.03)
+        await asyncio.sleep(0.03)  # real time: longer than a rest, so each burst is its own batch
     expected = list(range(first, log.last_seq + 1))
-    for _ in range(300):
-        if all(stream.ids() == expected for stream in streams):
-            break
-        await asyncio.sleep(0.01)
-    assert all(stream.ids() == expected for stream in streams)
+    assert await until(lambda: all(stream.ids() == expected for stream in streams))
     # every stream sent the same text (ids, event names, data), and each event was made once:
     # the streams of old rendered each event once per stream (20 x 200 here)
     assert len({b"".join(stream.bodies[1:]) for stream in streams}) == 1
@@ -90,10 +86,7 @@ async def test_a_filtered_stream_still_gets_only_its_events(emulator: Emulator):
     await asyncio.wait_for(asyncio.gather(mine.started.wait(), everything.started.wait()), 5)
     log.emit("message.created", "seven", None, id="a")
     status = log.emit("message.status", "seven", None, id="a", status="delivered")
-    for _ in range(300):
-        if mine.ids() and len(everything.ids()) == 2:
-            break
-        await asyncio.sleep(0.01)
+    assert await until(lambda: bool(mine.ids()) and len(everything.ids()) == 2)
     assert mine.ids() == [status.seq]
     assert everything.ids() == [status.seq - 1, status.seq]
     assert b"event: message.status\ndata: {" in b"".join(mine.bodies)

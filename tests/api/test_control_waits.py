@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from support import ELKS_AUTH
+from support import ELKS_AUTH, until
 
 
 async def send(client, to: str) -> dict:
@@ -17,11 +17,7 @@ async def send(client, to: str) -> dict:
 async def test_waits_beyond_the_limit_are_refused_with_429(emulator, client):
     emulator.engine.events.max_waits = 2
     held = [asyncio.ensure_future(client.get("/_emulator/wait", params={"id": f"never{i}", "timeout": 5})) for i in range(2)]
-    for _ in range(50):
-        await asyncio.sleep(0.01)
-        if emulator.engine.events.waits == 2:
-            break
-    assert emulator.engine.events.waits == 2
+    assert await until(lambda: emulator.engine.events.waits == 2)
     refused = await client.get("/_emulator/wait", params={"id": "never", "timeout": 5})
     assert refused.status_code == 429 and refused.headers["retry-after"] == "1"
     assert refused.json()["error"]["type"] == "TooBusy" and "at most 2" in refused.json()["error"]["message"]
@@ -30,10 +26,7 @@ async def test_waits_beyond_the_limit_are_refused_with_429(emulator, client):
     for wait in held:
         wait.cancel()
     await asyncio.gather(*held, return_exceptions=True)
-    for _ in range(50):
-        if emulator.engine.events.waits == 0:
-            break
-        await asyncio.sleep(0.01)
+    assert await until(lambda: emulator.engine.events.waits == 0)
     found = await client.get("/_emulator/wait", params={"id": sms["id"], "timeout": 1})
     assert found.status_code == 200 and found.json()["event"]["data"]["id"] == sms["id"]
 
