@@ -22,10 +22,11 @@ from .core.clock import create_clock
 from .core.engine import Engine
 from .core.errors import BodyTooLarge
 from .elks.routes import create_elks_app
-from .exposure import ExposureGuard, bounded_receive, declared_too_large, headers_by_name
+from .exposure import ExposureGuard, bounded_receive, declared_too_large
 from .faults import FaultInjector
 from .fixtures import Fixtures, load_fixtures
 from .mounts import route_path
+from .params import headers_by_name
 from .seven.routes import create_seven_app
 from .settings import DEFAULT_MAX_BODY_SIZE, Settings
 from .state import save_state_file
@@ -71,9 +72,8 @@ class EmulatorApp(Starlette):
                 scope["app_root_path"] = scope.get("app_root_path", root)
                 scope["root_path"] = root + prefix
                 # The headers by name, which the request object reuses (`params.IndexedHeaders`):
-                # the bound on the body costs this path one lookup, written out for speed.
-                headers = scope["headers"]
-                by_name = scope["emulator.headers"] = dict(reversed(headers if isinstance(headers, list) else list(headers)))
+                # the bound on the body costs this path one lookup.
+                by_name = headers_by_name(scope)
                 length = by_name.get(b"content-length")
                 if length is not None:
                     if len(length) >= self._max_body_digits and declared_too_large(by_name, self._max_body_size):

@@ -42,6 +42,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.types import Message, Receive, Scope
 
 from .core.errors import BodyTooLarge
+from .params import headers_by_name
 
 __all__ = [
     "HostPolicy",
@@ -51,7 +52,6 @@ __all__ = [
     "OPEN_PATHS",
     "declared_too_large",
     "bounded_receive",
-    "headers_by_name",
     "is_loopback_host",
 ]
 
@@ -63,18 +63,6 @@ INBOX_PREFIX = "/_emulator/ui"
 # root, which only redirects to the inbox.
 OPEN_PATHS = frozenset({"/_emulator/health", "/_emulator/health/", "/"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-def headers_by_name(scope: Scope) -> dict[bytes, bytes]:
-    """The request's headers by lower-case raw name (the first of repeated names wins), kept in
-    the scope so that the request object built later reuses it (`params.IndexedHeaders`)."""
-    by_name = scope.get("emulator.headers")
-    if by_name is None:
-        raw = scope["headers"]
-        if not isinstance(raw, list):
-            raw = scope["headers"] = list(raw)
-        by_name = scope["emulator.headers"] = dict(reversed(raw))
-    return by_name
 
 
 def declared_too_large(by_name: dict[bytes, bytes], limit: int) -> bool:

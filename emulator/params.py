@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "read_params", "form_fields", "multipart_fields", "strict_json", "Params", "ProviderRequest", "IndexedHeaders", "engine_of",
+    "headers_by_name",
     "MAX_JSON_DEPTH", "TooDeep", "UnencodableText", "unencodable_path",
 ]
 
@@ -49,18 +50,25 @@ MAX_JSON_DEPTH = 64  # arrays and objects inside each other; far beyond what any
 MAX_MULTIPART_PARTS = 1000  # as Starlette's own form parser allows
 
 
+def headers_by_name(scope: Scope) -> dict[bytes, bytes]:
+    """The request's headers by lower-case raw name (the first of repeated names wins, as in
+    Starlette's `Headers`), kept in the scope so that whoever asks next reuses it."""
+    by_name = scope.get("emulator.headers")
+    if by_name is None:
+        raw = scope["headers"]
+        if not isinstance(raw, list):
+            raw = scope["headers"] = list(raw)
+        by_name = scope["emulator.headers"] = dict(reversed(raw))
+    return by_name
+
+
 class IndexedHeaders(Headers):
     """Starlette's headers with a dict by raw name for lookups (the first of repeated names wins,
     as in `Headers`): a handler asks for several headers, each otherwise a scan of the list."""
 
     def __init__(self, scope: Scope) -> None:
-        raw = scope["headers"]
-        if not isinstance(raw, list):
-            raw = scope["headers"] = list(raw)
-        self._list = raw
-        # the front door (emulator/exposure.py) has usually built it already
-        by_name = scope.get("emulator.headers")
-        self._by_name = by_name if by_name is not None else dict(reversed(raw))
+        self._by_name = headers_by_name(scope)  # the front door (emulator/app.py) has usually built it
+        self._list = scope["headers"]
 
     def __getitem__(self, key: str) -> str:
         value = self._by_name.get(key.lower().encode("latin-1"))
