@@ -171,11 +171,6 @@ class Clock:
         self._last_stamp = value
         return value
 
-    @property
-    def latest_stamp(self) -> int:
-        """The latest of now and every stamp handed out so far."""
-        return max(self.now(), self._last_stamp)
-
     def schedule(self, delay_seconds: float, callback: Callable[[], None]) -> ScheduledEvent:
         """Run `callback` after `delay_seconds` of simulated time."""
         return self._push(self.now() + self.span(delay_seconds), callback)

@@ -118,12 +118,10 @@ class Engine:
         return await self.outbox.settle(seconds)
 
     def unsettled_deliveries(self, limit: int = 3) -> list[Delivery]:
-        """Deliveries queued or in flight now (for telling who keeps the clock waiting): pending,
-        and due no later than the records made so far (a retry waiting on the clock is later)."""
-        now = self.clock.latest_stamp
-        return self.store.deliveries.page(
-            limit=limit, where=lambda d: d.state == "pending" and d.next_attempt_at is not None and d.next_attempt_at <= now
-        ).items
+        """Deliveries whose attempts are in flight now (for telling who keeps the clock waiting)."""
+        deliveries = self.store.deliveries
+        found = (deliveries.get(delivery_id) for delivery_id in self.outbox.attempting())
+        return [delivery for delivery in found if delivery is not None][:limit]
 
     def add_rule(self, rule: OutcomeRule) -> None:
         self.lifecycle.rules = (rule, *self.lifecycle.rules)

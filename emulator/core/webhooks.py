@@ -488,10 +488,9 @@ class Outbox:
         for listener in self.listeners:
             listener(delivery, attempt)
 
-    @property
-    def idle(self) -> bool:
-        """Nothing queued or in flight (a retry waiting on the clock does not count)."""
-        return self._idle.is_set()
+    def attempting(self) -> list[str]:
+        """The ids of the deliveries whose attempts are in flight, oldest attempt first."""
+        return list(self._attempting)
 
     async def settle(self, seconds: float) -> bool:
         """Wait up to `seconds` of real time until no attempt younger than `settle_grace` real
