@@ -107,15 +107,14 @@ class Engine:
     async def move_clock(self, instant: int) -> Run:
         """Move the virtual clock to `instant`, firing what falls due in time order; the webhook
         attempts set off at each due time are made (and their retries scheduled) before time
-        moves on, so their times are the due times and one long move equals many short ones.
-        Stops short, not `complete`, when receivers keep it waiting past `clock_move_budget`."""
+        moves on, so their times are the due times and one long move equals many short ones
+        (an attempt slower than the outbox's `settle_grace` is not waited for: see
+        `Outbox.settle`). Stops short, not `complete`, when receivers keep it waiting past
+        `clock_move_budget`."""
         clock = self.clock
         if not isinstance(clock, VirtualClock):
             raise TypeError("only a virtual clock can be moved")
-        return await clock.run_to(instant, self._settle_webhooks, self.clock_move_budget)
-
-    async def _settle_webhooks(self, seconds: float) -> bool:
-        return await self.outbox.settle(seconds)
+        return await clock.run_to(instant, self.outbox.settle, self.clock_move_budget)
 
     def unsettled_deliveries(self, limit: int = 3) -> list[Delivery]:
         """Deliveries whose attempts are in flight now (for telling who keeps the clock waiting)."""
