@@ -80,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower, default=_env("LOG_LEVEL", "info"), help="(env TELCO_EMULATOR_LOG_LEVEL; default info)")
     parser.add_argument("--proxy", metavar="PORT", default=_env("PROXY", None), help="also run an HTTP proxy on this port (0: any free port) that answers HTTPS requests for api.46elks.com and gateway.seven.io itself (env TELCO_EMULATOR_PROXY; default off)")
     parser.add_argument("--state", metavar="FILE", default=_env("STATE", None), help="load the state from this snapshot file at start (when it exists) and save it there at shutdown (env TELCO_EMULATOR_STATE)")
+    parser.add_argument("--autosave", metavar="SECONDS", type=float, default=_env("AUTOSAVE", "5"), help="with --state, also save the state every SECONDS while it changes, so that a process killed without warning loses at most that; 0: only at shutdown (env TELCO_EMULATOR_AUTOSAVE; default 5)")
     parser.add_argument("--proxy-ca-dir", metavar="DIR", default=_env("PROXY_CA_DIR", None), help="where the proxy keeps its local CA, created at first start (env TELCO_EMULATOR_PROXY_CA_DIR; default ~/.cache/telco-emulator/ca)")
     parser.add_argument("--allowed-hosts", metavar="NAMES", default=_env("ALLOWED_HOSTS", None), help="comma-separated Host names the control API and the inbox answer besides localhost and IP addresses: name, .domain (with its subdomains), or * for any (env TELCO_EMULATOR_ALLOWED_HOSTS)")
     parser.add_argument("--control-token", metavar="TOKEN", default=_env("CONTROL_TOKEN", None), help="require this token for the control API and the inbox: Authorization: Bearer TOKEN or X-Telco-Emulator-Token; a browser opens /_emulator/ui?token=TOKEN once (env TELCO_EMULATOR_CONTROL_TOKEN; default none)")
@@ -104,6 +105,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
             host=args.host, port=port, fixtures=args.fixtures, seed=seed, clock=args.clock,
             time_scale=scale, clock_start=start, log_level=args.log_level,
             proxy_port=proxy_port, proxy_ca_dir=args.proxy_ca_dir or None, state=args.state or None,
+            autosave=float(args.autosave),
             allowed_hosts=_hosts(args.allowed_hosts), control_token=args.control_token or None,
             max_body_size=_size(args.max_body_size), header_timeout=float(args.header_timeout),
         )
@@ -205,7 +207,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments[:1] == ["replay"]:
         return replay_main(arguments[1:])
     settings = parse_settings(arguments)
-    import uvicorn
 
     from .app import build_engine, create_app
 
@@ -226,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"telco-emulator: {settings.state}: cannot load the state: {reason}", file=sys.stderr)
             return 2
     from .exposure import is_loopback_host
-    from .server import uvicorn_config
+    from .server import emulator_server, uvicorn_config
 
     try:
         # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets that say so, and
@@ -248,8 +249,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ProxySetupError as exc:
             print(f"telco-emulator: {exc}", file=sys.stderr)
             return 2
-    config = uvicorn_config(app, settings)
-    server = uvicorn.Server(config)
+    autosaver = None
+    served = app
+    if settings.state and settings.autosave > 0:
+        from .state import Autosaver, ChangeCounter
+
+        served = counter = ChangeCounter(app)
+        autosaver = Autosaver(engine, settings.state, settings.autosave, changes=lambda: counter.count)
+    config = uvicorn_config(served, settings)
+    server = emulator_server(config, engine, before_shutdown=[autosaver.stop] if autosaver is not None else [])
 
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}"
@@ -270,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
         proxy_server = None
+        if server.started and autosaver is not None:
+            autosaver.start()
         if server.started and proxy is not None:
             proxy_server = await proxy.start(app, max_body_size=settings.max_body_size, header_timeout=settings.header_timeout)
         if server.started:

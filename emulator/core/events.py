@@ -145,6 +145,8 @@ class EventLog:
         self._prefix_waiters: dict[str, dict[_Waiter, None]] = {}
         self._open_waiters: dict[_Waiter, None] = {}  # waits whose filters index nothing
         self._news: asyncio.Future | None = None  # resolved at the next event, for streams
+        self._stream_waiters: set[_Waiter] = set()  # filtered streams waiting for a match
+        self.streams_closed = False  # set by close_streams: every stream ends, and every later one at once
         self.waits = 0
         self.streams = 0
         self._streams_started = 0
@@ -454,6 +456,18 @@ class EventLog:
         self._streams_started += 1
         return self.stream_rest * (0.5 + (self._streams_started * 0.6180339887) % 1.0)
 
+    def close_streams(self) -> None:
+        """End every stream now, and every stream started later at its start: at shutdown, so
+        that the server does not wait for clients that never hang up. Waits are not ended: they
+        end at their own timeout."""
+        self.streams_closed = True
+        if self._news is not None:
+            if not self._news.done():
+                self._news.set_result(None)
+            self._news = None
+        for waiter in self._stream_waiters:
+            _settle(waiter.future, None)
+
     async def follow(self, after: int | None = None, filters: dict[str, str] | None = None) -> AsyncIterator[list[Event]]:
         """Batches of the events after `after` (None: from now) that match `filters`, then of
         each new one as it happens. Counts as one of `max_streams` while it runs (check
@@ -461,7 +475,7 @@ class EventLog:
         rest = self._open_stream()
         try:
             seen = self.last_seq if after is None else after
-            while True:
+            while not self.streams_closed:
                 upto = self.last_seq
                 if seen < upto:
                     if filters:
@@ -488,9 +502,11 @@ class EventLog:
                 # no pause since the last look: like a wait, woken only by an event that matches
                 waiter = _Waiter(filters, asyncio.get_running_loop().create_future())
                 self._register(waiter)
+                self._stream_waiters.add(waiter)
                 try:
                     await waiter.future
                 finally:
+                    self._stream_waiters.discard(waiter)
                     self._unregister(waiter)
         finally:
             self.streams -= 1
@@ -515,7 +531,7 @@ class EventLog:
         rest = self._open_stream()
         try:
             seen = self.last_seq if after is None else after
-            while True:
+            while not self.streams_closed:
                 upto = self.last_seq
                 if seen < upto:
                     end = min(upto, seen + self.stream_batch)
