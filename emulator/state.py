@@ -17,6 +17,8 @@ import sys
 import tempfile
 from typing import Any, Callable, Hashable
 
+import orjson
+
 from . import sandboxes as _sandboxes  # noqa: F401  (registers the sandboxes' snapshot section)
 from .core.snapshot import SnapshotError, parse_document, restore, take
 from .elks import snapshot as _elks_snapshot  # noqa: F401  (registers 46elks' sections)
@@ -46,12 +48,22 @@ def load_state_file(engine: Any, path: str) -> None:
 def write_state_file(document: dict[str, Any], path: str) -> None:
     """Write `document` to `path` atomically, with mode 0600; OSError or ValueError on failure
     (the old file, if any, is then untouched)."""
+    try:
+        # orjson: about eight times faster than the json module on a large world (and it holds
+        # the interpreter for that much less while an autosave writes). The snapshot never holds
+        # a number JSON cannot write: `take` refuses them.
+        content = orjson.dumps(document)
+    except orjson.JSONEncodeError:  # an integer beyond 64 bits, say: the json module writes any
+        try:
+            content = json.dumps(document, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except TypeError as exc:
+            raise ValueError(f"cannot write the snapshot as JSON: {exc}") from None
     directory = os.path.dirname(os.path.abspath(path))
     descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        with os.fdopen(descriptor, "wb") as handle:
             os.fchmod(handle.fileno(), STATE_FILE_MODE)
-            json.dump(document, handle, ensure_ascii=False, allow_nan=False)
+            handle.write(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)

@@ -71,9 +71,15 @@ def test_a_document_that_cannot_be_written_leaves_the_old_file_and_no_partial_on
     path = tmp_path / "state.json"
     write_state_file({"version": 1}, str(path))
     with pytest.raises(ValueError):
-        write_state_file({"version": 2, "broken": float("nan")}, str(path))
+        write_state_file({"version": 2, "broken": object()}, str(path))
     assert json.loads(path.read_text()) == {"version": 1}
     assert os.listdir(tmp_path) == ["state.json"]
+
+
+def test_an_integer_beyond_64_bits_is_still_written(tmp_path):
+    path = tmp_path / "state.json"
+    write_state_file({"balance": 10**30, "text": "Grüße"}, str(path))
+    assert json.loads(path.read_text(encoding="utf-8")) == {"balance": 10**30, "text": "Grüße"}
 
 
 def test_the_autosave_interval_must_be_positive(engine, tmp_path):
