@@ -361,7 +361,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if server.started and autosaver is not None:
             autosaver.start()
         if server.started and proxy is not None:
-            proxy_server = await proxy.start(app, max_body_size=settings.max_body_size, header_timeout=settings.header_timeout)
+            proxy_server = await proxy.start(served, max_body_size=settings.max_body_size, header_timeout=settings.header_timeout)
         if server.started:
             print(f"telco-emulator {__version__} ready on {url} (46elks {url}/a1, seven.io {url}/api, control {url}/_emulator); {_world_summary(settings)}", flush=True)
             if not is_loopback_host(settings.host) and settings.control_token is None:

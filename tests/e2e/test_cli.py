@@ -136,3 +136,15 @@ def test_a_port_in_use_suggests_port_0():
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"telco-emulator: cannot listen on 127.0.0.1:{port}: ")
     assert "pass --port 0 for any free port" in result.stderr
+
+
+def test_a_proxy_port_in_use_suggests_proxy_0(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("--port", "0", "--proxy", str(port), "--proxy-ca-dir", str(tmp_path / "ca"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert f"cannot listen for the proxy on 127.0.0.1:{port}: " in result.stderr and "pass --proxy 0 for any free port" in result.stderr
