@@ -154,7 +154,8 @@ move its clock, and a scenario with `reset: true` (the default) first resets it,
 message, call and balance back to its fixtures. Replay refuses to do that unless --reset is given
 (or the scenario says `reset: false`). Before any step runs, replay checks that the emulator
 answers, takes the control token, runs a virtual clock if a scenario has `advance` steps, and
-knows the accounts the steps use; a problem stops it with exit status 2, having changed nothing."""
+knows the accounts the steps use and the numbers their inbound traffic goes to; a problem stops
+it with exit status 2, having changed nothing."""
 
 REPLAY_EPILOG = """\
 exit status:

@@ -1,7 +1,7 @@
 """What `telco-emulator replay` checks before it runs a single step: that the emulator answers
 and takes the control token, that it may be reset when a scenario resets it, and that it has
 what the scenarios need (a virtual clock for `advance`, the accounts their steps send and check
-balances with). Each problem is one sentence naming the scenario file and the step; replay
+balances with, the numbers their inbound traffic is sent to). Each problem is one sentence naming the scenario file and the step; replay
 prints them all and stops with exit status 2, having changed nothing.
 
 The checks only read: `GET /_emulator/health`, `GET /_emulator/accounts`, and for each account a
@@ -10,6 +10,7 @@ step uses, the provider's own balance request with that step's credentials.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -21,6 +22,7 @@ from .runner import ELKS_AUTH, SEVEN_KEY
 __all__ = ["Needs", "needs_of", "check_target"]
 
 _CREDENTIAL_STEPS = ("send_sms", "expect_balance")
+_INBOUND_STEPS = ("inbound_sms", "inbound_mms", "inbound_call")  # their `to` must be one of the emulator's numbers
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Needs:
     resets: list[Scenario]
     virtual_clock: str | None  # where the first `advance` step is, None: no advance
     accounts: dict[tuple[str, tuple[str, ...]], str]  # (provider, credentials) -> where first used
+    numbers: dict[str, tuple[str, str]]  # digits of an inbound step's `to` -> (the `to` as written, where first used)
 
 
 def _where(scenario: Scenario, index: int, kind: str) -> str:
@@ -41,8 +44,15 @@ def _literal(value: Any) -> bool:
     return isinstance(value, str) and "${" not in value
 
 
+def _digits(number: str) -> str:
+    """A phone number reduced to its digits, without an international `00` prefix: how the
+    scenario and the emulator's list are compared (`+46 70-123 45 67` is `46701234567`)."""
+    digits = re.sub(r"\D", "", number)
+    return digits[2:] if digits.startswith("00") else digits
+
+
 def needs_of(scenarios: Iterable[Scenario]) -> Needs:
-    needs = Needs(resets=[], virtual_clock=None, accounts={})
+    needs = Needs(resets=[], virtual_clock=None, accounts={}, numbers={})
     for scenario in scenarios:
         if scenario.reset:
             needs.resets.append(scenario)
@@ -50,6 +60,8 @@ def needs_of(scenarios: Iterable[Scenario]) -> Needs:
             (kind, value), = step.items()
             if kind == "advance" and needs.virtual_clock is None:
                 needs.virtual_clock = _where(scenario, index, kind)
+            if kind in _INBOUND_STEPS and isinstance(value, dict) and _literal(value.get("to")):
+                needs.numbers.setdefault(_digits(value["to"]), (value["to"], _where(scenario, index, kind)))
             if kind not in _CREDENTIAL_STEPS or not isinstance(value, dict):
                 continue
             provider = value.get("provider")
@@ -99,12 +111,17 @@ def check_target(client: httpx.Client, scenarios: list[Scenario], *, target: str
     if health.status_code != 200 or "json" not in health.headers.get("content-type", "") or "clock" not in health.json():
         return problems + [f"{named} does not answer as a telco-emulator: GET /_emulator/health gave HTTP {health.status_code}"]
     try:
-        control = client.get("/_emulator/accounts", params={"provider": "elks"})
+        control = client.get("/_emulator/accounts")
         if control.status_code in (401, 403):
             problems.append(
                 f"{named} refuses its control API (HTTP {control.status_code}): pass its token with --control-token "
                 "or TELCO_EMULATOR_CONTROL_TOKEN"
             )
+        elif control.status_code == 200:
+            known = {_digits(number["number"]) for account in control.json()["data"] for number in account["numbers"]}
+            for digits, (written, where) in needs.numbers.items():
+                if digits not in known:
+                    problems.append(f"{where} sends inbound traffic to {written}, which is not a number of any account of {named}")
         clock = health.json()["clock"]
         if needs.virtual_clock and clock != "virtual":
             problems.append(

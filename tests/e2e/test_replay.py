@@ -185,3 +185,18 @@ def test_replay_help_says_what_target_does_and_what_the_exit_status_means():
     text = " ".join(result.stdout.split())
     assert "With --target URL it runs against an emulator that is already running, and changes that emulator's state" in text
     assert "0 every scenario passed" in text and "1 a scenario failed" in text and "2 nothing was run" in text
+
+
+def test_inbound_traffic_to_a_number_the_emulator_lacks_is_named_before_running(tmp_path):
+    path = tmp_path / "inbound.yaml"
+    path.write_text(
+        "name: inbound\nsteps:\n"
+        "  - inbound_sms: {to: '+46 76 686 10 01', from: '+46701234567', text: 'known number, written with spaces'}\n"
+        "  - inbound_sms: {to: '+46700000999', from: '+46701234567', text: nobody has this number}\n"
+    )
+    result = replay(str(path))  # the in-process emulator, with the default fixtures
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"telco-emulator replay: {path}: step 2 (inbound_sms) sends inbound traffic to +46700000999, which is not a number "
+        "of any account of the in-process emulator\n"
+    )
