@@ -184,7 +184,10 @@ def _replay_parser() -> argparse.ArgumentParser:
 def replay_main(argv: Sequence[str]) -> int:
     """`telco-emulator replay SCENARIO.yaml... [--target URL [--reset]]`: run scenarios and
     report; the exit status says how it went (see REPLAY_EPILOG)."""
-    args = _replay_parser().parse_args(argv)
+    parser = _replay_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.error(_unknown_arguments(parser, unknown))
 
     from .scenarios import Runner, ScenarioError, junit_xml, load_scenario, text_report
     from .scenarios.preflight import check_target

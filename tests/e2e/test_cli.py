@@ -107,6 +107,9 @@ def test_a_mistyped_flag_gets_a_suggestion():
     result = run("--prot", "8047")
     assert result.returncode == 2
     assert result.stderr.splitlines()[-1] == "telco-emulator: error: unrecognized arguments: --prot 8047; did you mean --port?"
+    result = run("replay", "x.yaml", "--targte", "http://127.0.0.1:8046")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == "telco-emulator replay: error: unrecognized arguments: --targte http://127.0.0.1:8046; did you mean --target?"
 
 
 def test_the_ready_line_says_the_clock_and_the_fixtures(tmp_path):
