@@ -42,15 +42,15 @@ def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
 
 
 def emulator_server(config: uvicorn.Config, engine: Any, before_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()) -> uvicorn.Server:
-    """A uvicorn server that, when asked to stop, first ends the event streams (else uvicorn
-    waits for every client of `/_emulator/events` to hang up, which a browser or a forgotten
-    `curl` never does) and runs `before_shutdown` (the autosave's last write), then shuts down as
+    """A uvicorn server that, when asked to stop, first ends the event streams and the waits
+    (else uvicorn waits for every client of `/_emulator/events` to hang up, which a browser or a
+    forgotten `curl` never does, and for every `/_emulator/wait` to time out) and runs `before_shutdown` (the autosave's last write), then shuts down as
     uvicorn does: open requests finish, the lifespan's shutdown runs."""
     import uvicorn
 
     class EmulatorServer(uvicorn.Server):
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-            engine.events.close_streams()
+            engine.events.close()
             for hook in before_shutdown:
                 await hook()
             await super().shutdown(sockets)

@@ -1,9 +1,12 @@
-"""Stopping the real process while clients hold `/_emulator/events` streams open: it ends the
-streams and exits promptly, instead of waiting for clients that never hang up."""
+"""Stopping the real process while clients hold `/_emulator/events` streams or `/_emulator/wait`
+long-polls open: it ends them and exits promptly, instead of waiting for clients that never hang
+up or for waits of up to five minutes."""
 
 from __future__ import annotations
 
+import json
 import signal
+import socket
 import subprocess
 import threading
 
@@ -63,3 +66,28 @@ def test_uvicorns_own_lines_show_at_debug():
     running.process.wait(EXIT_BOUND)
     stderr = running.process.stderr.read()
     assert "Application startup complete" in stderr and "Shutting down" in stderr
+
+
+def test_an_open_wait_is_answered_503_at_shutdown_instead_of_holding_it():
+    running = start_emulator()
+    host, port = running.url.removeprefix("http://").split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=EXIT_BOUND + 5) as waiting:
+            waiting.sendall(f"GET /_emulator/wait?kind=never.happens&timeout=300 HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            # a request on another connection answered: the server has read the wait (sent first) too
+            assert httpx.get(running.url + "/_emulator/health").status_code == 200
+            running.process.send_signal(signal.SIGTERM)
+            try:
+                running.process.wait(EXIT_BOUND)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"the emulator was still running {EXIT_BOUND} s after SIGTERM with a wait of 300 s open")
+            answer = b""
+            while chunk := waiting.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 ")
+        assert json.loads(body) == {"error": {"type": "ShuttingDown", "message": "the emulator is shutting down"}}
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait(10)
