@@ -24,6 +24,7 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         (["--time-scale", "0"], "time scale"),
         (["--clock-start", "yesterday"], "--clock-start"),
         (["--nonsense"], "unrecognized"),
+        (["--autosave", "-1"], "autosave must be 0 (off) or a positive number of seconds"),
     ],
 )
 def test_bad_flags_exit_nonzero_with_a_message(args, needle):
