@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
+import errno
 import gc
 import os
 import socket
@@ -24,6 +26,11 @@ from .settings import CLOCKS, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_SIZE, LOG
 __all__ = ["main", "parse_settings"]
 
 ENV_PREFIX = "TELCO_EMULATOR_"
+COMMANDS = ("replay",)  # words that may come first; anything else is a flag of the server
+USAGE = (
+    "%(prog)s [--port PORT] [--clock {real,virtual}] [--fixtures FILE] [--state FILE] [OPTION...]\n"
+    "       %(prog)s replay SCENARIO.yaml... [--target URL --reset] [--webhook-target URL] [--junit PATH]"
+)
 
 
 class _UsageError(Exception):
@@ -67,21 +74,23 @@ def _hosts(text: str | None) -> tuple[str, ...]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="telco-emulator",
+        usage=USAGE,
         description="A local emulator of the 46elks (/a1) and seven.io (/api) telephony APIs.",
         epilog="To run scenario files instead: telco-emulator replay FILE... (see telco-emulator replay --help).",
     )
     parser.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="address to bind (env TELCO_EMULATOR_HOST; default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=_env("PORT", "8046"), help="port to listen on, 0 for any free port (env TELCO_EMULATOR_PORT; default 8046)")
-    parser.add_argument("--fixtures", default=_env("FIXTURES", None), help="YAML fixture file replacing (or extending) the embedded default (env TELCO_EMULATOR_FIXTURES)")
+    parser.add_argument("--fixtures", metavar="FILE", default=_env("FIXTURES", None), help="YAML fixture file replacing (or extending, with `extends: default`) the embedded default (env TELCO_EMULATOR_FIXTURES; default: the embedded fixtures/default.yaml)")
     parser.add_argument("--seed", type=int, default=_env("SEED", "46"), help="seed of every random choice: ids, outcomes (env TELCO_EMULATOR_SEED; default 46)")
-    parser.add_argument("--clock", choices=CLOCKS, default=_env("CLOCK", "real"), help="real, or virtual: time moves only through POST /_emulator/clock/advance (env TELCO_EMULATOR_CLOCK)")
+    parser.add_argument("--clock", choices=CLOCKS, default=_env("CLOCK", "real"), help="real, or virtual: time moves only through POST /_emulator/clock/advance (env TELCO_EMULATOR_CLOCK; default real)")
     parser.add_argument("--clock-start", type=_timestamp, default=_env("CLOCK_START", None), help="start time of the virtual clock, ISO 8601 (env TELCO_EMULATOR_CLOCK_START; default now)")
-    parser.add_argument("--time-scale", type=float, default=_env("TIME_SCALE", "1"), help="divide every simulated delay (delivery reports, webhook retries) by this (env TELCO_EMULATOR_TIME_SCALE)")
-    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower, default=_env("LOG_LEVEL", "info"), help="(env TELCO_EMULATOR_LOG_LEVEL; default info)")
+    parser.add_argument("--time-scale", type=float, default=_env("TIME_SCALE", "1"), help="divide every simulated delay (delivery reports, webhook retries) by this (env TELCO_EMULATOR_TIME_SCALE; default 1)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower, default=_env("LOG_LEVEL", "info"), help="how much to log; debug adds a line per request and uvicorn's own start-up and shutdown lines (env TELCO_EMULATOR_LOG_LEVEL; default info)")
     parser.add_argument("--proxy", metavar="PORT", default=_env("PROXY", None), help="also run an HTTP proxy on this port (0: any free port) that answers HTTPS requests for api.46elks.com and gateway.seven.io itself (env TELCO_EMULATOR_PROXY; default off)")
-    parser.add_argument("--state", metavar="FILE", default=_env("STATE", None), help="load the state from this snapshot file at start (when it exists) and save it there at shutdown (env TELCO_EMULATOR_STATE)")
+    parser.add_argument("--state", metavar="FILE", default=_env("STATE", None), help="load the state from this snapshot file at start (when it exists) and save it there at shutdown and every --autosave seconds (env TELCO_EMULATOR_STATE; default none: the state lives in memory only)")
+    parser.add_argument("--autosave", metavar="SECONDS", type=float, default=_env("AUTOSAVE", "5"), help="with --state, also save the state every SECONDS while it changes, so that a process killed without warning loses at most that; 0: only at shutdown (env TELCO_EMULATOR_AUTOSAVE; default 5)")
     parser.add_argument("--proxy-ca-dir", metavar="DIR", default=_env("PROXY_CA_DIR", None), help="where the proxy keeps its local CA, created at first start (env TELCO_EMULATOR_PROXY_CA_DIR; default ~/.cache/telco-emulator/ca)")
-    parser.add_argument("--allowed-hosts", metavar="NAMES", default=_env("ALLOWED_HOSTS", None), help="comma-separated Host names the control API and the inbox answer besides localhost and IP addresses: name, .domain (with its subdomains), or * for any (env TELCO_EMULATOR_ALLOWED_HOSTS)")
+    parser.add_argument("--allowed-hosts", metavar="NAMES", default=_env("ALLOWED_HOSTS", None), help="comma-separated Host names the control API and the inbox answer besides localhost and IP addresses: name, .domain (with its subdomains), or * for any (env TELCO_EMULATOR_ALLOWED_HOSTS; default none: only localhost names and IP addresses)")
     parser.add_argument("--control-token", metavar="TOKEN", default=_env("CONTROL_TOKEN", None), help="require this token for the control API and the inbox: Authorization: Bearer TOKEN or X-Telco-Emulator-Token; a browser opens /_emulator/ui?token=TOKEN once (env TELCO_EMULATOR_CONTROL_TOKEN; default none)")
     parser.add_argument("--max-body-size", metavar="BYTES", default=_env("MAX_BODY_SIZE", str(DEFAULT_MAX_BODY_SIZE)), help="largest request body accepted, e.g. 8MiB; larger ones are answered 413 unread (env TELCO_EMULATOR_MAX_BODY_SIZE; default 8MiB)")
     parser.add_argument("--header-timeout", metavar="SECONDS", type=float, default=_env("HEADER_TIMEOUT", str(DEFAULT_HEADER_TIMEOUT)), help="close a connection whose request headers take longer than this to arrive (env TELCO_EMULATOR_HEADER_TIMEOUT; default 10)")
@@ -89,9 +98,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unknown_arguments(parser: argparse.ArgumentParser, unknown: list[str]) -> str:
+    """argparse's complaint about arguments it does not know, with the nearest flag when one is
+    close (`--prot` -> `--port`)."""
+    message = f"unrecognized arguments: {' '.join(unknown)}"
+    first = unknown[0].split("=", 1)[0]
+    if first.startswith("--"):
+        flags = [flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")]
+        close = difflib.get_close_matches(first, flags, n=1, cutoff=0.7)
+        if close:
+            message += f"; did you mean {close[0]}?"
+    return message
+
+
+def _unknown_command(word: str) -> str:
+    close = difflib.get_close_matches(word, COMMANDS, n=1, cutoff=0.6)
+    if close:
+        return f"telco-emulator: unknown command {word!r}; did you mean {close[0]!r}? (see telco-emulator --help)"
+    return f"telco-emulator: unknown command {word!r}: the only command is 'replay'; the server itself takes only --flags (see telco-emulator --help)"
+
+
 def parse_settings(argv: Sequence[str] | None = None) -> Settings:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.error(_unknown_arguments(parser, unknown))
     try:
         port = int(args.port)
         seed = int(args.seed)
@@ -104,6 +135,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
             host=args.host, port=port, fixtures=args.fixtures, seed=seed, clock=args.clock,
             time_scale=scale, clock_start=start, log_level=args.log_level,
             proxy_port=proxy_port, proxy_ca_dir=args.proxy_ca_dir or None, state=args.state or None,
+            autosave=float(args.autosave),
             allowed_hosts=_hosts(args.allowed_hosts), control_token=args.control_token or None,
             max_body_size=_size(args.max_body_size), header_timeout=float(args.header_timeout),
         )
@@ -112,19 +144,53 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
         raise  # unreachable: parser.error exits
 
 
+REPLAY_DESCRIPTION = """\
+Run scenario files against an emulator and report, step by step, what passed.
+
+Without --target, replay starts its own emulator in this process, on a virtual clock, and throws
+it away afterwards: nothing else is touched. With --target URL it runs against an emulator that
+is already running, and changes that emulator's state: the steps send messages, take money and
+move its clock, and a scenario with `reset: true` (the default) first resets it, wiping every
+message, call and balance back to its fixtures. Replay refuses to do that unless --reset is given
+(or the scenario says `reset: false`). Before any step runs, replay checks that the emulator
+answers, takes the control token, runs a virtual clock if a scenario has `advance` steps, and
+knows the accounts the steps use and the numbers their inbound traffic goes to; a problem stops
+it with exit status 2, having changed nothing."""
+
+REPLAY_EPILOG = """\
+exit status:
+  0  every scenario passed
+  1  a scenario failed (the report names the step and why; later steps are skipped)
+  2  nothing was run: a scenario file is invalid, or the emulator cannot be used as it is
+     (unreachable, wrong control token, would be reset without --reset, lacks what a scenario needs)"""
+
+
+def _replay_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="telco-emulator replay", description=REPLAY_DESCRIPTION, epilog=REPLAY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("files", nargs="+", metavar="SCENARIO.yaml", help="scenario files (format: specs/scenario.schema.json)")
+    parser.add_argument("--target", metavar="URL", help="URL of a running emulator to run against, whose state the run changes (default: none, an emulator started in-process on a virtual clock)")
+    parser.add_argument("--reset", action="store_true", help="allow scenarios with `reset: true` to reset the --target emulator (default: off, such scenarios are refused before anything runs)")
+    parser.add_argument("--webhook-target", metavar="URL", help="base URL that `deliver_webhook` steps are sent to instead of the host recorded in the scenario (default: the recorded URLs)")
+    parser.add_argument("--junit", metavar="PATH", help="also write the results as JUnit XML (default: none)")
+    parser.add_argument("--fixtures", metavar="FILE", default=_env("FIXTURES", None), help="fixture file of the in-process emulator (env TELCO_EMULATOR_FIXTURES; default: the embedded fixtures/default.yaml)")
+    parser.add_argument("--seed", type=int, default=int(_env("SEED", "46")), help="seed of the in-process emulator (env TELCO_EMULATOR_SEED; default 46)")
+    parser.add_argument("--control-token", metavar="TOKEN", default=_env("CONTROL_TOKEN", None), help="control token of the --target emulator (env TELCO_EMULATOR_CONTROL_TOKEN; default none)")
+    return parser
+
+
 def replay_main(argv: Sequence[str]) -> int:
-    """`telco-emulator replay FILE... [--target URL]`: run scenarios and report."""
-    parser = argparse.ArgumentParser(prog="telco-emulator replay", description="Run scenario files against an emulator and report pass/fail.")
-    parser.add_argument("files", nargs="+", help="scenario YAML files (format: specs/scenario.schema.json)")
-    parser.add_argument("--target", help="URL of a running emulator (default: start one in-process on a virtual clock)")
-    parser.add_argument("--webhook-target", help="base URL that `deliver_webhook` steps are sent to instead of the recorded host")
-    parser.add_argument("--junit", metavar="PATH", help="also write the results as JUnit XML")
-    parser.add_argument("--fixtures", default=_env("FIXTURES", None), help="fixture file of the in-process emulator")
-    parser.add_argument("--seed", type=int, default=int(_env("SEED", "46")), help="seed of the in-process emulator")
-    parser.add_argument("--control-token", metavar="TOKEN", default=_env("CONTROL_TOKEN", None), help="control token of the --target emulator (env TELCO_EMULATOR_CONTROL_TOKEN)")
-    args = parser.parse_args(argv)
+    """`telco-emulator replay SCENARIO.yaml... [--target URL [--reset]]`: run scenarios and
+    report; the exit status says how it went (see REPLAY_EPILOG)."""
+    parser = _replay_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.error(_unknown_arguments(parser, unknown))
 
     from .scenarios import Runner, ScenarioError, junit_xml, load_scenario, text_report
+    from .scenarios.preflight import check_target
 
     try:
         scenarios = [load_scenario(path) for path in args.files]
@@ -149,6 +215,11 @@ def replay_main(argv: Sequence[str]) -> int:
         base_url = server.url
     runner = Runner(base_url, webhook_target=args.webhook_target, control_token=args.control_token if args.target else None)
     try:
+        problems = check_target(runner.client, scenarios, target=args.target, may_reset=args.reset)
+        if problems:
+            for problem in problems:
+                print(f"telco-emulator replay: {' '.join(problem.split())}", file=sys.stderr)
+            return 2
         results = [runner.run(scenario) for scenario in scenarios]
     finally:
         runner.close()
@@ -200,12 +271,23 @@ class FrozenGarbage:
             self.baseline = gc.get_freeze_count()
 
 
+def _world_summary(settings: Settings) -> str:
+    """What the ready line says about the world being served: the clock, the fixtures, the state file."""
+    clock = f"{settings.clock} clock" + (f" at {settings.time_scale:g}x speed" if settings.time_scale != 1 else "")
+    parts = [clock, f"fixtures {settings.fixtures}" if settings.fixtures else "the default fixtures"]
+    if settings.state:
+        parts.append(f"state {settings.state}" + (f" (saved every {settings.autosave:g} s)" if settings.autosave > 0 else " (saved at shutdown)"))
+    return ", ".join(parts)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["replay"]:
         return replay_main(arguments[1:])
+    if arguments and not arguments[0].startswith("-"):
+        print(_unknown_command(arguments[0]), file=sys.stderr)
+        return 2
     settings = parse_settings(arguments)
-    import uvicorn
 
     from .app import build_engine, create_app
 
@@ -226,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"telco-emulator: {settings.state}: cannot load the state: {reason}", file=sys.stderr)
             return 2
     from .exposure import is_loopback_host
-    from .server import uvicorn_config
+    from .server import emulator_server, uvicorn_config
 
     try:
         # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets that say so, and
@@ -235,7 +317,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((settings.host, settings.port))
     except OSError as exc:
-        print(f"telco-emulator: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
+        hint = ""
+        if exc.errno == errno.EADDRINUSE:
+            hint = "; another process listens there: stop it, or pass --port 0 for any free port (the ready line says which)"
+        print(f"telco-emulator: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}{hint}", file=sys.stderr)
         return 2
     host, port = sock.getsockname()[:2]
     engine.outbox.listening_on(host, port)  # so that no webhook is sent to its own control API
@@ -248,8 +333,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ProxySetupError as exc:
             print(f"telco-emulator: {exc}", file=sys.stderr)
             return 2
-    config = uvicorn_config(app, settings)
-    server = uvicorn.Server(config)
+    autosaver = None
+    served = app
+    if settings.state and settings.autosave > 0:
+        from .state import Autosaver, ChangeCounter
+
+        served = counter = ChangeCounter(app)
+        autosaver = Autosaver(engine, settings.state, settings.autosave, changes=lambda: counter.count)
+    config = uvicorn_config(served, settings)
+    server = emulator_server(config, engine, before_shutdown=[autosaver.stop] if autosaver is not None else [])
 
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{port}"
@@ -270,10 +362,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
         proxy_server = None
+        if server.started and autosaver is not None:
+            autosaver.start()
         if server.started and proxy is not None:
-            proxy_server = await proxy.start(app, max_body_size=settings.max_body_size, header_timeout=settings.header_timeout)
+            proxy_server = await proxy.start(served, max_body_size=settings.max_body_size, header_timeout=settings.header_timeout)
         if server.started:
-            print(f"telco-emulator {__version__} ready on {url} (46elks {url}/a1, seven.io {url}/api, control {url}/_emulator)", flush=True)
+            print(f"telco-emulator {__version__} ready on {url} (46elks {url}/a1, seven.io {url}/api, control {url}/_emulator); {_world_summary(settings)}", flush=True)
             if not is_loopback_host(settings.host) and settings.control_token is None:
                 print(
                     f"telco-emulator: warning: listening on {settings.host}, beyond this machine, and the control API "

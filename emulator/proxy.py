@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 import ssl
@@ -363,7 +364,8 @@ def prepare_proxy(host: str, port: int, ca_dir: str | None) -> ProxyListener:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
     except OSError as exc:
-        raise ProxySetupError(f"cannot listen for the proxy on {host}:{port}: {exc.strerror or exc}") from None
+        hint = "; another process listens there: stop it, or pass --proxy 0 for any free port" if exc.errno == errno.EADDRINUSE else ""
+        raise ProxySetupError(f"cannot listen for the proxy on {host}:{port}: {exc.strerror or exc}{hint}") from None
     bound_host, bound_port = sock.getsockname()[:2]
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     contexts = authority.server_contexts(PROVIDER_HOSTS)

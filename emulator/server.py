@@ -1,13 +1,15 @@
 """The emulator served by uvicorn in a background thread, on a free loopback port — for the
-pytest plugin and for replaying scenarios without a separately started emulator — and the uvicorn
-configuration it shares with the command line (`uvicorn_config`)."""
+pytest plugin and for replaying scenarios without a separately started emulator — and what it
+shares with the command line: the uvicorn configuration (`uvicorn_config`) and the server that
+shuts down promptly (`emulator_server`)."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
 
 from .settings import DEFAULT_HEADER_TIMEOUT
 
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
 
     from .settings import Settings
 
-__all__ = ["BackgroundServer", "uvicorn_config"]
+__all__ = ["BackgroundServer", "uvicorn_config", "emulator_server"]
 
 
 def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
@@ -27,18 +29,39 @@ def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
 
     from .header_deadline import header_deadline_protocol
 
-    return uvicorn.Config(
+    config = uvicorn.Config(
         app, log_level=settings.log_level, access_log=settings.log_level == "debug", lifespan="on",
         http=header_deadline_protocol(settings.header_timeout),
     )
+    if settings.log_level == "info":
+        # uvicorn's own start-up and shutdown lines ("Started server process", "Waiting for
+        # application startup." ...) repeat what the ready line says: shown at debug only. Its
+        # warnings and errors still show.
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    return config
+
+
+def emulator_server(config: uvicorn.Config, engine: Any, before_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()) -> uvicorn.Server:
+    """A uvicorn server that, when asked to stop, first ends the event streams and the waits
+    (else uvicorn waits for every client of `/_emulator/events` to hang up, which a browser or a
+    forgotten `curl` never does, and for every `/_emulator/wait` to time out) and runs `before_shutdown` (the autosave's last write), then shuts down as
+    uvicorn does: open requests finish, the lifespan's shutdown runs."""
+    import uvicorn
+
+    class EmulatorServer(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            engine.events.close()
+            for hook in before_shutdown:
+                await hook()
+            await super().shutdown(sockets)
+
+    return EmulatorServer(config)
 
 
 class BackgroundServer:
     """The emulator under uvicorn in a background thread, on a free loopback port."""
 
     def __init__(self, clock: str, fixtures: str | None, seed: int, *, header_timeout: float = DEFAULT_HEADER_TIMEOUT) -> None:
-        import uvicorn
-
         from .app import create_app
         from .settings import Settings
 
@@ -48,7 +71,7 @@ class BackgroundServer:
         self.sock.bind(("127.0.0.1", 0))
         self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
         self.app.state.engine.outbox.listening_on("127.0.0.1", self.sock.getsockname()[1])
-        self.server = uvicorn.Server(uvicorn_config(self.app, settings))
+        self.server = emulator_server(uvicorn_config(self.app, settings), self.app.state.engine)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def start(self, timeout: float = 30.0) -> None:

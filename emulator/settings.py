@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ class Settings:
     proxy_port: int | None = None  # transparent HTTPS proxy for the providers' hosts; None: off
     proxy_ca_dir: str | None = None  # where the proxy's CA lives; None: proxy_ca.default_ca_dir()
     state: str | None = None  # snapshot file: loaded at start when it exists, written at shutdown
+    autosave: float = 5.0  # with `state`: seconds between saves while the world changes; 0: only at shutdown
     # Exposure (see emulator/exposure.py): Host names the control API and the inbox answer
     # besides the local ones ("*": any), the token they ask for when set, the largest request
     # body, and how long a request's headers may take to arrive.
@@ -52,5 +54,7 @@ class Settings:
             raise ValueError("the control token must be 1 to 256 visible ASCII characters, without spaces, quotes, commas, semicolons or backslashes")
         if not 1 <= self.max_body_size:
             raise ValueError(f"max body size must be at least 1 byte, got {self.max_body_size}")
+        if not (self.autosave >= 0 and math.isfinite(self.autosave)):
+            raise ValueError(f"autosave must be 0 (off) or a positive number of seconds, got {self.autosave}")
         if not self.header_timeout > 0:
             raise ValueError(f"header timeout must be positive, got {self.header_timeout}")

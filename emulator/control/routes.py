@@ -20,7 +20,7 @@ from .. import __version__
 from ..core.clock import MICROS, TimeOutOfRange, VirtualClock, check_time, micros_of
 from ..core.engine import Engine
 from ..core.errors import EmulatorError, InvalidParameter, MissingParameter, NotFound, PermissionDenied
-from ..core.events import Event, EventLog, TooBusy
+from ..core.events import Closed, Event, EventLog, TooBusy
 from ..core.lifecycle import InvalidRule, Outcome, OutcomeRule
 from ..core.models import Delivery, Message
 from ..core.snapshot import outcome_rule_to_resource
@@ -256,6 +256,8 @@ async def wait(request: Request) -> Response:
         event = await events.wait_for(filters, after, timeout, gone)
     except TooBusy as exc:
         return _busy(f"{exc}: retry later")
+    except Closed as exc:
+        return JSONResponse({"error": {"type": "ShuttingDown", "message": str(exc)}}, status_code=503, headers={"Connection": "close"})
     finally:
         gone.cancel()
     if event is None:

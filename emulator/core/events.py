@@ -47,6 +47,13 @@ class TooBusy(Exception):
     """Too many waits or streams are open at once in this process."""
 
 
+class Closed(Exception):
+    """The log was closed (the process is stopping): it serves no wait any more."""
+
+
+_CLOSED = object()  # what a closed log settles the futures of its waits with
+
+
 def _key(value: Any) -> str | None:
     """The index key of a field's value (what a filter must equal, `+` of numbers aside), or
     None when no filter can match it (absent, or not a scalar)."""
@@ -145,6 +152,7 @@ class EventLog:
         self._prefix_waiters: dict[str, dict[_Waiter, None]] = {}
         self._open_waiters: dict[_Waiter, None] = {}  # waits whose filters index nothing
         self._news: asyncio.Future | None = None  # resolved at the next event, for streams
+        self.closed = False  # set by close(): every stream and wait ends, and every later one at once
         self.waits = 0
         self.streams = 0
         self._streams_started = 0
@@ -325,7 +333,9 @@ class EventLog:
     async def wait_for(self, filters: dict[str, str], after: int = 0, timeout: float = 10.0, gone: asyncio.Future | None = None) -> Event | None:
         """The first event after `after` that matches, waiting up to `timeout` seconds of real
         time (or until `gone` is done: the client left). Raises `TooBusy` when `max_waits`
-        waits are open."""
+        waits are open, `Closed` once the log is closed."""
+        if self.closed:
+            raise Closed("the emulator is shutting down")
         if self.waits >= self.max_waits:
             raise TooBusy(f"{self.waits} waits are open; at most {self.max_waits} at once")
         loop = asyncio.get_running_loop()
@@ -352,7 +362,10 @@ class EventLog:
             timer = loop.call_later(remaining, _settle, waiter.future, None)
             if gone is not None:
                 gone.add_done_callback(lambda _: _settle(waiter.future, None))
-            return await waiter.future
+            found = await waiter.future
+            if found is _CLOSED:
+                raise Closed("the emulator is shutting down")
+            return found
         finally:
             self.waits -= 1
             if timer is not None:
@@ -454,6 +467,20 @@ class EventLog:
         self._streams_started += 1
         return self.stream_rest * (0.5 + (self._streams_started * 0.6180339887) % 1.0)
 
+    def close(self) -> None:
+        """End every stream and every wait now (a wait raises `Closed`), and every one started
+        later at its start: at shutdown, so that the server waits neither for stream clients that
+        never hang up nor for waits of up to five minutes."""
+        self.closed = True
+        if self._news is not None:
+            if not self._news.done():
+                self._news.set_result(None)
+            self._news = None
+        registered = [*(waiter for postings in self._watched for waiter in postings.waiters or ()),
+                      *(waiter for waiters in self._prefix_waiters.values() for waiter in waiters), *self._open_waiters]
+        for waiter in registered:
+            _settle(waiter.future, _CLOSED)
+
     async def follow(self, after: int | None = None, filters: dict[str, str] | None = None) -> AsyncIterator[list[Event]]:
         """Batches of the events after `after` (None: from now) that match `filters`, then of
         each new one as it happens. Counts as one of `max_streams` while it runs (check
@@ -461,7 +488,7 @@ class EventLog:
         rest = self._open_stream()
         try:
             seen = self.last_seq if after is None else after
-            while True:
+            while not self.closed:
                 upto = self.last_seq
                 if seen < upto:
                     if filters:
@@ -515,7 +542,7 @@ class EventLog:
         rest = self._open_stream()
         try:
             seen = self.last_seq if after is None else after
-            while True:
+            while not self.closed:
                 upto = self.last_seq
                 if seen < upto:
                     end = min(upto, seen + self.stream_batch)

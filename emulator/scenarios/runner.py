@@ -109,7 +109,12 @@ class Runner:
         result = ScenarioResult(scenario.name, scenario.source)
         failed = False
         if scenario.reset:
-            self._expect(self.client.post("/_emulator/reset"), 200, "reset")
+            try:
+                self._expect(self.client.post("/_emulator/reset"), 200, "reset")
+            except (StepFailed, httpx.HTTPError) as exc:
+                message = str(exc) if isinstance(exc, StepFailed) else f"HTTP error: {exc}"
+                result.steps.append(StepResult(-1, "reset", "reset the emulator", False, message))
+                failed = True
         for index, step in enumerate(scenario.steps):
             (kind, raw), = step.items()
             if failed:
@@ -285,9 +290,13 @@ class Runner:
             target, recorded = urlsplit(self.webhook_target), urlsplit(url)
             path = target.path.rstrip("/") + recorded.path
             url = urlunsplit((target.scheme, target.netloc, path, recorded.query, ""))
-        response = httpx.request(step["method"], url, headers=step.get("headers"), content=(step.get("body") or "").encode(), timeout=10)
+        recorded = f" (recorded as {step['url']})" if url != step["url"] else ""
+        try:
+            response = httpx.request(step["method"], url, headers=step.get("headers"), content=(step.get("body") or "").encode(), timeout=10)
+        except httpx.HTTPError as exc:
+            raise StepFailed(f"{step['method']} {url}{recorded}: {exc or type(exc).__name__}") from None
         expected = step.get("expect_status")
         ok = response.status_code == expected if expected else 200 <= response.status_code < 300
         if not ok:
-            raise StepFailed(f"{step['method']} {url} answered {response.status_code}: {response.text[:300]}")
+            raise StepFailed(f"{step['method']} {url}{recorded} answered {response.status_code}: {response.text[:300]}")
         return {"status": response.status_code, "body": response.text}

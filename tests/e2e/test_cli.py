@@ -24,6 +24,7 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         (["--time-scale", "0"], "time scale"),
         (["--clock-start", "yesterday"], "--clock-start"),
         (["--nonsense"], "unrecognized"),
+        (["--autosave", "-1"], "autosave must be 0 (off) or a positive number of seconds"),
     ],
 )
 def test_bad_flags_exit_nonzero_with_a_message(args, needle):
@@ -74,3 +75,80 @@ def test_python_dash_m_and_console_script_agree():
     assert run("--version").stdout.strip().startswith("telco-emulator ")
     script = subprocess.run(["telco-emulator", "--help"], capture_output=True, text=True, timeout=30)
     assert script.returncode == 0 and "TELCO_EMULATOR_PORT" in script.stdout
+
+
+def test_the_usage_line_names_the_replay_command():
+    usage = run("--help").stdout.split("\n\n")[0]
+    assert usage.startswith("usage: telco-emulator [--port PORT]")
+    assert "telco-emulator replay SCENARIO.yaml..." in usage
+
+
+def test_every_flag_says_its_default_in_help():
+    from emulator.cli import _parser, _replay_parser
+
+    for parser in (_parser(), _replay_parser()):
+        for action in parser._actions:
+            if action.option_strings and action.dest not in ("help", "version"):
+                assert "default" in (action.help or ""), f"{parser.prog} {action.option_strings[0]}: {action.help!r}"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["replya", "x.yaml"], "telco-emulator: unknown command 'replya'; did you mean 'replay'? (see telco-emulator --help)\n"),
+        (["serve"], "telco-emulator: unknown command 'serve': the only command is 'replay'; the server itself takes only --flags (see telco-emulator --help)\n"),
+    ],
+)
+def test_a_mistyped_command_gets_a_suggestion(args, expected):
+    result = run(*args)
+    assert result.returncode == 2 and result.stderr == expected and result.stdout == ""
+
+
+def test_a_mistyped_flag_gets_a_suggestion():
+    result = run("--prot", "8047")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == "telco-emulator: error: unrecognized arguments: --prot 8047; did you mean --port?"
+    result = run("replay", "x.yaml", "--targte", "http://127.0.0.1:8046")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == "telco-emulator replay: error: unrecognized arguments: --targte http://127.0.0.1:8046; did you mean --target?"
+
+
+def test_the_ready_line_says_the_clock_and_the_fixtures(tmp_path):
+    fixtures = tmp_path / "mine.yaml"
+    fixtures.write_text("extends: default\n")
+    running = start_emulator("--clock", "virtual", "--fixtures", str(fixtures), "--state", str(tmp_path / "s.json"))
+    try:
+        assert running.ready_line.rstrip("\n").endswith(f"; virtual clock, fixtures {fixtures}, state {tmp_path / 's.json'} (saved every 5 s)")
+    finally:
+        stop(running.process)
+    running = start_emulator()
+    try:
+        assert running.ready_line.rstrip("\n").endswith("; real clock, the default fixtures")
+    finally:
+        stop(running.process)
+
+
+def test_a_port_in_use_suggests_port_0():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("--port", str(port))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"telco-emulator: cannot listen on 127.0.0.1:{port}: ")
+    assert "pass --port 0 for any free port" in result.stderr
+
+
+def test_a_proxy_port_in_use_suggests_proxy_0(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("--port", "0", "--proxy", str(port), "--proxy-ca-dir", str(tmp_path / "ca"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert f"cannot listen for the proxy on 127.0.0.1:{port}: " in result.stderr and "pass --proxy 0 for any free port" in result.stderr

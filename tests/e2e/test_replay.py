@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl
 
 import httpx
+import pytest
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
 
@@ -56,7 +57,7 @@ def test_replay_against_a_running_emulator(emulator_process, tmp_path):
         "  - expect_message: {provider: seven, to: '+4917612345678'}\n"
         "  - expect_balance: {provider: seven, amount: 99.925}\n"
     )
-    result = replay(str(path), "--target", emulator_process.url)
+    result = replay(str(path), "--target", emulator_process.url, "--reset")
     assert result.returncode == 0, result.stdout
     messages = httpx.get(emulator_process.url + "/_emulator/messages").json()["data"]
     assert [m["to"] for m in messages] == ["+4917612345678"]
@@ -91,3 +92,111 @@ def test_a_deeply_nested_scenario_is_refused_in_one_line(tmp_path):
     result = replay(str(path))
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-500:]
     assert result.stderr == f"telco-emulator replay: {path}: not valid YAML: nested too deeply\n"
+
+
+SEND_THEN_ADVANCE = (
+    "name: needs virtual time\nreset: false\nsteps:\n"
+    "  - send_sms: {provider: seven, to: '+4917612345678', text: too early}\n"
+    "  - advance: 60\n"
+)
+
+
+def _messages(url: str) -> list[str]:
+    return [m["text"] for m in httpx.get(url + "/_emulator/messages").json()["data"]]
+
+
+def test_a_target_is_not_reset_without_reset(emulator_process, tmp_path):
+    base = emulator_process.url
+    httpx.post(base + "/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "keep me"}, auth=("test_user", "test_password"))
+    path = tmp_path / "resets.yaml"
+    path.write_text("name: resets\nsteps:\n  - send_sms: {provider: seven, to: '+4917612345678', text: hi}\n")
+    result = replay(str(path), "--target", base)
+    assert result.returncode == 2 and result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr == (
+        f"telco-emulator replay: {path}: the scenario resets the emulator before it runs (`reset: true`, the default), which "
+        f"would wipe every message, call and balance of the emulator at {base} back to its fixtures; pass --reset to allow "
+        "that, or set `reset: false` in the scenario\n"
+    )
+    assert _messages(base) == ["keep me"]
+
+
+def test_a_scenario_that_advances_needs_a_virtual_clock_and_says_so_before_running(emulator_process, tmp_path):
+    path = tmp_path / "advance.yaml"
+    path.write_text(SEND_THEN_ADVANCE)
+    result = replay(str(path), "--target", emulator_process.url)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"telco-emulator replay: {path}: step 2 (advance) needs an emulator on the virtual clock, and the emulator at "
+        f"{emulator_process.url} runs a real clock: start it with --clock virtual\n"
+    )
+    assert _messages(emulator_process.url) == []  # step 1 was not run
+
+
+@pytest.mark.parametrize("emulator_process", [("--clock", "virtual")], indirect=True)
+def test_the_same_scenario_runs_on_a_virtual_clock(emulator_process, tmp_path):
+    path = tmp_path / "advance.yaml"
+    path.write_text(SEND_THEN_ADVANCE)
+    result = replay(str(path), "--target", emulator_process.url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _messages(emulator_process.url) == ["too early"]
+
+
+def test_an_account_the_target_does_not_have_is_named_before_running(emulator_process, tmp_path):
+    path = tmp_path / "accounts.yaml"
+    path.write_text(
+        "name: strangers\nreset: false\nsteps:\n"
+        "  - send_sms: {provider: seven, to: '+4917612345678', text: hi}\n"
+        "  - send_sms: {provider: seven, to: '+4917612345678', text: hi, api_key: nobody_key}\n"
+        "  - expect_balance: {provider: elks, amount: 1, auth: [nobody, secret]}\n"
+    )
+    result = replay(str(path), "--target", emulator_process.url)
+    assert result.returncode == 2 and result.stdout == ""
+    named = f"the emulator at {emulator_process.url}"
+    assert result.stderr.splitlines() == [
+        f"telco-emulator replay: {path}: step 2 (send_sms) uses the seven.io API key 'nobody_key', which {named} does not know",
+        f"telco-emulator replay: {path}: step 3 (expect_balance) uses the 46elks API username 'nobody' with its password, which {named} does not know",
+    ]
+    assert _messages(emulator_process.url) == []
+
+
+def test_an_unreachable_target_is_one_line_and_exit_2(tmp_path):
+    path = tmp_path / "any.yaml"
+    path.write_text("name: any\nreset: false\nsteps:\n  - advance: 1\n")
+    result = replay(str(path), "--target", "http://127.0.0.1:9")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("telco-emulator replay: cannot reach the emulator at http://127.0.0.1:9: ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_failed_webhook_target_names_the_url_contacted(tmp_path):
+    path = tmp_path / "hooks.yaml"
+    path.write_text(
+        "name: hooks\nreset: false\nsteps:\n"
+        "  - deliver_webhook: {url: 'http://hooks.example.invalid/hooks/dlr?k=1', method: POST, body: 'status=delivered'}\n"
+    )
+    result = replay(str(path), "--webhook-target", "http://127.0.0.1:9/base")
+    assert result.returncode == 1
+    assert "POST http://127.0.0.1:9/base/hooks/dlr?k=1 (recorded as http://hooks.example.invalid/hooks/dlr?k=1): " in result.stdout
+
+
+def test_replay_help_says_what_target_does_and_what_the_exit_status_means():
+    result = subprocess.run([sys.executable, "-m", "emulator", "replay", "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "With --target URL it runs against an emulator that is already running, and changes that emulator's state" in text
+    assert "0 every scenario passed" in text and "1 a scenario failed" in text and "2 nothing was run" in text
+
+
+def test_inbound_traffic_to_a_number_the_emulator_lacks_is_named_before_running(tmp_path):
+    path = tmp_path / "inbound.yaml"
+    path.write_text(
+        "name: inbound\nsteps:\n"
+        "  - inbound_sms: {to: '+46 76 686 10 01', from: '+46701234567', text: 'known number, written with spaces'}\n"
+        "  - inbound_sms: {to: '+46700000999', from: '+46701234567', text: nobody has this number}\n"
+    )
+    result = replay(str(path))  # the in-process emulator, with the default fixtures
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"telco-emulator replay: {path}: step 2 (inbound_sms) sends inbound traffic to +46700000999, which is not a number "
+        "of any account of the in-process emulator\n"
+    )

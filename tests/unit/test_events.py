@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from emulator.core.events import Broadcast, Event, EventLog, TooBusy
+from emulator.core.events import Broadcast, Closed, Event, EventLog, TooBusy
 
 FILL = 20_000
 
@@ -298,5 +298,32 @@ def test_a_small_shared_buffer_trims_its_head_and_every_stream_still_gets_every_
             reader.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
         assert log.streams == 0
+
+    asyncio.run(scenario())
+
+
+def test_closing_the_log_ends_every_stream_and_wait_and_every_later_one():
+    """At shutdown: a stream of everything, a filtered one and a rendered one, each waiting for
+    news, and a wait end at once; a stream or a wait opened afterwards ends at its start; nothing
+    stays counted or registered."""
+    async def scenario():
+        log = filled(10)
+        streams = [log.follow(None), log.follow(None, {"sandbox": "sb1"}), log.follow_rendered(lambda event: b"x", None)]
+        pending = [asyncio.ensure_future(stream.__anext__()) for stream in streams]
+        wait = asyncio.ensure_future(log.wait_for({"kind": "never"}, log.last_seq, 300))
+        await asyncio.sleep(0)
+        assert log.streams == 3 and log.waits == 1 and not any(future.done() for future in pending)
+        log.close()
+        for future in pending:
+            with pytest.raises(StopAsyncIteration):
+                await asyncio.wait_for(future, 1)
+        with pytest.raises(Closed, match="shutting down"):
+            await asyncio.wait_for(wait, 1)
+        later = log.follow(None)
+        with pytest.raises(StopAsyncIteration):
+            await asyncio.wait_for(later.__anext__(), 1)
+        with pytest.raises(Closed):
+            await log.wait_for({"kind": "message.created"}, log.last_seq, 300)
+        assert log.streams == 0 and log.waits == 0 and log.waiters() == 0
 
     asyncio.run(scenario())

@@ -1,0 +1,153 @@
+"""What `--state FILE --autosave SECONDS` costs a running emulator, and how fast it stops with
+event streams open.
+
+    python tests/bench/bench_autosave.py [--sizes 10000,100000] [--streams 3] [--json PATH]
+
+For each size, a world of that many stored messages (sent through the engine as fill_server.py
+does) is saved: the snapshot taken on the event loop (`take`), then written by `write_state_file`
+(orjson) and, as the baseline measured in the same run, by the json module as the writer did
+before. Then one `Autosaver.save_if_changed` runs while a 1 ms ticker runs on the same loop: the
+longest gap between ticks is how long the save held up every request. Last, the real process is
+started, `--streams` clients open `/_emulator/events`, and the time from SIGTERM to exit is
+measured (before streams were ended at shutdown, it did not exit until every client hung up).
+No targets are asserted; the figures are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "bench")]
+
+import httpx  # noqa: E402
+
+from emulator.core.snapshot import take  # noqa: E402
+from emulator.state import Autosaver, write_state_file  # noqa: E402
+from fill_server import _batch_item  # noqa: E402
+from processes import start_emulator  # noqa: E402
+from support import SEVEN_ACCOUNT, make_engine  # noqa: E402
+
+
+def filled_engine(count: int):
+    engine = make_engine()
+    account = engine.store.accounts[SEVEN_ACCOUNT]
+    account.balance = 10**15
+    for start in range(0, count, 2000):
+        batch = [_batch_item(engine, "seven", index) for index in range(start, min(count, start + 2000))]
+        engine.send_messages(account, batch, lambda: engine.ids.hex_id("s"))
+    return engine
+
+
+def json_module_write(document, path: str) -> None:
+    """The writer before orjson: json.dump to the file (atomicity left out: it costs the same)."""
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, ensure_ascii=False, allow_nan=False)
+
+
+async def autosave_stall(engine, path: str) -> tuple[float, float]:
+    saver = Autosaver(engine, path, 60, changes=time.monotonic)  # a mark that always moved
+    gaps: list[float] = []
+    running = True
+
+    async def ticker() -> None:
+        last = time.perf_counter()
+        while running:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.05)
+    started = time.perf_counter()
+    await saver.save_if_changed()
+    total = time.perf_counter() - started
+    running = False
+    await task
+    return total, max(gaps)
+
+
+def measure_size(count: int, directory: str) -> dict[str, float]:
+    engine = filled_engine(count)
+    started = time.perf_counter()
+    document = take(engine)
+    taken = time.perf_counter() - started
+    path = os.path.join(directory, f"state-{count}.json")
+    started = time.perf_counter()
+    json_module_write(document, path)
+    baseline = time.perf_counter() - started
+    started = time.perf_counter()
+    write_state_file(document, path)
+    written = time.perf_counter() - started
+    total, stall = asyncio.run(autosave_stall(engine, path))
+    return {"messages": count, "take_s": taken, "write_json_module_s": baseline, "write_orjson_s": written,
+            "autosave_total_s": total, "longest_loop_stall_s": stall, "file_mb": os.path.getsize(path) / 1e6}
+
+
+def measure_shutdown(streams: int) -> float:
+    running = start_emulator()
+    opened = threading.Semaphore(0)
+
+    def hold() -> None:
+        with httpx.Client(timeout=httpx.Timeout(5.0, read=None)) as client:
+            try:
+                with client.stream("GET", running.url + "/_emulator/events", headers={"Accept": "text/event-stream"}) as stream:
+                    opened.release()
+                    for _ in stream.iter_bytes():
+                        pass
+            except httpx.HTTPError:
+                pass
+
+    for _ in range(streams):
+        threading.Thread(target=hold, daemon=True).start()
+    for _ in range(streams):
+        opened.acquire(timeout=10)
+    started = time.perf_counter()
+    running.process.send_signal(signal.SIGTERM)
+    try:
+        running.process.wait(60)
+    finally:
+        if running.process.poll() is None:
+            running.process.kill()
+            running.process.wait()
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--streams", type=int, default=3)
+    parser.add_argument("--json", metavar="PATH")
+    args = parser.parse_args()
+    report: dict[str, object] = {"sizes": []}
+    with tempfile.TemporaryDirectory() as directory:
+        for count in (int(size) for size in args.sizes.split(",")):
+            figures = measure_size(count, directory)
+            report["sizes"].append(figures)  # type: ignore[union-attr]
+            print(
+                f"{count:>9,} messages ({figures['file_mb']:.1f} MB): take {figures['take_s'] * 1000:.0f} ms on the loop; "
+                f"write {figures['write_orjson_s'] * 1000:.0f} ms (json module, the old writer: {figures['write_json_module_s'] * 1000:.0f} ms, "
+                f"x{figures['write_json_module_s'] / figures['write_orjson_s']:.1f}); one autosave {figures['autosave_total_s'] * 1000:.0f} ms, "
+                f"longest loop stall {figures['longest_loop_stall_s'] * 1000:.0f} ms",
+                flush=True,
+            )
+    seconds = measure_shutdown(args.streams)
+    report["shutdown_with_streams_s"] = seconds
+    print(f"SIGTERM to exit with {args.streams} event streams open: {seconds:.2f} s (before: no exit until the clients hung up)")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The `--state` file's autosave: saves what changed, skips what did not, never leaves a partial
+file, and lets the save at shutdown be the last one written."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+
+import httpx
+import pytest
+
+from emulator.state import Autosaver, ChangeCounter, write_state_file
+
+ELKS_AUTH = ("test_user", "test_password")
+
+
+def texts(path) -> list[str]:
+    return [message["text"] for message in json.loads(path.read_text())["messages"]]
+
+
+async def test_a_save_happens_only_when_the_world_changed(emulator, tmp_path):
+    path = tmp_path / "state.json"
+    saver = Autosaver(emulator.engine, str(path), 5)
+    assert await saver.save_if_changed() is False and not path.exists()  # the fixtures: nothing new
+    sent = await emulator.client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "one"}, auth=ELKS_AUTH)
+    assert sent.status_code == 200
+    assert await saver.save_if_changed() is True and texts(path) == ["one"]
+    written = path.stat().st_mtime_ns
+    assert await saver.save_if_changed() is False  # nothing since
+    assert (saver.saves, saver.skipped) == (1, 2) and path.stat().st_mtime_ns == written
+    await emulator.client.post("/_emulator/reset")
+    assert await saver.save_if_changed() is True and texts(path) == []
+
+
+async def test_a_change_the_events_do_not_show_is_caught_by_the_request_count(emulator, tmp_path):
+    path = tmp_path / "state.json"
+    requests = {"count": 0}
+    saver = Autosaver(emulator.engine, str(path), 5, changes=lambda: requests["count"])
+    emulator.engine.store.accounts[next(iter(emulator.engine.store.accounts.keys()))].balance = 1  # no event
+    assert await saver.save_if_changed() is False
+    requests["count"] += 1
+    assert await saver.save_if_changed() is True
+
+
+async def test_stop_waits_for_the_write_in_progress(emulator, tmp_path):
+    path = tmp_path / "state.json"
+    saver = Autosaver(emulator.engine, str(path), 5)
+    await emulator.client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "in flight"}, auth=ELKS_AUTH)
+    saving = asyncio.ensure_future(saver.save_if_changed())
+    await asyncio.sleep(0)  # the snapshot is taken and handed to the writing thread
+    saving.cancel()  # as the tick is at shutdown
+    await saver.stop()
+    assert texts(path) == ["in flight"]  # written whole before stop() returned
+
+
+async def test_a_failed_save_is_reported_once_and_retried(emulator, tmp_path, capsys):
+    path = tmp_path / "missing-directory" / "state.json"
+    saver = Autosaver(emulator.engine, str(path), 5)
+    await emulator.client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "x"}, auth=ELKS_AUTH)
+    assert await saver.save_if_changed() is False
+    assert await saver.save_if_changed() is False
+    err = capsys.readouterr().err
+    assert err.count("cannot save the state to") == 1 and str(path) in err
+    path.parent.mkdir()
+    assert await saver.save_if_changed() is True and texts(path) == ["x"]
+    assert "saved to" in capsys.readouterr().err
+
+
+def test_a_document_that_cannot_be_written_leaves_the_old_file_and_no_partial_one(tmp_path):
+    path = tmp_path / "state.json"
+    write_state_file({"version": 1}, str(path))
+    with pytest.raises(ValueError):
+        write_state_file({"version": 2, "broken": object()}, str(path))
+    assert json.loads(path.read_text()) == {"version": 1}
+    assert os.listdir(tmp_path) == ["state.json"]
+
+
+def test_an_integer_beyond_64_bits_is_still_written(tmp_path):
+    path = tmp_path / "state.json"
+    write_state_file({"balance": 10**30, "text": "Grüße"}, str(path))
+    assert json.loads(path.read_text(encoding="utf-8")) == {"balance": 10**30, "text": "Grüße"}
+
+
+def test_the_autosave_interval_must_be_positive(engine, tmp_path):
+    with pytest.raises(ValueError, match="positive"):
+        Autosaver(engine, str(tmp_path / "s.json"), 0)
+
+
+async def test_the_change_counter_counts_what_may_change_the_world():
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    counter = ChangeCounter(app)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=counter), base_url="http://emulator.test") as client:
+        await client.get("/_emulator/messages")
+        await client.get("/_emulator/events")
+        assert counter.count == 0
+        await client.get("/api/sms", params={"to": "+4917612345678", "text": "a GET that sends"})
+        await client.post("/_emulator/reset")
+        await client.post("/a1/SMS")
+        assert counter.count == 3
