@@ -66,7 +66,7 @@ async def test_billing_pages_with_limit_and_next_as_start(voice):
     # `end`: only rows created after it.
     newer = await _ok(await client.get("/a1/billing", params={"end": everything[2]["created"]}, auth=ELKS_AUTH))
     assert newer["data"] == everything[:2]
-    bad = await client.get("/a1/billing", params={"limit": 101}, auth=ELKS_AUTH)
+    bad = await client.get("/a1/billing", params={"limit": 0}, auth=ELKS_AUTH)
     assert bad.status_code == 403 and bad.headers["content-type"].startswith("text/plain")
 
 

@@ -366,8 +366,10 @@ async def test_history_pages_with_next(voice):
     assert [c["id"] for c in second["data"]] == [ids[2], ids[1]]
     newer = (await voice.client.get("/a1/calls", params={"end": first["data"][1]["created"]}, auth=ELKS_AUTH)).json()
     assert [c["id"] for c in newer["data"]] == [ids[4]]
-    bad = await voice.client.get("/a1/calls", params={"limit": "500"}, auth=ELKS_AUTH)
+    bad = await voice.client.get("/a1/calls", params={"limit": "0"}, auth=ELKS_AUTH)
     assert bad.status_code == 403
+    capped = (await voice.client.get("/a1/calls", params={"limit": "500"}, auth=ELKS_AUTH)).json()  # at most 100 a page
+    assert [c["id"] for c in capped["data"]] == ids[::-1]
 
 
 # -- inbound calls and the control API -------------------------------------------------------
