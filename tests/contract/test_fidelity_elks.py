@@ -1349,3 +1349,104 @@ async def _(e: Elks) -> None:
 @fact("9.1", "GET /me carries trialactivated, a timestamp")
 async def _(e: Elks) -> None:
     assert CREATED.fullmatch((await e.ok(await e.get("/a1/me")))["trialactivated"])
+
+
+for _local, _e164 in (("SE0723175800", "+46723175800"), ("DK20123456", "+4520123456"), ("NO41234567", "+4741234567"),
+                      ("FI0401234567", "+358401234567"), ("US4155550100", "+14155550100"), ("CA6135550123", "+16135550123"),
+                      ("AU0412345678", "+61412345678"), ("IN9876543210", "+919876543210")):
+    def _local_format(local: str, e164: str) -> Probe:
+        async def probe(e: Elks) -> None:
+            assert (await e.ok(await e.sms(to=local, **{"from": OUR_NUMBER})))["to"] == e164
+        return probe
+    fact("3.1", f"to in local format with the ISO prefix: {_local}")(_local_format(_local, _e164))
+
+
+@fact("6.3", "the incoming-MMS hook has image only when an image was sent")
+async def _(e: Elks) -> None:
+    await e.configure(mms_url=f"{HOOKS}/mms")
+    await e.emulator.client.post("/_emulator/inbound/mms", json={"to": OUR_NUMBER, "from": PHONE, "text": "Only words"})
+    assert await e.engine.outbox.drain()
+    (hook,) = e.receiver.path("/mms")
+    assert "image" not in hook.form and hook.form["message"] == "Only words"
+
+
+@fact("6.1", "an image given by URL can be downloaded", xfail="image URLs are never fetched, so such images have no bytes (README)")
+async def _(e: Elks) -> None:
+    body = await e.ok(await e.post("/a1/MMS", **_mms(message=None, image="https://pics.example.com/cat.jpg")))
+    assert (await e.get(f"/a1/images/{body['images'][0]}.jpg")).status_code == 200
+
+
+@fact("7.3", "an ivr answer of variable length ends with #")
+async def _(e: Elks) -> None:
+    e.engine.calls.add_rule(CallRule(PHONE, CallOutcome(digits="12#")))
+    e.receiver.answers["/pin"] = ""
+    body = await e.call({"ivr": "sound/beep", "digits": 5, "next": f"{HOOKS}/pin"})
+    await e.run_call(body["id"])
+    assert e.receiver.path("/pin")[0].form["result"] == "12"
+
+
+@fact("7.3", "connect's timeout may be a string or an int")
+async def _(e: Elks) -> None:
+    for timeout in ("20", 20):
+        body = await e.call({"connect": "+46700000487", "timeout": timeout})
+        await e.run_call(body["id"])
+        call = await e.ok(await e.get(f"/a1/Calls/{body['id']}"))
+        assert call["actions"][0]["result"] == "failed" and call["duration"] == 20
+
+
+@fact("7.3", "a play is skippable: a key press goes on to next at once",
+      xfail="the callee's keys are heard only at ivr prompts; every play lasts 3 s (README)")
+async def _(e: Elks) -> None:
+    e.engine.calls.add_rule(CallRule(PHONE, CallOutcome(digits="1", digits_after=1)))
+    e.receiver.answers["/after"] = ""
+    await e.call({"play": "https://sounds.example/long.mp3", "next": f"{HOOKS}/after"})
+    await e.advance(3 + 1)
+    assert len(e.receiver.path("/after")) == 1
+
+
+@fact("7.3", "connect to a sip: host that is not whitelisted fails",
+      xfail="there is no SIP whitelist: a sip: URI rings like a number (README)")
+async def _(e: Elks) -> None:
+    body = await e.call({"connect": "sip:desk@unlisted.example.com"})
+    await e.run_call(body["id"])
+    assert (await e.ok(await e.get(f"/a1/Calls/{body['id']}")))["actions"][0]["result"] == "failed"
+
+
+@fact("7.3", "recordings are fetchable for 72 hours")
+async def _(e: Elks) -> None:
+    body = await e.call({"record": f"{HOOKS}/rec", "timelimit": 2})
+    await e.run_call(body["id"])
+    recording = f"{body['id']}-r0"
+    await e.advance(71 * 3600)
+    assert (await e.get(f"/a1/recordings/{recording}.wav")).status_code == 200
+    await e.advance(2 * 3600)
+    await e.refused(await e.get(f"/a1/recordings/{recording}.wav"), 404)
+    await e.refused(await e.get(f"/a1/recordings/{recording}"), 404)
+    assert (await e.ok(await e.get("/a1/recordings")))["data"] == []
+
+
+@fact("8.3", "GET /numbers pages with limit and next")
+async def _(e: Elks) -> None:
+    await e.advance(1)  # (see the next row)
+    first = await e.ok(await e.post("/a1/numbers", country="se"))
+    second = await e.ok(await e.post("/a1/numbers", country="se"))
+    page = await e.ok(await e.get("/a1/numbers", limit=1))
+    assert [n["id"] for n in page["data"]] == [second["id"]] and "next" in page
+    rest = await e.ok(await e.get("/a1/numbers", start=page["next"]))
+    assert [n["id"] for n in rest["data"]] == [first["id"], NUMBER_ID] and "next" not in rest
+
+
+@fact("3.5", "paging with next never skips an item",
+      xfail="records loaded from the fixtures are stamped with the clock's start instant, which the first record made "
+            "at that instant also gets; a page ending between the two skips the other (README)")
+async def _(e: Elks) -> None:
+    extra = await e.ok(await e.post("/a1/numbers", country="se"))
+    page = await e.ok(await e.get("/a1/numbers", limit=1))
+    rest = await e.ok(await e.get("/a1/numbers", start=page["next"]))
+    assert {n["id"] for n in page["data"] + rest["data"]} == {extra["id"], NUMBER_ID}
+
+
+@fact("9.3", "usagelimit=0 stops a subaccount from spending (how a proxy 'deletes' one)")
+async def _(e: Elks) -> None:
+    await e.ok(await e.post(f"/a1/subaccounts/{ELKS_SUB_ACCOUNT}", usagelimit="0"))
+    await e.refused(await e.sms(auth=ELKS_SUB_AUTH), 403, prefix="Not enough credits")
