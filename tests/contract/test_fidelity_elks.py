@@ -1450,3 +1450,33 @@ async def _(e: Elks) -> None:
 async def _(e: Elks) -> None:
     await e.ok(await e.post(f"/a1/subaccounts/{ELKS_SUB_ACCOUNT}", usagelimit="0"))
     await e.refused(await e.sms(auth=ELKS_SUB_AUTH), 403, prefix="Not enough credits")
+
+
+@fact("7.3", "ivr takes 1 key by default")
+async def _(e: Elks) -> None:
+    e.engine.calls.add_rule(CallRule(PHONE, CallOutcome(digits="12")))
+    e.receiver.answers["/key"] = ""
+    body = await e.call({"ivr": "sound/beep", "next": f"{HOOKS}/key"})
+    await e.run_call(body["id"])
+    assert e.receiver.path("/key")[0].form["result"] == "1"
+
+
+@fact("7.3", "record to local/<name> is kept for the call only: not posted, not listed")
+async def _(e: Elks) -> None:
+    body = await e.call({"record": "local/voicemail", "timelimit": 2, "next": {"play": "local/voicemail"}})
+    await e.run_call(body["id"])
+    assert (await e.ok(await e.get("/a1/recordings")))["data"] == []
+    assert "recordings" not in await e.ok(await e.get(f"/a1/Calls/{body['id']}"))
+
+
+@fact("0.2", "GET <resource>/<id>/POST?... changes a number")
+async def _(e: Elks) -> None:
+    await e.ok(await e.get(f"/a1/numbers/{NUMBER_ID}/POST", name="Via GET"))
+    assert (await e.ok(await e.get(f"/a1/numbers/{NUMBER_ID}")))["name"] == "Via GET"
+
+
+@fact("11", "a dry run validates fully")
+async def _(e: Elks) -> None:
+    await e.refused(await e.sms(dryrun="yes", to="hello"), 403, "Invalid to number")
+    await e.refused(await e.sms(dryrun="yes", message=None), 403, "Missing key message")
+    await e.refused(await e.sms(dryrun="yes", **{"from": "1Elk"}), 403, "Invalid from number")
