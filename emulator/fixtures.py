@@ -467,6 +467,7 @@ def add_fixture_account(store: Store, provider: str, raw: dict[str, Any], create
             attributes={
                 "mobilenumber": raw.get("mobilenumber"),
                 "creditalert": raw.get("creditalert"),
+                "opening_balance": raw["balance"],  # its one transaction (elks/billing.py)
             },
         )
         store.add_account(account, str(raw["username"]))

@@ -33,6 +33,7 @@ def account_json(account: Account) -> dict[str, Any]:
         "email": account.email,
         "currency": account.currency,
         "balance": account.balance,
+        "trialactivated": timestamp(account.created),  # when the account could first send (the seed's example)
     }
     if account.attributes.get("mobilenumber"):
         data["mobilenumber"] = account.attributes["mobilenumber"]

@@ -1,5 +1,5 @@
-"""46elks authentication: HTTP Basic with an account's API username and password, or a
-subaccount's id and secret."""
+"""46elks authentication: HTTP Basic with an account's API username (or its `u...` id) and
+password, or a subaccount's id and secret."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ from ..core.models import Account
 from ..core.store import Store
 
 __all__ = ["authenticate"]
+
+
+def _by_account_id(store: Store, username: str) -> Account | None:
+    """46elks' API username is the account's id (`u` + 32 hex, as `GET /a1/me` shows it): the
+    id logs in as well as the fixture's username, with the same password."""
+    account = store.accounts.get(username)
+    return account if account is not None and account.provider == "elks" and account.parent_id is None else None
 
 
 def authenticate(store: Store, authorization: str | None) -> Account:
@@ -27,7 +34,7 @@ def authenticate(store: Store, authorization: str | None) -> Account:
     username, sep, password = decoded.partition(":")
     if not sep:
         raise AuthenticationFailed()
-    account = store.account_for_login("elks", username)
+    account = store.account_for_login("elks", username) or _by_account_id(store, username)
     if account is None or account.attributes.get("active") is False:
         raise AuthenticationFailed()
     if not hmac.compare_digest(account.credentials["password"].encode(), password.encode()):

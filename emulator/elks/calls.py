@@ -41,31 +41,46 @@ _LEG_STATES = {"ringing": "ongoing", "ongoing": "ongoing", **_FINAL_STATES}
 def call_state(call: Call) -> str:
     if call.status not in FINAL_CALL_STATUSES:
         return "ongoing"
-    return "failed" if call.error else _FINAL_STATES[call.status]
+    if call.error:
+        return "failed"
+    # A script whose first action was `hangup: busy` (or `404`) turned the call away unanswered.
+    return call.attributes.get("turned_away") or _FINAL_STATES[call.status]
+
+
+def _answered(call: Call) -> bool:
+    return call.answered_at is not None and not call.attributes.get("turned_away")
 
 
 def _leg_json(leg: Leg) -> dict[str, Any]:
     return {"from": leg.sender, "to": leg.recipient, "state": _LEG_STATES[leg.status], "duration": leg.duration}
 
 
-def call_json(call: Call) -> dict[str, Any]:
+def call_json(call: Call, *, history: bool = True) -> dict[str, Any]:
+    """A call as `GET /a1/Calls` shows it (`history`), or in full as `whenhangup` gets it. In
+    history, an outgoing call that failed unanswered has only `direction, from, to, created,
+    state, id`, as 46elks shows it."""
+    state = call_state(call)
     data: dict[str, Any] = {
         "id": call.id,
         "direction": "incoming" if call.direction == INBOUND else "outgoing",
         "from": call.sender,
         "to": call.recipient,
         "created": timestamp(call.created),
-        "state": call_state(call),
-        "owner": call.account_id,
+        "state": state,
     }
+    if history and state == "failed" and call.direction != INBOUND and call.answered_at is None:
+        return data
+    data["owner"] = call.account_id
     if call.direction != INBOUND:
         data["timeout"] = int(call.ring_timeout)
-    if call.answered_at is not None:
+    if _answered(call):
         data["start"] = timestamp(call.answered_at)
     data["duration"] = call.duration
     data["cost"] = call.cost
     data["actions"] = list(call.actions)
     data["legs"] = [_leg_json(leg) for leg in call.legs]
+    if call.attributes.get("recordings"):
+        data["recordings"] = list(call.attributes["recordings"])
     return data
 
 
@@ -158,11 +173,13 @@ async def delete_call(request: Request) -> Response:
 
 def hangup_fields(call: Call) -> dict[str, str]:
     """The final call record as `whenhangup` receives it (form fields; lists as JSON text)."""
-    data = call_json(call)
-    fields = {key: str(value) for key, value in data.items() if key not in ("actions", "legs", "owner", "timeout")}
+    data = call_json(call, history=False)
+    lists = ("actions", "legs", "recordings")
+    fields = {key: str(value) for key, value in data.items() if key not in (*lists, "owner", "timeout")}
     fields["callid"] = call.id
-    fields["actions"] = json.dumps(data["actions"])
-    fields["legs"] = json.dumps(data["legs"])
+    for key in lists:
+        if key in data:
+            fields[key] = json.dumps(data[key])
     return fields
 
 

@@ -52,6 +52,8 @@ def mms_json(message: Message) -> dict[str, Any]:
     if message.direction != INBOUND:
         data["status"] = STATUS_NAMES.get(message.status, message.status)
         data["cost"] = message.cost
+    else:
+        data["status"] = "recieved"  # sic: 46elks' own word for a received MMS
     if message.delivered_at is not None:
         data["delivered"] = timestamp(message.delivered_at)
     return data

@@ -157,7 +157,7 @@ async def allocate_number(request: Request) -> Response:
         country=region.lower(),
         capabilities=capabilities,
         created=created,
-        attributes={"category": category, **settings},
+        attributes={"category": category, "cost": price, **settings},  # cost: what allocation charged (billing.py)
     )
     engine.store.numbers.add(number.id, account.id, created, number)
     engine.events.emit("number.allocated", "elks", account.id, id=number.id, number=e164, cost=price)

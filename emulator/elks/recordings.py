@@ -2,7 +2,8 @@
 `GET /a1/recordings`, described at `/a1/recordings/{id}` and served as real WAV audio at
 `/a1/recordings/{id}.wav` (8 kHz, mono, 16-bit: a quiet 400 Hz tone as long as the recording).
 
-Ids are `<callid>-r<k>`, k counting from 0 per call. A recording's URL receives, through the
+Ids are `<callid>-r<k>`, k counting from 0 per call. As at 46elks, a recording can be fetched for
+`KEPT_FOR` (72 hours) after it was made; later it is gone from the list and its URLs answer 404. A recording's URL receives, through the
 retried webhook outbox, `callid`, `id`, `created`, `duration`, `wav`, `from`, `to`, `direction`.
 """
 
@@ -26,7 +27,7 @@ from .context import begin
 from .render import json_response, timestamp
 from .validate import paging
 
-__all__ = ["save_recording", "recording_json", "wav_bytes", "ROUTES", "SAMPLE_RATE"]
+__all__ = ["save_recording", "recording_json", "wav_bytes", "ROUTES", "SAMPLE_RATE", "KEPT_FOR"]
 
 SAMPLE_RATE = 8000
 _TONE_HZ = 400  # 20 samples a period at 8 kHz: one period repeats exactly
@@ -35,6 +36,7 @@ _PERIOD = b"".join(
     for i in range(SAMPLE_RATE // _TONE_HZ)
 )
 _HEADER_BYTES = 44
+KEPT_FOR = 72 * 3600 * 1_000_000  # microseconds a recording stays fetchable
 _DEFAULT_BASE = "http://127.0.0.1:8046"
 
 
@@ -103,9 +105,13 @@ def save_recording(engine: Engine, call: Call, seconds: int, url: str | None) ->
     return recording
 
 
+def _expired(engine: Engine, recording: Recording) -> bool:
+    return engine.clock.now() - recording.created > KEPT_FOR
+
+
 def _own_recording(engine: Engine, account_id: str, recording_id: str) -> Recording:
     recording = engine.store.collection("recordings").get(recording_id)
-    if recording is None or recording.account_id != account_id or recording.provider != "elks":
+    if recording is None or recording.account_id != account_id or recording.provider != "elks" or _expired(engine, recording):
         raise NotFound("Recording", recording_id)
     return recording
 
@@ -113,8 +119,10 @@ def _own_recording(engine: Engine, account_id: str, recording_id: str) -> Record
 async def list_recordings(request: Request) -> Response:
     call = await begin(request)
     start, end, limit = paging(call.params)
+    oldest = call.engine.clock.now() - KEPT_FOR - 1  # older recordings are gone
     page = call.engine.store.collection("recordings").page(
-        call.account.id, before=start, after=end, limit=limit, where=lambda r: r.provider == "elks"
+        call.account.id, before=start, after=oldest if end is None else max(end, oldest), limit=limit,
+        where=lambda r: r.provider == "elks",
     )
     body: dict[str, Any] = {"data": [recording_json(r) for r in page.items]}
     if page.has_more:

@@ -117,8 +117,8 @@ def sms_json(message: Message) -> dict[str, Any]:
         data["status"] = STATUS_NAMES.get(message.status, message.status)
         data["cost"] = message.cost
         data["parts"] = message.parts
-    if message.delivered_at is not None:
-        data["delivered"] = timestamp(message.delivered_at)
+    if message.delivered_at is not None:  # history shows it whole seconds with a Z: 2017-03-14T09:52:10Z
+        data["delivered"] = timestamp(message.delivered_at)[:19] + "Z"
     if message.attributes.get("flashsms"):
         data["flashsms"] = "yes"
     return data

@@ -1,4 +1,8 @@
-"""46elks SMS: send (`POST /a1/SMS`), list, get one, delete; delivery reports to `whendelivered`."""
+"""46elks SMS: send (`POST /a1/SMS`), list, get one, delete; delivery reports to `whendelivered`.
+
+Two destinations behave as 46elks documents: `+46700000000` (the sink) is accepted and listed
+but costs nothing; a US recipient gets an alphanumeric sender replaced by a number (46elks picks
+one of its own; here the first free US number of the seeded pool)."""
 
 from __future__ import annotations
 
@@ -13,12 +17,20 @@ from ..core.engine import Engine, Outgoing
 from ..core.errors import NotFound, TextTooLong
 from ..core.models import Message, StatusChange
 from .context import begin
+from .number_pool import free_number
 from .render import STATUS_NAMES, json_response, sms_json, timestamp
 from .validate import flag, optional_text, paging, recipient, required_text, sender, url
 
-__all__ = ["send_sms", "list_sms", "get_sms", "delete_sms", "report_delivery", "install", "ROUTES", "MAX_MESSAGE_LENGTH"]
+__all__ = [
+    "send_sms", "list_sms", "get_sms", "delete_sms", "report_delivery", "install", "ROUTES", "MAX_MESSAGE_LENGTH",
+    "SINK_NUMBER", "NO_ALPHA_SENDER_REGIONS",
+]
 
 MAX_MESSAGE_LENGTH = 1530  # 10 concatenated GSM parts; longer texts are refused
+# 46elks' sink: accepted and listed, never sent, never charged (the official GitHub Action's default `to`).
+SINK_NUMBER = "+46700000000"
+# Destinations that take no alphanumeric sender: 46elks sends from a number of its own instead.
+NO_ALPHA_SENDER_REGIONS = frozenset({"US"})
 
 
 async def send_sms(request: Request) -> Response:
@@ -34,7 +46,11 @@ async def send_sms(request: Request) -> Response:
     flash = flag(params, "flashsms")
     dryrun = flag(params, "dryrun")
     dontlog = (optional_text(params, "dontlog") or "").strip().lower() == "message"
+    if not from_.startswith("+") and to.region in NO_ALPHA_SENDER_REGIONS:
+        from_ = free_number(engine.store, engine.seed, to.region, "mobile") or from_
     quote = engine.quote_sms("elks", to, text)
+    if to.e164 == SINK_NUMBER:
+        quote.price_per_part = 0
     if dryrun:
         return json_response({
             "status": "created",
@@ -47,10 +63,7 @@ async def send_sms(request: Request) -> Response:
         })
     outgoing = Outgoing(quote, from_, text, callback, {"flashsms": flash, "dontlog": dontlog})
     (message,) = engine.send_messages(account, [outgoing], lambda: engine.ids.hex_id("s"))
-    body = sms_json(message)
-    if dontlog:  # the text is hidden from history, not from the answer to the send itself
-        body["message"] = text
-    return json_response(body)
+    return json_response(sms_json(message))  # with dontlog=message, the answer has no `message` either
 
 
 async def list_sms(request: Request) -> Response:

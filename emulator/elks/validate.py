@@ -23,7 +23,10 @@ __all__ = [
     "CLEAR", "hook_setting", "label", "yes_no", "credit_amount",
 ]
 
-_ALPHA_SENDER = re.compile(r"[A-Za-z][A-Za-z0-9]{2,10}")
+# 46elks' rule is letters and digits, 3-11, not starting with a digit; spaces and dots are
+# accepted by most operators (46elks documents them as working, if rendered unevenly), so they are
+# accepted here too rather than refused.
+_ALPHA_SENDER = re.compile(r"[A-Za-z][A-Za-z0-9 .]{1,9}[A-Za-z0-9.]")
 _NEGATIVE = {"", "no", "none", "false", "0"}
 
 
@@ -60,11 +63,12 @@ def recipient(params: dict[str, Any]) -> ParsedNumber:
 
 
 def sender(store: Store, account: Account, raw: str, capability: str = "sms") -> str:
-    """An alphanumeric id (3-11 chars, starting with a letter), or a number the account owns."""
+    """An alphanumeric id (3-11 letters, digits, spaces or dots, starting with a letter), or a
+    number the account owns."""
     if _ALPHA_SENDER.fullmatch(raw):
         return raw
     if not raw.startswith("+"):
-        raise InvalidSender(raw, "an alphanumeric sender must be 3-11 letters or digits, starting with a letter")
+        raise InvalidSender(raw, "an alphanumeric sender must be 3-11 letters, digits, spaces or dots, starting with a letter")
     number = parse_e164(raw, "from").e164
     own = {account.attributes.get("mobilenumber")}
     parent = store.accounts.get(account.parent_id) if account.parent_id else None
@@ -154,7 +158,8 @@ def credit_amount(params: dict[str, Any], name: str) -> int | str | None:
 
 
 def paging(params: dict[str, Any]) -> tuple[int | None, int | None, int]:
-    """`start` (older than), `end` (newer than) and `limit` (1-100) of a 46elks list."""
+    """`start` (older than), `end` (newer than) and `limit` of a 46elks list. A page holds at
+    most 100 items: a larger `limit` gives 100 (and `next`), as 46elks documents."""
     bounds = []
     for name in ("start", "end"):
         raw = optional_text(params, name)
@@ -168,7 +173,8 @@ def paging(params: dict[str, Any]) -> tuple[int | None, int | None, int]:
     raw_limit = optional_text(params, "limit")
     limit = 100
     if raw_limit not in (None, ""):
-        if not (raw_limit.isascii() and raw_limit.isdigit()) or len(raw_limit) > 3 or not 1 <= int(raw_limit) <= 100:
+        raw_limit = raw_limit.strip()
+        if not (raw_limit.isascii() and raw_limit.isdigit()) or len(raw_limit) > 9 or int(raw_limit) < 1:
             raise InvalidParameter("limit", raw_limit, "expected a whole number from 1 to 100")
-        limit = int(raw_limit)
+        limit = min(int(raw_limit), 100)
     return bounds[0], bounds[1], limit

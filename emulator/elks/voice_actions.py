@@ -16,7 +16,11 @@ with the call's data, or a nested action); without it the call ends. Actions:
 - `record`: a URL that receives the recording (or `local/<name>`: kept for the call only),
   `timelimit` (120); the callee speaks for `RECORD_SECONDS`; result `success`.
 - `recordcall` (with another action): the rest of the call is recorded and POSTed at its end.
-- `hangup`: ends the call.
+- `hangup`: ends the call. `busy` and `404` only as the call's first action (the call then ends
+  `busy` or `failed`, never taken); later, only `reject` is allowed, anything else ends the call
+  as `failed` with the reason kept.
+- an incoming call to a Swedish mobile number may only be `connect`ed to Swedish mobile numbers
+  (46elks' rule); other targets are not rung and the connect's result is `failed`.
 Any action may carry `whenhangup`, which replaces the call's. A call-control request is one
 exchange, never retried: an answer other than 200-204 with a JSON object (an empty answer just
 ends the call) ends the call with the reason kept on it. A script that runs more than
@@ -34,9 +38,10 @@ from ..core.calls import FINAL_CALL_STATUSES
 from ..core.engine import Engine
 from ..core.errors import InvalidNumber, InvalidWebhookTarget
 from ..core.models import INBOUND, Attempt, Call, Delivery, Leg
-from ..core.phone import parse_e164
+from ..core.phone import parse_e164, region_of
 from ..core.webhook_targets import check_target_url, target_url_problem
 from ..params import strict_json
+from .number_pool import category_of
 from .render import timestamp
 
 __all__ = ["CallScript", "MAX_STEPS", "PLAY_SECONDS", "RECORD_SECONDS", "VERBS", "is_action_text", "is_url", "check_action_targets"]
@@ -48,6 +53,8 @@ PLAY_SECONDS = 3.0  # every `play` (and every ivr prompt) lasts this long
 RECORD_SECONDS = 5.0  # how long a callee speaks into a `record`
 CONNECT_TIMEOUT = 60.0
 VERBS = ("connect", "play", "ivr", "record", "hangup")
+# `hangup` values allowed only as a call's first action, and the state the call then ends in.
+TURN_AWAY = {"busy": "busy", "404": "failed"}
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 _LEG_RESULTS = {"ended": "success", "busy": "busy"}  # anything else: failed
 # Keys whose value may be a URL the emulator requests or posts to (the `ivr` digit keys too).
@@ -91,6 +98,10 @@ def is_action_text(text: str) -> bool:
         return isinstance(strict_json(text), dict)
     except ValueError:
         return False
+
+
+def _swedish_mobile(target: str) -> bool:
+    return target.startswith("+46") and region_of(target) == "SE" and category_of(target) == "mobile"
 
 
 def _number(value: Any, default: float, low: float, high: float) -> float:
@@ -274,6 +285,11 @@ class CallScript:
                 targets.append(parse_e164(raw, "connect").e164)
             except InvalidNumber:
                 pass
+        refused = self._refused_targets(targets)
+        if refused:
+            log.info("46elks call %s: %s", self.call.id, refused)
+            self.call.attributes["connect_refused"] = refused  # shown by /_emulator/calls
+            targets = []
         if not targets:
             self._branch(entry, action, "failed")
             return
@@ -285,6 +301,18 @@ class CallScript:
             self._branch(entry, action, _LEG_RESULTS.get(leg.status, "failed"))
 
         self.engine.calls.connect(self.call, target, caller_id=caller_id, timeout=timeout, on_done=over)
+
+    def _refused_targets(self, targets: list[str]) -> str | None:
+        """46elks connects an incoming call to a Swedish mobile number of its own only to Swedish
+        mobile numbers; why `targets` break that rule, or None."""
+        call = self.call
+        if call.direction != INBOUND or not _swedish_mobile(call.recipient):
+            return None
+        others = [target for target in targets if not _swedish_mobile(target)]
+        if not others:
+            return None
+        return (f"an incoming call to the Swedish mobile number {call.recipient} may only be connected to "
+                f"Swedish mobile numbers, not {', '.join(others)}")
 
     def _first_to_answer(self, targets: list[str], timeout: float) -> str:
         """Of numbers that ring at once, the one that answers first (else the first)."""
@@ -318,7 +346,16 @@ class CallScript:
             self.save_recording(self.call, round(self.engine.calls.elapsed(started)), target if is_url(target) else None)
 
     def _hangup(self, action: dict[str, Any]) -> None:
+        first = not self.call.actions
         entry = self._log("hangup", action)
+        how = str(action["hangup"]).strip().lower()
+        if how in TURN_AWAY:
+            if not first:
+                entry["result"] = "failed"
+                self.fail(f"hangup {how!r} is only allowed as the first action; later, only 'reject' is")
+                return
+            # The caller hears busy (or "no such number"): the call was never taken.
+            self.call.attributes["turned_away"] = TURN_AWAY[how]
         entry["result"] = "success"
         self.engine.calls.hangup(self.call, by="script")
 

@@ -13,6 +13,7 @@ async def test_me_shows_the_account(client):
         "mobilenumber": "+46700000001",
         "currency": "SEK",
         "balance": 10_000_000,
+        "trialactivated": "2026-01-01T00:00:00.000000",  # as the seed's example shows it
         "creditalert": 200_000,
     }
 

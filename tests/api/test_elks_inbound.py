@@ -180,6 +180,7 @@ async def test_incoming_mms_is_posted_to_mms_url_with_image_links(emulator, clie
     assert listed == [{
         "id": body["id"], "direction": "incoming", "from": PHONE, "to": NUMBER,
         "created": "2026-01-01T00:00:00.000002", "owner": ELKS_ACCOUNT, "message": "Look", "images": images,
+        "status": "recieved",  # sic, 46elks' word (reference §6.1)
     }]
     assert await sms_history(client) == []
     assert emulator.balance(ELKS_ACCOUNT) == 10_000_000

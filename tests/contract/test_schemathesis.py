@@ -281,8 +281,13 @@ def spec_operations(name: str, fold_case: bool = False) -> set[tuple[str, str]]:
     return {(method, path.lower() if fold_case else path) for method, path in pairs}
 
 
-# Forms the providers serve beyond their specs, which older clients still use.
+# Forms the providers serve beyond their specs, which older clients still use (46elks: the lists
+# the official CLI reads, `elks billing` and `elks transactions`).
 LEGACY = {
+    "46elks.yaml": {
+        ("GET", "/billing"),
+        ("GET", "/transactions"),
+    },
     "seven.json": {
         ("GET", "/sms"),
         ("POST", "/status"),
