@@ -499,6 +499,7 @@ def add_fixture_account(store: Store, provider: str, raw: dict[str, Any], create
             attributes={
                 "default_sender": raw.get("default_sender"),
                 "signing_secret": raw.get("signing_secret"),
+                **({"reload_lock": False} if raw.get("reload_lock") is False else {}),
             },
         )
         store.add_account(account, str(raw["api_key"]))

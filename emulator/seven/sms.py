@@ -9,8 +9,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.engine import Engine, Outgoing
-from ..core.errors import TextTooLong
+from ..core.errors import InvalidParameter, TextTooLong
 from ..core.models import Message
+from . import reload_lock
 from .addressbook import recipients_for
 from .context import begin
 from .render import euro_text, euros, json_response, text_response
@@ -62,14 +63,22 @@ async def send_sms(request: Request) -> Response:
         "udh": text(params, "udh") or None,
         "performance_tracking": boolean(params, "performance_tracking"),
     }
+    sms_type = (text(params, "type") or "").strip().lower() or reload_lock.DEFAULT_TYPE
+    if sms_type not in reload_lock.SMS_TYPES:
+        raise InvalidParameter("type", sms_type, "expected direct or economy")
+    if sms_type != reload_lock.DEFAULT_TYPE:
+        attributes["sms_type"] = sms_type
     send_at = send_time(params)
     debug = boolean(params, "debug")
     batch = [Outgoing(engine.quote_sms("seven", number, body), from_, body, None, attributes) for number in numbers]
+    if not boolean(params, "no_reload"):
+        reload_lock.check(engine, account, (number.e164 for number in numbers), sms_type, body)
     if debug:
         messages: list[Message | None] = [None] * len(batch)
         prices = [0] * len(batch)
     else:
         messages = list(engine.send_messages(account, batch, lambda: next_sms_id(engine), send_at))
+        reload_lock.note(engine, messages)
         prices = [item.quote.cost for item in batch]
     total = sum(prices)
     if call.as_json:
@@ -78,7 +87,7 @@ async def send_sms(request: Request) -> Response:
             "total_price": euros(total),
             "balance": euros(account.balance),
             "debug": "true" if debug else "false",
-            "sms_type": "direct",
+            "sms_type": sms_type,
             "messages": [message_json(m, item, p) for m, item, p in zip(messages, batch, prices)],
         })
     lines = ["100"]
@@ -91,7 +100,7 @@ async def send_sms(request: Request) -> Response:
             f"Preis: {euro_text(total)}",
             f"Guthaben: {euro_text(account.balance)}",
             f"Text: {body}",
-            "SMS-Typ: direct",
+            f"SMS-Typ: {sms_type}",
             f"Flash SMS: {'true' if attributes['flash'] else 'false'}",
             f"Encoding: {first.quote.segmentation.encoding}",
             f"GSM0338: {'true' if first.quote.segmentation.encoding == 'gsm' else 'false'}",

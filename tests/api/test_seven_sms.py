@@ -41,12 +41,12 @@ async def test_plain_text_answers_without_json(client):
     headers = {"X-Api-Key": SEVEN_KEY}
     assert (await client.post("/api/sms", data={"to": "+4917612345678", "text": "x"}, headers=headers)).text == "100"
     response = await client.post(
-        "/api/sms", data={"to": "+4917612345678", "text": "x", "return_msg_id": "1"}, headers=headers
+        "/api/sms", data={"to": "+4917612345678", "text": "y", "return_msg_id": "1"}, headers=headers
     )
     code, message_id = response.text.split("\n")
     assert code == "100" and message_id.isdigit()
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
-    details = (await client.post("/api/sms", data={"to": "+4917612345678", "text": "x", "details": "1"}, headers=headers)).text
+    details = (await client.post("/api/sms", data={"to": "+4917612345678", "text": "z", "details": "1"}, headers=headers)).text
     assert details.splitlines()[0] == "100" and "Encoding: gsm" in details and "Debug: false" in details
 
 
