@@ -25,7 +25,7 @@ async def test_delay_holds_the_message_until_its_time(emulator, client, delay):
     await client.post("/api/hooks", data={"target_url": "http://hooks.test/dlr", "event_type": "dlr"}, headers=SEVEN_JSON)
     message_id = await schedule(client, delay)
     await emulator.advance(3599)
-    assert await status(client, message_id) == "ACCEPTED"
+    assert await status(client, message_id) is None  # no report before it is sent (reference 5.1)
     assert emulator.receiver.requests == []
     await emulator.advance(2)
     assert await status(client, message_id) == "DELIVERED"

@@ -98,7 +98,8 @@ async def test_balance_json_and_text(client):
 async def test_status_follows_the_lifecycle(emulator, client):
     message_id = (await client.post("/api/sms", json={"to": "+4917612345678", "text": "x"}, headers=SEVEN_JSON)).json()["messages"][0]["id"]
     status = (await client.get("/api/status", params={"msg_id": message_id}, headers=SEVEN_JSON)).json()
-    assert status == [{"id": message_id, "status": "ACCEPTED", "status_time": "2026-01-01 00:00:00.000"}]
+    assert status == [{"id": message_id, "status": None, "status_time": None}]  # no report yet (reference 5.1)
+    assert (await client.get("/api/status", params={"msg_id": message_id}, headers={"X-Api-Key": SEVEN_KEY})).text == "\n"
     await emulator.advance(0.5)
     assert (await client.get("/api/status", params={"msg_id": message_id}, headers=SEVEN_JSON)).json()[0]["status"] == "TRANSMITTED"
     await emulator.advance(0.5)
@@ -113,6 +114,16 @@ async def test_status_of_failed_and_expired_messages(emulator, client):
     await emulator.advance(5)
     body = (await client.get("/api/status", params={"msg_id": ",".join(ids)}, headers=SEVEN_JSON)).json()
     assert [s["status"] for s in body] == ["NOTDELIVERED", "EXPIRED"]
+
+
+async def test_status_is_answered_for_30_days_after_the_send(emulator, client):
+    message_id = (await client.post("/api/sms", json={"to": "+4917612345678", "text": "x"}, headers=SEVEN_JSON)).json()["messages"][0]["id"]
+    await emulator.advance(30 * 86_400)
+    answer = (await client.get("/api/status", params={"msg_id": message_id}, headers=SEVEN_JSON)).json()
+    assert answer == [{"id": message_id, "status": "DELIVERED", "status_time": "2026-01-01 00:00:01.000"}]
+    await emulator.advance(1)
+    response = await client.get("/api/status", params={"msg_id": message_id}, headers={"X-Api-Key": SEVEN_KEY})
+    assert (response.status_code, response.text) == (404, "901")
 
 
 async def test_status_of_unknown_or_foreign_message_is_901(client):
