@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from ..core.engine import Engine, Outgoing
 from ..core.errors import InvalidParameter, TextTooLong
+from ..core.text import Segmentation, segment_binary, segment_ucs2
 from ..core.models import Message
 from . import reload_lock
 from .addressbook import recipients_for
@@ -39,12 +40,42 @@ def message_json(message: Message | None, outgoing: Outgoing, price: int) -> dic
         "label": attributes.get("label"),
         "parts": outgoing.quote.segmentation.parts,
         "udh": attributes.get("udh"),
-        "is_binary": False,
+        "is_binary": bool(attributes.get("is_binary")),
         "price": euros(price),
         "success": True,
         "error": None,
         "error_text": None,
     }
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _is_hex(value: str) -> bool:
+    return bool(value) and len(value) % 2 == 0 and _HEX.issuperset(value)
+
+
+def _udh(params: dict[str, Any]) -> str | None:
+    """`udh`: a user data header written in hex (`050003CC0201`), or None."""
+    value = (text(params, "udh") or "").strip()
+    if not value:
+        return None
+    if not _is_hex(value) or len(value) > 2 * 140:
+        raise InvalidParameter("udh", value, "expected a user data header in hexadecimal")
+    return value
+
+
+def _forced_segmentation(params: dict[str, Any], body: str, attributes: dict[str, Any]) -> Segmentation | None:
+    """A `udh` with a hex text sends the text as 8-bit binary data (`is_binary`); `unicode=1`
+    sends it as UCS-2 whatever its characters. None: the encoding follows from the text."""
+    force_ucs2 = boolean(params, "unicode")
+    udh = attributes.get("udh")
+    if udh and _is_hex(body):
+        attributes["is_binary"] = True
+        return segment_binary((len(udh) + len(body)) // 2)
+    if force_ucs2:
+        return segment_ucs2(body)
+    return None
 
 
 async def send_sms(request: Request) -> Response:
@@ -60,7 +91,7 @@ async def send_sms(request: Request) -> Response:
         "label": tag(params, "label", 100),
         "foreign_id": tag(params, "foreign_id", 64),
         "flash": boolean(params, "flash"),
-        "udh": text(params, "udh") or None,
+        "udh": _udh(params),
         "performance_tracking": boolean(params, "performance_tracking"),
     }
     sms_type = (text(params, "type") or "").strip().lower() or reload_lock.DEFAULT_TYPE
@@ -71,6 +102,10 @@ async def send_sms(request: Request) -> Response:
     send_at = send_time(params)
     debug = boolean(params, "debug")
     batch = [Outgoing(engine.quote_sms("seven", number, body), from_, body, None, attributes) for number in numbers]
+    forced = _forced_segmentation(params, body, attributes)
+    if forced is not None:
+        for item in batch:
+            item.quote.segmentation = forced
     if not boolean(params, "no_reload"):
         reload_lock.check(engine, account, (number.e164 for number in numbers), sms_type, body)
     if debug:
