@@ -12,7 +12,7 @@ from ..core.engine import Engine, Outgoing
 from ..core.errors import InvalidParameter, TextTooLong
 from ..core.text import Segmentation, segment_binary, segment_ucs2
 from ..core.models import Message
-from . import reload_lock
+from . import reload_lock, short_links
 from .addressbook import recipients_for
 from .context import begin
 from .render import euro_text, euros, json_response, text_response
@@ -78,6 +78,25 @@ def _forced_segmentation(params: dict[str, Any], body: str, attributes: dict[str
     return None
 
 
+def _linked_batch(engine: Engine, account_id: str, numbers: list, from_: str, body: str,
+                  attributes: dict[str, Any], files: list[short_links.Attachment]) -> list[Outgoing]:
+    """The messages of a send whose text gets short links: `[[name]]` of attached files, and with
+    `performance_tracking` every URL, by a tracking link of each recipient's own."""
+    linked, kept = short_links.with_file_links(engine, account_id, body, files) if files else (body, [])
+    batch = []
+    for number in numbers:
+        item_attributes = dict(attributes)
+        if kept:
+            item_attributes["files"] = kept
+        text_ = linked
+        if attributes["performance_tracking"]:
+            text_, links = short_links.tracked_text(engine, account_id, number.e164, linked)
+            if links:
+                item_attributes["short_links"] = links
+        batch.append(Outgoing(engine.quote_sms("seven", number, text_), from_, text_, None, item_attributes))
+    return batch
+
+
 async def send_sms(request: Request) -> Response:
     call = await begin(request)
     engine, account, params = call.engine, call.account, call.params
@@ -101,10 +120,14 @@ async def send_sms(request: Request) -> Response:
         attributes["sms_type"] = sms_type
     send_at = send_time(params)
     debug = boolean(params, "debug")
-    batch = [Outgoing(engine.quote_sms("seven", number, body), from_, body, None, attributes) for number in numbers]
-    forced = _forced_segmentation(params, body, attributes)
-    if forced is not None:
-        for item in batch:
+    files = short_links.attachments(params)
+    if files or attributes["performance_tracking"]:
+        batch = _linked_batch(engine, account.id, numbers, from_, body, attributes, files)
+    else:
+        batch = [Outgoing(engine.quote_sms("seven", number, body), from_, body, None, attributes) for number in numbers]
+    for item in batch:
+        forced = _forced_segmentation(params, item.text, item.attributes)
+        if forced is not None:
             item.quote.segmentation = forced
     if not boolean(params, "no_reload"):
         reload_lock.check(engine, account, (number.e164 for number in numbers), sms_type, body)
@@ -114,6 +137,8 @@ async def send_sms(request: Request) -> Response:
     else:
         messages = list(engine.send_messages(account, batch, lambda: next_sms_id(engine), send_at))
         reload_lock.note(engine, messages)
+        if attributes["performance_tracking"]:
+            short_links.note_links(engine, messages)
         prices = [item.quote.cost for item in batch]
     total = sum(prices)
     if call.as_json:
