@@ -33,3 +33,12 @@ async def test_a_wrong_pair_is_900(emulator, client, user, password):
 
 async def test_the_api_key_as_p_still_works_without_u(client):
     assert (await client.get("/api/balance", params={"p": "test_api_key"})).text == "100.0"
+
+
+async def test_a_sandbox_copy_does_not_share_the_login(emulator, client):
+    sandbox = (await client.post("/_emulator/sandboxes", json={})).json()
+    copies = [a for a in emulator.engine.store.accounts.values() if a.provider == "seven" and a.id not in (SEVEN_ACCOUNT, "1000002")]
+    assert copies and all(a.credentials.get("password") not in (None, "test_password") for a in copies if a.credentials.get("username"))
+    await client.get("/api/sms", params={"u": "test@example.de", "p": "test_password", "to": "+4917612345678", "text": "mine"})
+    (message,) = emulator.engine.store.messages
+    assert message.account_id == SEVEN_ACCOUNT and sandbox
