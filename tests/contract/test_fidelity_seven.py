@@ -426,6 +426,13 @@ FACTS = [
          lambda r, ctx: (lambda d: {"callerId", "duration", "id", "pricePerMinute", "recipient", "status", "timestamp"} <= set(d)
                          and isinstance(d["duration"], str) and isinstance(d["timestamp"], int))(
              [h.json["data"] for h in ctx.hooks if h.json["webhook_event"] == "voice_status"][-1]) or pytest.fail("")),
+    Fact("6.3", "voice_call: caller, id (int), system, time (unix int)",
+         [hook_json(), ask("POST", "/_emulator/inbound/call", {}, json={"to": "+4915799912345", "from": DE}), 5.0],
+         lambda r, ctx: (lambda d: sorted(d) == ["caller", "id", "system", "time"] and isinstance(d["id"], int) and isinstance(d["time"], int))(
+             [h.json["data"] for h in ctx.hooks if h.json["webhook_event"] == "voice_call"][0]) or pytest.fail("")),
+    Fact("6.3", "voice_dtmf: a key pressed on an inbound call",
+         [hook_json(), ask("POST", "/_emulator/inbound/call", {}, json={"to": "+4915799912345", "from": DE, "digits": "7", "talk_time": 20}), 60.0],
+         lambda r, ctx: [h.json["data"]["dtmf_digit"] for h in ctx.hooks if h.json["webhook_event"] == "voice_dtmf"] == ["7"] or pytest.fail("")),
     # -- 6.4 signing -------------------------------------------------------------------------
     Fact("6.4", "signed GET: URL with query, md5 of the empty body", [ask("GET", "/api/balance", signed("GET", "http://emulator.test/api/balance?json=1"), params={"json": "1"})],
          body_has(amount=100.0)),
@@ -457,6 +464,10 @@ FACTS = [
     Fact("7.3", "already validated: The sender ID is already saved.", [ask("POST", "/api/validate_for_voice", data={"number": DE2}), 20.0,
                                                                          ask("POST", "/api/validate_for_voice", data={"number": DE2})],
          that(lambda r: (r.json()["success"], r.json()["error"], r.json()["voice"]) == (True, "The sender ID is already saved.", True))),
+    Fact("7.3", "after validation the callback gets a GET with error, formatted_output, id, sender",
+         [ask("POST", "/api/validate_for_voice", data={"number": DE2, "callback": HOOK}), 20.0],
+         lambda r, ctx: (ctx.hooks[0].method == "GET" and all(f"{k}=" in ctx.hooks[0].url for k in ("error", "formatted_output", "id", "sender")))
+         or pytest.fail(str([h.url for h in ctx.hooks]))),
     # -- 8.1-8.4 -----------------------------------------------------------------------------
     Fact("8.1", "balance JSON: amount and currency", [ask("GET", "/api/balance")], answers(200, {"amount": 100.0, "currency": "EUR"})),
     Fact("8.1", "a balance never reads as a return code", [ask("GET", "/api/balance", T)], that(lambda r: "." in r.text)),
@@ -508,6 +519,10 @@ FACTS = [
          answers(200, {"success": True, "error": None})),
     Fact("8.6", "active numbers", [ask("GET", "/api/numbers/active")],
          that(lambda r: {"number", "country", "friendly_name", "billing", "features", "forward_sms_mo", "expires", "created"} <= set(r.json()["activeNumbers"][0]))),
+    Fact("8.6", "PATCH an active number: friendly_name, the updated number", [ask("PATCH", "/api/numbers/active/4915799912345", data={"friendly_name": "Hotline"})],
+         that(lambda r: r.json()["friendly_name"] == "Hotline" and r.json()["number"] == "4915799912345")),
+    Fact("8.6", "DELETE an active number: success", [ask("DELETE", "/api/numbers/active/4915799912345", params={"delete_immediately": "true"})],
+         that(lambda r: r.json()["success"] is True)),
     # -- 8.7 subaccounts ---------------------------------------------------------------------
     Fact("8.7", "create: success, error null, the subaccount", [ask("POST", "/api/subaccounts/create", data=SUB)],
          that(lambda r: (r.json()["success"], r.json()["error"]) == (True, None) and r.json()["subaccount"]["company"] is None)),
@@ -516,6 +531,18 @@ FACTS = [
     Fact("8.7", "list by /read (JS SDK)", [ask("POST", "/api/subaccounts/create", data=SUB), ask("GET", "/api/subaccounts/read")], that(lambda r: len(r.json()) == 1)),
     Fact("8.7", "list by /list (seed)", [ask("POST", "/api/subaccounts/create", data=SUB), ask("GET", "/api/subaccounts/list")], that(lambda r: len(r.json()) == 1)),
     Fact("8.7", "create by POST action=create", [ask("POST", "/api/subaccounts", data={**SUB, "action": "create"})], body_has(success=True)),
+    Fact("8.7", "transfer_credits: success, error null", [ask("POST", "/api/subaccounts/create", data=SUB),
+                                                          ask("POST", "/api/subaccounts/transfer_credits", data=lambda c: {"id": c.json(0)["subaccount"]["id"], "amount": "5"})],
+         answers(200, {"success": True, "error": None})),
+    Fact("8.7", "update (auto top-up): success, error null", [ask("POST", "/api/subaccounts/create", data=SUB),
+                                                              ask("POST", "/api/subaccounts/update", data=lambda c: {"id": c.json(0)["subaccount"]["id"], "threshold": "1", "amount": "5"})],
+         answers(200, {"success": True, "error": None})),
+    Fact("8.7", "delete: success, error null", [ask("POST", "/api/subaccounts/create", data=SUB),
+                                                ask("POST", "/api/subaccounts/delete", data=lambda c: {"id": c.json(0)["subaccount"]["id"]})],
+         answers(200, {"success": True, "error": None})),
+    Fact("8.7", "negative amount refused", [ask("POST", "/api/subaccounts/create", data=SUB),
+                                            ask("POST", "/api/subaccounts/transfer_credits", data=lambda c: {"id": c.json(0)["subaccount"]["id"], "amount": "-5"})],
+         that(lambda r: r.json()["success"] is False, 400)),
     Fact("8.7", "failure: success false and a text", [ask("POST", "/api/subaccounts/create", data={"name": "", "email": "x@example.com"})],
          that(lambda r: r.json()["success"] is False and isinstance(r.json()["error"], str), 400)),
     # -- 8.8 contacts ------------------------------------------------------------------------
