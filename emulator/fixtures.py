@@ -496,10 +496,11 @@ def add_fixture_account(store: Store, provider: str, raw: dict[str, Any], create
             balance=raw["balance"],
             created=created,
             email=raw.get("email"),
-            credentials={"api_key": str(raw["api_key"])},
+            credentials={"api_key": str(raw["api_key"]), **{k: str(raw[k]) for k in ("username", "password") if raw.get(k)}},
             attributes={
                 "default_sender": raw.get("default_sender"),
                 "signing_secret": raw.get("signing_secret"),
+                **({"reload_lock": False} if raw.get("reload_lock") is False else {}),
             },
         )
         store.add_account(account, str(raw["api_key"]))

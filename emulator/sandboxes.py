@@ -14,6 +14,7 @@ accounts), so they survive a `--state` restart and a snapshot restore.
 from __future__ import annotations
 
 import copy
+import hashlib
 import random
 import re
 from dataclasses import dataclass, field
@@ -139,6 +140,9 @@ class Sandboxes:
             account["api_key"] = ids.token(48)
             for token in account.get("tokens") or []:
                 token["token"] = ids.token(48)
+            if account.get("password"):  # a legacy login of its own, not the copied account's
+                account["username"] = f"sandbox_{account['id']}"
+                account["password"] = hashlib.sha256(f"{account['api_key']}/password".encode()).hexdigest()[:20]
         for number in account.get("numbers") or []:
             number["number"] = _fresh_number(str(number["number"]), rng, taken)
             number["id"] = ids.hex_id("n") if provider == "elks" else number["number"].lstrip("+")

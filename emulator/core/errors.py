@@ -23,6 +23,7 @@ __all__ = [
     "MalformedBody",
     "BodyTooLarge",
     "InsufficientBalance",
+    "RepeatedMessage",
     "FixtureError",
     "InvalidWebhookTarget",
     "LoopDetected",
@@ -134,6 +135,16 @@ class InsufficientBalance(EmulatorError):
         super().__init__(f"Not enough credits: {required} needed, {available} available")
         self.required = required
         self.available = available
+
+
+class RepeatedMessage(EmulatorError):
+    """The same message (same text, type and recipient) sent again too soon: refused by a
+    provider's duplicate guard (seven.io's reload lock)."""
+
+    def __init__(self, recipient: str, seconds: int) -> None:
+        super().__init__(f"The same message to {recipient} was sent less than {seconds} seconds ago (reload lock)")
+        self.recipient = recipient
+        self.seconds = seconds
 
 
 class FixtureError(EmulatorError):

@@ -1,5 +1,7 @@
 """seven.io authentication: `X-Api-Key`, `Authorization: Bearer <key or access token>`,
-`Authorization: Basic <key>` (the raw key, or base64 of `user:key`) and the legacy `p` parameter.
+`Authorization: Basic <key>` (the raw key, or base64 of `user:key`), the legacy `p` parameter
+(the API key), and the legacy login `u=<username or e-mail>&p=<password>` for accounts whose
+fixture has a `password`.
 
 API keys may use every endpoint. OAuth access tokens (from the fixtures or from
 `POST /_emulator/seven/tokens`) are limited to their scopes; the scope a request needs follows from
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 from dataclasses import dataclass
 
 from ..core.errors import AuthenticationFailed, PermissionDenied
@@ -85,8 +88,28 @@ def _is_bearer(headers) -> bool:
     return not headers.get("x-api-key") and headers.get("authorization", "").strip().lower().startswith("bearer ")
 
 
-def identify(store: Store, headers, legacy_key: str | None) -> Credential:
-    """The account and scopes of the presented credentials, or AuthenticationFailed."""
+def _password_login(store: Store, user: str, password: str | None) -> Account | None:
+    """The seven.io account whose username or e-mail address is `user` and whose password is
+    `password` (an account without a password in its fixture cannot log in this way)."""
+    wanted = user.strip().casefold()
+    for account in store.accounts.values():
+        secret = account.credentials.get("password")
+        if account.provider != "seven" or not secret or password is None:
+            continue
+        names = (account.credentials.get("username") or "", account.email or "")
+        if wanted in (name.casefold() for name in names if name) and hmac.compare_digest(secret.encode(), password.encode()):
+            return account
+    return None
+
+
+def identify(store: Store, headers, legacy_key: str | None, legacy_user: str | None = None) -> Credential:
+    """The account and scopes of the presented credentials, or AuthenticationFailed. With
+    `legacy_user` (the `u` parameter) and no key in the headers, `legacy_key` is its password."""
+    if legacy_user and legacy_user.strip() and not headers.get("x-api-key") and not headers.get("authorization"):
+        account = _password_login(store, legacy_user, legacy_key)
+        if account is None:
+            raise AuthenticationFailed("Wrong user name or password")
+        return Credential(account)
     key = presented_key(headers, legacy_key)
     if not key:
         raise AuthenticationFailed("Missing API key")

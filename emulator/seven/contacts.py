@@ -1,4 +1,5 @@
-"""seven.io contacts: `GET/POST /api/contacts`, `GET/PATCH/DELETE /api/contacts/{id}`.
+"""seven.io contacts: `GET/POST /api/contacts`, `GET/PATCH/DELETE /api/contacts/{id}`; a `GET` or
+`POST /api/contacts` with `action` is the legacy contacts API (`legacy_contacts`).
 
 Contacts are written as flat form (or JSON) fields, `firstname` ... `notes`, `avatar` and
 `groups` (repeated `groups`, `groups[]`, `groups[0]`, a JSON array or a comma list), and answered
@@ -199,6 +200,8 @@ def _ordered(found: list[Contact], order_by: str, descending: bool) -> list[Cont
 
 async def list_contacts(request: Request) -> Response:
     call = await begin(request)
+    if "action" in call.params:
+        return _legacy(call)
     params = call.params
     limit, offset = window(params, DEFAULT_LIMIT, MAX_LIMIT)
     group_id = whole_number(params, "group_id", 0, 0) or None
@@ -226,8 +229,8 @@ def _searchable(contact: Contact) -> list[str]:
 async def create_contact(request: Request) -> Response:
     call = await begin(request)
     engine = call.engine
-    if "action" in call.params:  # never mistake a legacy call (action=write|del) for a new contact
-        raise InvalidParameter("action", call.params["action"], "the legacy contacts API (action=...) is not emulated")
+    if "action" in call.params:  # a legacy call (action=read|write|del), never a new contact
+        return _legacy(call)
     changes = _changes(engine, call.account.id, call.params)
     contact = Contact(
         id=engine.ids.sequence("seven.contact", FIRST_CONTACT_ID),
@@ -238,6 +241,12 @@ async def create_contact(request: Request) -> Response:
     _apply(engine, contact, changes)
     contacts(engine.store).add(str(contact.id), contact.account_id, contact.created, contact)
     return json_response(contact_json(contact))
+
+
+def _legacy(call) -> Response:
+    from .legacy_contacts import legacy_action  # that module builds on this one
+
+    return legacy_action(call)
 
 
 async def get_contact(request: Request) -> Response:

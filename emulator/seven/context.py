@@ -68,8 +68,9 @@ async def begin(request: Request) -> Call:
     params = await read_params(request)
     as_json = "application/json" in request.headers.get("accept", "").lower() or truthy(params.get("json"))
     request.scope["seven.json"] = as_json
-    legacy_key = params.get("p")
-    credential = identify(engine.store, request.headers, legacy_key if isinstance(legacy_key, str) else None)
+    legacy_key, legacy_user = params.get("p"), params.get("u")
+    credential = identify(engine.store, request.headers, legacy_key if isinstance(legacy_key, str) else None,
+                          legacy_user if isinstance(legacy_user, str) else None)
     if signed:
         await verify_request(request, credential.account, engine.clock)
     if credential.scopes is not None:

@@ -1,4 +1,5 @@
-"""seven.io webhooks: `GET/POST/DELETE /api/hooks`, and the dispatch of events (`dlr`, ...) to
+"""seven.io webhooks: `GET/POST/DELETE /api/hooks` (and the legacy `?action=read|subscribe|unsubscribe`
+by GET or POST), and the dispatch of events (`dlr`, ...) to
 every matching hook in the hook's `request_method` (POST form, JSON or GET query), signed when
 the account has a signing secret.
 
@@ -23,7 +24,7 @@ from ..core.engine import Engine
 from ..core.errors import InvalidParameter, MissingParameter, NotFound, ValidationError
 from ..core.models import Delivery, Hook, Message, StatusChange
 from ..core.webhook_targets import check_custom_headers, check_target_url, parse_custom_headers
-from .context import begin
+from .context import Call, begin
 from .render import STATUS_NAMES, json_response, moment
 from .signing import NonceSource, signed_headers
 from .validate import text
@@ -32,6 +33,8 @@ __all__ = [
     "list_hooks",
     "create_hook",
     "delete_hook",
+    "hooks_by_get",
+    "hooks_by_post",
     "dispatch",
     "listening",
     "report_delivery",
@@ -61,13 +64,19 @@ def _hook_json(hook: Hook) -> dict[str, Any]:
 
 
 async def list_hooks(request: Request) -> Response:
-    call = await begin(request)
+    return _list(await begin(request))
+
+
+def _list(call: Call) -> Response:
     page = call.engine.store.hooks.page(call.account.id, limit=10_000)
     return json_response({"success": True, "code": None, "hooks": [_hook_json(h) for h in reversed(page.items)]})
 
 
 async def create_hook(request: Request) -> Response:
-    call = await begin(request)
+    return _create(await begin(request))
+
+
+def _create(call: Call) -> Response:
     params = call.params
     target_url = text(params, "target_url")
     if not target_url:
@@ -105,7 +114,10 @@ async def create_hook(request: Request) -> Response:
 
 
 async def delete_hook(request: Request) -> Response:
-    call = await begin(request)
+    return _delete(await begin(request))
+
+
+def _delete(call: Call) -> Response:
     raw = text(call.params, "id")
     if raw is None or raw.strip() == "":
         raise MissingParameter("id")
@@ -206,8 +218,31 @@ def install(engine: Engine) -> None:
     engine.lifecycle.listen("seven", partial(report_delivery, engine))
 
 
+# The legacy form: `GET` or `POST /hooks?action=read|subscribe|unsubscribe`, same fields and answers.
+_ACTIONS = {"read": _list, "subscribe": _create, "unsubscribe": _delete}
+
+
+def _by_action(call: Call, default) -> Response:
+    action = (text(call.params, "action") or "").strip().lower()
+    if not action:
+        return default(call)
+    if action not in _ACTIONS:
+        raise InvalidParameter("action", action, "expected read, subscribe or unsubscribe")
+    return _ACTIONS[action](call)
+
+
+async def hooks_by_get(request: Request) -> Response:
+    """`GET /hooks`: the list, or a legacy `action`."""
+    return _by_action(await begin(request), _list)
+
+
+async def hooks_by_post(request: Request) -> Response:
+    """`POST /hooks`: a new hook, or a legacy `action`."""
+    return _by_action(await begin(request), _create)
+
+
 ROUTES = [
-    Route("/hooks", list_hooks, methods=["GET"]),
-    Route("/hooks", create_hook, methods=["POST"]),
+    Route("/hooks", hooks_by_get, methods=["GET"]),
+    Route("/hooks", hooks_by_post, methods=["POST"]),
     Route("/hooks", delete_hook, methods=["DELETE"]),
 ]

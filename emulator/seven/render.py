@@ -47,6 +47,7 @@ STATUS_NAMES = {
 }
 
 _SMS_FIELD_CODES = {"to": 301, "text": 305}
+_INVALID_FIELD_CODES = {"type": 400}
 
 
 def euros(units: int) -> float:
@@ -83,8 +84,12 @@ def return_code(exc: errors.EmulatorError) -> tuple[int, int]:
         return 902, 403
     if isinstance(exc, errors.InsufficientBalance):
         return 500, 402
+    if isinstance(exc, errors.RepeatedMessage):
+        return 402, 409
     if isinstance(exc, errors.MissingParameter) and exc.field in _SMS_FIELD_CODES:
         return _SMS_FIELD_CODES[exc.field], 400
+    if isinstance(exc, errors.InvalidParameter) and exc.field in _INVALID_FIELD_CODES:
+        return _INVALID_FIELD_CODES[exc.field], 400
     if isinstance(exc, errors.InvalidSender):
         return 201, 400
     if isinstance(exc, errors.InvalidNumber):

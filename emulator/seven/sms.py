@@ -9,8 +9,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.engine import Engine, Outgoing
-from ..core.errors import TextTooLong
+from ..core.errors import InvalidParameter, TextTooLong
+from ..core.text import Segmentation, segment_binary, segment_ucs2
 from ..core.models import Message
+from . import reload_lock, short_links
 from .addressbook import recipients_for
 from .context import begin
 from .render import euro_text, euros, json_response, text_response
@@ -38,12 +40,61 @@ def message_json(message: Message | None, outgoing: Outgoing, price: int) -> dic
         "label": attributes.get("label"),
         "parts": outgoing.quote.segmentation.parts,
         "udh": attributes.get("udh"),
-        "is_binary": False,
+        "is_binary": bool(attributes.get("is_binary")),
         "price": euros(price),
         "success": True,
         "error": None,
         "error_text": None,
     }
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _is_hex(value: str) -> bool:
+    return bool(value) and len(value) % 2 == 0 and _HEX.issuperset(value)
+
+
+def _udh(params: dict[str, Any]) -> str | None:
+    """`udh`: a user data header written in hex (`050003CC0201`), or None."""
+    value = (text(params, "udh") or "").strip()
+    if not value:
+        return None
+    if not _is_hex(value) or len(value) > 2 * 140:
+        raise InvalidParameter("udh", value, "expected a user data header in hexadecimal")
+    return value
+
+
+def _forced_segmentation(params: dict[str, Any], body: str, attributes: dict[str, Any]) -> Segmentation | None:
+    """A `udh` with a hex text sends the text as 8-bit binary data (`is_binary`); `unicode=1`
+    sends it as UCS-2 whatever its characters. None: the encoding follows from the text."""
+    force_ucs2 = boolean(params, "unicode")
+    udh = attributes.get("udh")
+    if udh and _is_hex(body):
+        attributes["is_binary"] = True
+        return segment_binary((len(udh) + len(body)) // 2)
+    if force_ucs2:
+        return segment_ucs2(body)
+    return None
+
+
+def _linked_batch(engine: Engine, account_id: str, numbers: list, from_: str, body: str,
+                  attributes: dict[str, Any], files: list[short_links.Attachment]) -> list[Outgoing]:
+    """The messages of a send whose text gets short links: `[[name]]` of attached files, and with
+    `performance_tracking` every URL, by a tracking link of each recipient's own."""
+    linked, kept = short_links.with_file_links(engine, account_id, body, files) if files else (body, [])
+    batch = []
+    for number in numbers:
+        item_attributes = dict(attributes)
+        if kept:
+            item_attributes["files"] = kept
+        text_ = linked
+        if attributes["performance_tracking"]:
+            text_, links = short_links.tracked_text(engine, account_id, number.e164, linked)
+            if links:
+                item_attributes["short_links"] = links
+        batch.append(Outgoing(engine.quote_sms("seven", number, text_), from_, text_, None, item_attributes))
+    return batch
 
 
 async def send_sms(request: Request) -> Response:
@@ -59,17 +110,35 @@ async def send_sms(request: Request) -> Response:
         "label": tag(params, "label", 100),
         "foreign_id": tag(params, "foreign_id", 64),
         "flash": boolean(params, "flash"),
-        "udh": text(params, "udh") or None,
+        "udh": _udh(params),
         "performance_tracking": boolean(params, "performance_tracking"),
     }
+    sms_type = (text(params, "type") or "").strip().lower() or reload_lock.DEFAULT_TYPE
+    if sms_type not in reload_lock.SMS_TYPES:
+        raise InvalidParameter("type", sms_type, "expected direct or economy")
+    if sms_type != reload_lock.DEFAULT_TYPE:
+        attributes["sms_type"] = sms_type
     send_at = send_time(params)
     debug = boolean(params, "debug")
-    batch = [Outgoing(engine.quote_sms("seven", number, body), from_, body, None, attributes) for number in numbers]
+    files = short_links.attachments(params)
+    if files or attributes["performance_tracking"]:
+        batch = _linked_batch(engine, account.id, numbers, from_, body, attributes, files)
+    else:
+        batch = [Outgoing(engine.quote_sms("seven", number, body), from_, body, None, attributes) for number in numbers]
+    for item in batch:
+        forced = _forced_segmentation(params, item.text, item.attributes)
+        if forced is not None:
+            item.quote.segmentation = forced
+    if not boolean(params, "no_reload"):
+        reload_lock.check(engine, account, (number.e164 for number in numbers), sms_type, body)
     if debug:
         messages: list[Message | None] = [None] * len(batch)
         prices = [0] * len(batch)
     else:
         messages = list(engine.send_messages(account, batch, lambda: next_sms_id(engine), send_at))
+        reload_lock.note(engine, messages)
+        if attributes["performance_tracking"]:
+            short_links.note_links(engine, messages)
         prices = [item.quote.cost for item in batch]
     total = sum(prices)
     if call.as_json:
@@ -78,7 +147,7 @@ async def send_sms(request: Request) -> Response:
             "total_price": euros(total),
             "balance": euros(account.balance),
             "debug": "true" if debug else "false",
-            "sms_type": "direct",
+            "sms_type": sms_type,
             "messages": [message_json(m, item, p) for m, item, p in zip(messages, batch, prices)],
         })
     lines = ["100"]
@@ -91,7 +160,7 @@ async def send_sms(request: Request) -> Response:
             f"Preis: {euro_text(total)}",
             f"Guthaben: {euro_text(account.balance)}",
             f"Text: {body}",
-            "SMS-Typ: direct",
+            f"SMS-Typ: {sms_type}",
             f"Flash SMS: {'true' if attributes['flash'] else 'false'}",
             f"Encoding: {first.quote.segmentation.encoding}",
             f"GSM0338: {'true' if first.quote.segmentation.encoding == 'gsm' else 'false'}",

@@ -196,7 +196,7 @@ async def _scenario(sends: list[tuple[str, int, str, int]], pieces: list[float])
     async with running_emulator(engine, receiver) as emulator:
         client = emulator.client
         hooked: set[str] = set()
-        for provider, which, endpoint, wait in sends:
+        for sent, (provider, which, endpoint, wait) in enumerate(sends):
             to = RECIPIENTS[provider][which % len(RECIPIENTS[provider])]
             url = f"http://hooks.test{endpoint}"
             if provider == "elks":
@@ -205,7 +205,7 @@ async def _scenario(sends: list[tuple[str, int, str, int]], pieces: list[float])
                 if url not in hooked:
                     hooked.add(url)
                     await client.post("/api/hooks", data={"target_url": url, "event_type": "dlr"}, headers=SEVEN_JSON)
-                response = await client.post("/api/sms", json={"to": to, "text": "hi"}, headers=SEVEN_JSON)
+                response = await client.post("/api/sms", json={"to": to, "text": f"hi {sent}"}, headers=SEVEN_JSON)  # no repeats: reload lock
             assert response.status_code == 200
             await _moves(emulator, [wait])
         fired = await _moves(emulator, pieces)

@@ -71,7 +71,18 @@ async def test_dlr_as_json_envelope(emulator, client):
     assert final.json["data"] == {
         "msg_id": message_id, "status": "DELIVERED", "timestamp": "2026-01-01 00:00:01.000000", "foreign_id": "f1", "label": "l1",
     }
-    assert "x-signature" not in final.headers
+    # signed by default, as seven.io signs every webhook: the default account's secret is in the README
+    signed = "\n".join([final.headers["x-timestamp"], final.headers["x-nonce"], "POST", final.url, hashlib.md5(final.body).hexdigest()])
+    assert final.headers["x-signature"] == hmac.new(b"test_signing_secret", signed.encode(), hashlib.sha256).hexdigest()
+
+
+async def test_an_account_without_a_signing_secret_gets_unsigned_hooks(emulator, client):
+    emulator.engine.store.accounts[SEVEN_ACCOUNT].attributes["signing_secret"] = None  # a fixture without one
+    await create(client, request_method="JSON")
+    await send(client)
+    await emulator.advance(1)
+    assert emulator.receiver.requests
+    assert not any({"x-signature", "x-timestamp", "x-nonce"} & set(r.headers) for r in emulator.receiver.requests)
 
 
 async def test_dlr_as_form_and_as_get(emulator, client):

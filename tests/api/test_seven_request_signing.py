@@ -102,7 +102,8 @@ async def test_unsigned_requests_still_pass_when_the_account_has_a_secret(client
     assert response.status_code == 200 and response.json()["amount"] == 100
 
 
-async def test_signature_headers_are_not_checked_for_an_account_without_a_secret(client):
+async def test_signature_headers_are_not_checked_for_an_account_without_a_secret(emulator, client):
+    emulator.engine.store.accounts[SEVEN_ACCOUNT].attributes["signing_secret"] = None  # a fixture without one
     response = await client.get("/api/balance", headers=headers(**sign("GET", f"{BASE}/api/balance", secret="whatever")))
     assert response.status_code == 200 and response.json()["amount"] == 100
 

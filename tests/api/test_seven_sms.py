@@ -41,12 +41,12 @@ async def test_plain_text_answers_without_json(client):
     headers = {"X-Api-Key": SEVEN_KEY}
     assert (await client.post("/api/sms", data={"to": "+4917612345678", "text": "x"}, headers=headers)).text == "100"
     response = await client.post(
-        "/api/sms", data={"to": "+4917612345678", "text": "x", "return_msg_id": "1"}, headers=headers
+        "/api/sms", data={"to": "+4917612345678", "text": "y", "return_msg_id": "1"}, headers=headers
     )
     code, message_id = response.text.split("\n")
     assert code == "100" and message_id.isdigit()
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
-    details = (await client.post("/api/sms", data={"to": "+4917612345678", "text": "x", "details": "1"}, headers=headers)).text
+    details = (await client.post("/api/sms", data={"to": "+4917612345678", "text": "z", "details": "1"}, headers=headers)).text
     assert details.splitlines()[0] == "100" and "Encoding: gsm" in details and "Debug: false" in details
 
 
@@ -98,7 +98,8 @@ async def test_balance_json_and_text(client):
 async def test_status_follows_the_lifecycle(emulator, client):
     message_id = (await client.post("/api/sms", json={"to": "+4917612345678", "text": "x"}, headers=SEVEN_JSON)).json()["messages"][0]["id"]
     status = (await client.get("/api/status", params={"msg_id": message_id}, headers=SEVEN_JSON)).json()
-    assert status == [{"id": message_id, "status": "ACCEPTED", "status_time": "2026-01-01 00:00:00.000"}]
+    assert status == [{"id": message_id, "status": None, "status_time": None}]  # no report yet (reference 5.1)
+    assert (await client.get("/api/status", params={"msg_id": message_id}, headers={"X-Api-Key": SEVEN_KEY})).text == "\n"
     await emulator.advance(0.5)
     assert (await client.get("/api/status", params={"msg_id": message_id}, headers=SEVEN_JSON)).json()[0]["status"] == "TRANSMITTED"
     await emulator.advance(0.5)
@@ -115,8 +116,53 @@ async def test_status_of_failed_and_expired_messages(emulator, client):
     assert [s["status"] for s in body] == ["NOTDELIVERED", "EXPIRED"]
 
 
+async def test_status_is_answered_for_30_days_after_the_send(emulator, client):
+    message_id = (await client.post("/api/sms", json={"to": "+4917612345678", "text": "x"}, headers=SEVEN_JSON)).json()["messages"][0]["id"]
+    await emulator.advance(30 * 86_400)
+    answer = (await client.get("/api/status", params={"msg_id": message_id}, headers=SEVEN_JSON)).json()
+    assert answer == [{"id": message_id, "status": "DELIVERED", "status_time": "2026-01-01 00:00:01.000"}]
+    await emulator.advance(1)
+    response = await client.get("/api/status", params={"msg_id": message_id}, headers={"X-Api-Key": SEVEN_KEY})
+    assert (response.status_code, response.text) == (404, "901")
+
+
 async def test_status_of_unknown_or_foreign_message_is_901(client):
     message_id = (await client.post("/api/sms", json={"to": "+4917612345678", "text": "x"}, headers=SEVEN_JSON)).json()["messages"][0]["id"]
     for key, msg_id in ((SEVEN_KEY, "0"), (SEVEN_OTHER_KEY, message_id)):
         response = await client.get("/api/status", params={"msg_id": msg_id}, headers={"X-Api-Key": key})
         assert response.status_code == 404 and response.text == "901"
+
+
+async def test_unicode_forces_ucs2(emulator, client):
+    """Reference 4.1 `unicode`: forces UCS-2 (70 characters single, 67 per part)."""
+    body = (await client.post("/api/sms", json={"to": "+4917612345678", "text": "a" * 71, "unicode": 1}, headers=SEVEN_JSON)).json()
+    message = body["messages"][0]
+    assert (message["encoding"], message["parts"], message["price"]) == ("ucs2", 2, 0.15)
+    stored = emulator.engine.store.messages.get(message["id"])
+    assert (stored.encoding, stored.parts, stored.cost) == ("ucs2", 2, 1500)
+    plain = (await client.post("/api/sms", json={"to": "+4917612345678", "text": "b" * 71, "unicode": "0"}, headers=SEVEN_JSON)).json()
+    assert (plain["messages"][0]["encoding"], plain["messages"][0]["parts"]) == ("gsm", 1)
+
+
+async def test_udh_with_hex_text_goes_out_as_binary(emulator, client):
+    """Reference 4.1 `udh`: with a hex text the message is 8-bit binary (`is_binary`)."""
+    sent = (await client.post("/api/sms", json={"to": "+4917612345678", "text": "48656C6C6F", "udh": "050003CC0201"}, headers=SEVEN_JSON)).json()
+    message = sent["messages"][0]
+    assert (message["udh"], message["is_binary"], message["parts"], message["price"]) == ("050003CC0201", True, 1, 0.075)
+    assert emulator.engine.store.messages.get(message["id"]).attributes["is_binary"] is True
+    # 140 octets with the header fit one SMS; 141 need two parts
+    full = (await client.post("/api/sms", json={"to": "+4917612345678", "text": "AB" * 134, "udh": "050003CC0201"}, headers=SEVEN_JSON)).json()
+    over = (await client.post("/api/sms", json={"to": "+4917612345678", "text": "AB" * 135, "udh": "050003CC0201"}, headers=SEVEN_JSON)).json()
+    assert (full["messages"][0]["parts"], over["messages"][0]["parts"]) == (1, 2)
+
+
+async def test_udh_with_a_text_that_is_not_hex_stays_text(client):
+    sent = (await client.post("/api/sms", json={"to": "+4917612345678", "text": "Hallo", "udh": "050003CC0201"}, headers=SEVEN_JSON)).json()
+    assert (sent["messages"][0]["is_binary"], sent["messages"][0]["encoding"], sent["messages"][0]["udh"]) == (False, "gsm", "050003CC0201")
+
+
+@pytest.mark.parametrize("udh", ["XYZ", "050003CC020"])
+async def test_udh_that_is_not_hex_is_refused(emulator, client, udh):
+    response = await client.post("/api/sms", json={"to": "+4917612345678", "text": "Hallo", "udh": udh}, headers=SEVEN_JSON)
+    assert (response.status_code, response.json()) == (400, 700)
+    assert len(emulator.engine.store.messages) == 0

@@ -30,6 +30,7 @@ OTHER = {"X-Api-Key": SEVEN_OTHER_KEY, "Accept": "application/json"}
 TEXT_TYPE = "text/plain; charset=utf-8"
 JSON_TYPE = "application/json"
 SMS = {"to": "+4917612345678", "text": "Hallo"}
+SENT_SMS = {**SMS, "text": "Hallo world"}  # the world's own message: SMS rows are not its repeats (reload lock)
 VOICE = {"to": "+4917612345678", "text": "Hallo"}
 NOTHING = object()
 JSON_BODY = {**JSON, "Content-Type": "application/json"}
@@ -152,6 +153,9 @@ ROWS = [
     Row("sms: not enough credit, text", "POST", "/api/sms", 402, text="500", data=SMS, headers=PLAIN, prepare=drain(749)),
     Row("sms: not enough credit for every recipient", "POST", "/api/sms", 402, json=500,
         data=but(SMS, to="+4917612345678,+4915123456789"), prepare=drain(1499)),
+    Row("sms: reload lock, same text and recipient within 180 s", "POST", "/api/sms", 409, json=402, data=SENT_SMS),
+    Row("sms: reload lock, text", "POST", "/api/sms", 409, text="402", data=SENT_SMS, headers=PLAIN),
+    Row("sms: type outside direct and economy", "POST", "/api/sms", 400, json=400, data=but(SMS, type="quality")),
     Row("sms cancel: missing ids", "DELETE", "/api/sms", 400, json=700, data={}),
     Row("sms cancel: ids not numbers", "DELETE", "/api/sms", 400, json=700, data={"ids": "abc"}),
     # -- status ----------------------------------------------------------------------------
@@ -253,8 +257,16 @@ ROWS = [
         json=failure("700", "Invalid groups: no group with id {other_group}"), data={"firstname": "Erika", "groups": "{other_group}"}),
     Row("contacts: firstname of the wrong type", "POST", "/api/contacts", 400, json=failure("700", "Invalid firstname: expected text"),
         body={"firstname": ["Erika"]}),
-    Row("contacts: legacy action", "POST", "/api/contacts", 400,
-        json=failure("700", "Invalid action: the legacy contacts API (action=...) is not emulated"), data={"action": "write", "nick": "Erika"}),
+    Row("contacts legacy: unknown action", "POST", "/api/contacts", 400, json={"return": "151"}, data={"action": "merge", "nick": "Erika"}),
+    Row("contacts legacy: delete an unknown id", "POST", "/api/contacts", 404, text="151", data={"action": "del", "id": "999"}, headers=PLAIN),
+    Row("contacts legacy: delete another account's contact", "GET", "/api/contacts", 404, json={"return": "151"},
+        params={"action": "del", "id": "{other_contact}"}),
+    Row("contacts legacy: delete without id", "POST", "/api/contacts", 400, json={"return": "151"}, data={"action": "del"}),
+    Row("contacts legacy: write a number that is none", "POST", "/api/contacts", 400, text="151",
+        data={"action": "write", "nick": "Erika", "empfaenger": "call me"}, headers=PLAIN),
+    Row("contacts legacy: edit an unknown id", "POST", "/api/contacts", 404, json={"return": "151"},
+        data={"action": "write", "id": "999", "nick": "Erika"}),
+    Row("contacts legacy: read an unknown id", "GET", "/api/contacts", 404, json={"return": "151"}, params={"action": "read", "id": "999"}),
     Row("contacts: get unknown id", "GET", "/api/contacts/999", 404, json=failure("901", "contact '999' not found")),
     Row("contacts: get an id of 5,000 digits", "GET", "/api/contacts/" + DIGITS_5000, 404,
         json=failure("901", f"contact '{DIGITS_5000}' not found")),
@@ -478,7 +490,7 @@ async def world(emulator, client) -> dict[str, str]:
     other_contact = await _ok(await client.post("/api/contacts", data={"firstname": "Theirs"}, headers=OTHER))
     other_group = await _ok(await client.post("/api/groups", data={"name": "Theirs"}, headers=OTHER))
     other_subaccount = await _ok(await client.post("/api/subaccounts/create", data={"name": "Their Sub", "email": "t@example.com"}, headers=OTHER))
-    main_sms = await _ok(await client.post("/api/sms", data=SMS, headers=JSON))
+    main_sms = await _ok(await client.post("/api/sms", data=SENT_SMS, headers=JSON))
     main_rcs = await _ok(await client.post("/api/rcs/messages", data={**SMS, "fallback": "sms"}, headers=JSON))
     main_call = await _ok(await client.post("/api/voice", data=VOICE, headers=JSON))
     main_contact = await _ok(await client.post("/api/contacts", data={"firstname": "Erika"}, headers=JSON))

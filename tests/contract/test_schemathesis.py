@@ -296,6 +296,8 @@ LEGACY = {
         ("GET", "/subaccounts"),
         ("POST", "/subaccounts"),
         ("GET", "/subaccounts/read"),
+        ("GET", "/lookup"),  # the legacy lookup, ?type=format|hlr|mnp|cnam
+        ("POST", "/lookup"),
     },
 }
 

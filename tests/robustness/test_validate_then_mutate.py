@@ -25,7 +25,7 @@ SEVEN = {"X-Api-Key": SEVEN_KEY, "Accept": "application/json"}
 SEVEN_JSON_BODY = {**SEVEN, "Content-Type": "application/json"}
 JSON_BODY = {"Content-Type": "application/json"}
 ELKS_SMS = {"from": "ElkCo", "to": "+46700000123", "message": "hi"}
-SEVEN_SMS = {"to": "+4917612345678", "text": "hi"}
+SEVEN_SMS = {"to": "+4917612345678", "text": "hi", "no_reload": 1}  # sent again and again: past the reload lock
 DEEP = b"[" * 2_000 + b"]" * 2_000
 # Every read that once answered 500 once a bad record was stored.
 READS = [
