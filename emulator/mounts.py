@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+from time import perf_counter_ns
 from types import ModuleType
 from typing import Any, Awaitable, Callable
 
@@ -28,8 +29,10 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from .core import errors
+from .core.request_journal import RequestJournal
 from .core.webhook_targets import HOP_HEADER, MAX_HOPS, current_hop, parse_hop
 from .params import ProviderRequest
+from .reasons import log_refusal, marked_reason, reason_of, with_reason
 
 __all__ = ["ProviderApp", "provider_app", "resource_routes", "route_path"]
 
@@ -48,7 +51,8 @@ class ProviderApp:
     lookup, the others are tried among the routes of their first path segment (`/sms`,
     `/numbers`, ...). The endpoint is awaited directly with a `Request` and its response sent.
     Any `EmulatorError`, unknown path, wrong method (with every allowed method named) or crash
-    becomes the provider's own answer. A trailing slash is ignored (`/sms/` is `/sms`). Handlers
+    becomes the provider's own answer, carrying its reason in words (`reasons.py`); with a
+    journal (`record_into`), every answered request is recorded there. A trailing slash is ignored (`/sms/` is `/sms`). Handlers
     reach shared objects through `request.app.state` (the outer application's state).
     """
 
@@ -57,6 +61,8 @@ class ProviderApp:
         self.render = render
         self.crash = crash
         self.hop_limit = hop_limit
+        self.journal: RequestJournal | None = None  # see `record_into`
+        self.provider = ""
         self._exact: dict[str, dict[str, Endpoint]] = {}  # path -> method -> endpoint
         self._patterns: dict[str, list[Route]] = {}  # first segment -> routes with parameters
         for route in self.routes:
@@ -73,6 +79,9 @@ class ProviderApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        journal = self.journal
+        started = perf_counter_ns() if journal is not None else 0
+        request: ProviderRequest | None = None
         try:
             request = ProviderRequest(scope, receive, send)
             hop = request.headers.raw(_HOP_KEY)  # headers are indexed once: the handler reads them again
@@ -81,15 +90,48 @@ class ProviderApp:
                 response = await endpoint(request)
             else:
                 response = await self._as_hop(endpoint, request, hop)
+            if response.status_code >= 400:  # a refusal the handler built itself may carry its reason
+                marked = marked_reason(response)
+                if marked is not None:
+                    with_reason(response, marked)
+                    log_refusal(scope, response.status_code, marked)
+            if journal is not None:
+                self._record(journal, scope, request, response, started)
             await response(scope, receive, send)
             return
         except errors.EmulatorError as exc:
-            response = self.render(Request(scope, receive), exc)
+            response = self.refusal(Request(scope, receive), exc)
         except Exception:
-            request = Request(scope, receive)
-            log.exception("internal error on %s %s", request.method, request.url.path)
-            response = self.crash(request)
+            failed = Request(scope, receive)
+            log.exception("internal error on %s %s", failed.method, failed.url.path)
+            response = with_reason(self.crash(failed), "internal error in the emulator: a bug; its log has the traceback")
+        if journal is not None:
+            self._record(journal, scope, request, response, started)
         await response(scope, receive, send)
+
+    def refusal(self, request: Request, exc: errors.EmulatorError) -> Response:
+        """The provider's own answer to `exc`, with the reason header; logged at `info`."""
+        reason = reason_of(exc)
+        response = with_reason(self.render(request, exc), reason)
+        log_refusal(request.scope, response.status_code, reason)
+        return response
+
+    def record_into(self, journal: RequestJournal, provider: str) -> None:
+        """Record every request this app answers in `journal`, as `provider`'s."""
+        self.journal = journal
+        self.provider = provider
+
+    def record_refusal(self, scope: Scope, response: Response) -> None:
+        """Journal a refusal made before the request reached this app (a body over the limit)."""
+        if self.journal is not None:
+            self._record(self.journal, scope, None, response, perf_counter_ns())
+
+    def _record(self, journal: RequestJournal, scope: Scope, request: Request | None, response: Response, started: int) -> None:
+        journal.add(
+            self.provider, scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""), scope["headers"],
+            getattr(request, "_body", None), scope.get("emulator.account"), response.status_code,
+            getattr(response, "body", None), response.media_type, perf_counter_ns() - started, marked_reason(response),
+        )
 
     async def _as_hop(self, endpoint: Endpoint, request: Request, value: bytes) -> Response:
         """Handle a request a webhook of the emulator made, or refuse it as a loop."""

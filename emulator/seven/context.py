@@ -70,6 +70,7 @@ async def begin(request: Request) -> Call:
     request.scope["seven.json"] = as_json
     legacy_key = params.get("p")
     credential = identify(engine.store, request.headers, legacy_key if isinstance(legacy_key, str) else None)
+    request.scope["emulator.account"] = credential.account.id  # for the request journal
     if signed:
         await verify_request(request, credential.account, engine.clock)
     if credential.scopes is not None:
