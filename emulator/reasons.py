@@ -90,5 +90,7 @@ def log_refusal(scope: Scope | Mapping[str, Any], status: int, reason: str) -> N
     client = scope.get("client")
     where = f"{client[0]}:{client[1]}" if client else "-"
     # the path only: a query string may hold a key (seven.io's `p`)
-    log.info('%s - "%s %s HTTP/%s" %d refused: %s', where, scope.get("method"), scope.get("path", ""),
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if isinstance(raw_path, bytes) else scope.get("path", "")  # as the client wrote it
+    log.info('%s - "%s %s HTTP/%s" %d refused: %s', where, scope.get("method"), path,
              scope.get("http_version", "1.1"), status, header_value(reason))

@@ -83,11 +83,11 @@ def journal_page(journal: RequestJournal, params: dict[str, Any], tests: Iterabl
 
 
 def _status_test(raw: Any) -> Test:
-    text = str(raw).strip().lower() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
+    text = str(raw).lower() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
     if len(text) == 3 and text[0] in "12345" and text[1:] == "xx":
         low = int(text[0]) * 100
         return lambda entry: low <= entry[rj.STATUS] < low + 100
-    if len(text) == 3 and text.isdigit():
+    if len(text) == 3 and text.isascii() and text.isdigit() and text[0] in "12345":
         status = int(text)
         return lambda entry: entry[rj.STATUS] == status
     raise InvalidParameter("status", raw, "expected an HTTP status such as 403, or a class such as 4xx")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -65,17 +65,28 @@ class SinkApp:
         except BodyTooLarge as exc:
             await error_response(exc)(scope, receive, send)
             return
-        body = b"".join(chunks)
         path = scope["path"]
         root = scope.get("root_path", "")
         inside = path[len(root):] if root and path.startswith(root) else path
-        where = inside[len(SINK_PREFIX) - 1:] or "/"
-        entry = self.record.add("sink", scope["method"], where, scope.get("query_string", b""), scope["headers"], body,
-                                None, 200, None, None, 0, None)
-        self.engine.events.emit("sink.received", None, None, id=entry[rj.SEQ], method=scope["method"], path=where, size=len(body))
+        record_arrival(self.engine, scope, inside[len(SINK_PREFIX) - 1:] or "/", b"".join(chunks))
         headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"2")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else _OK})
+
+
+def record_arrival(engine: Any, scope: Scope, where: str, body: bytes) -> None:
+    """Keep one arrival at `where` (the path after `/sink`) and tell it as an event."""
+    entry = sink_of(engine).add("sink", scope["method"], where, scope.get("query_string", b""), scope["headers"], body,
+                                None, 200, None, None, 0, None)
+    engine.events.emit("sink.received", None, None, id=entry[rj.SEQ], method=scope["method"], path=where, size=len(body))
+
+
+async def arrived(request: Request) -> Response:
+    """The same receiver as a control route (what the spec documents; the application serves
+    `/sink/...` itself, ahead of the guard, so requests reach this only when the control app is
+    used on its own)."""
+    record_arrival(engine_of(request), request.scope, "/" + request.path_params["path"], await request.body())
+    return PlainTextResponse("OK")
 
 
 def arrival_json(entry: tuple) -> dict[str, Any]:
@@ -119,4 +130,5 @@ async def clear_sink(request: Request) -> Response:
 ROUTES = [
     Route("/sink", list_sink, methods=["GET"]),
     Route("/sink", clear_sink, methods=["DELETE"]),
+    Route("/sink/{path}", arrived, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
 ]
