@@ -96,20 +96,20 @@ def _status_test(raw: Any) -> Test:
 def request_tests(request: Request, params: dict[str, Any]) -> list[Test]:
     tests: list[Test] = []
     provider = params.get("provider")
-    if provider not in (None, ""):
+    if provider is not None:  # a filter with choices must be one of them, empty included
         if provider not in ("elks", "seven"):
             raise InvalidParameter("provider", provider, "expected one of: elks, seven")
         tests.append(lambda entry: entry[rj.PROVIDER] == provider)
     account = params.get("account")
     if isinstance(account, str) and account:
         tests.append(lambda entry: entry[rj.ACCOUNT] == account)
-    if params.get("status") not in (None, ""):
+    if params.get("status") is not None:
         tests.append(_status_test(params["status"]))
     path = params.get("path")
     if isinstance(path, str) and path:
         tests.append(lambda entry: rj.path_of(entry).startswith(path))
     refused = params.get("refused")
-    if refused not in (None, ""):
+    if refused is not None:
         if refused not in ("true", "false"):
             raise InvalidParameter("refused", refused, "expected true or false")
         only = refused == "true"
