@@ -130,5 +130,5 @@ async def clear_sink(request: Request) -> Response:
 ROUTES = [
     Route("/sink", list_sink, methods=["GET"]),
     Route("/sink", clear_sink, methods=["DELETE"]),
-    Route("/sink/{path}", arrived, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+    Route("/sink/{path}", arrived, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]),
 ]
