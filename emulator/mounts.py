@@ -42,6 +42,7 @@ Renderer = Callable[[Request, errors.EmulatorError], Response]
 Crash = Callable[[Request], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
 _HOP_KEY = HOP_HEADER.lower().encode("latin-1")
+UNEXPLAINED = "the emulator gave no reason for it (a gap worth reporting)"
 
 
 class ProviderApp:
@@ -90,11 +91,10 @@ class ProviderApp:
                 response = await endpoint(request)
             else:
                 response = await self._as_hop(endpoint, request, hop)
-            if response.status_code >= 400:  # a refusal the handler built itself may carry its reason
-                marked = marked_reason(response)
-                if marked is not None:
-                    with_reason(response, marked)
-                    log_refusal(scope, response.status_code, marked)
+            if response.status_code >= 400:  # a refusal the handler built itself carries its reason
+                marked = marked_reason(response) or f"refused with {response.status_code}; {UNEXPLAINED}"
+                with_reason(response, marked)
+                log_refusal(scope, response.status_code, marked)
             if journal is not None:
                 self._record(journal, scope, request, response, started)
             await response(scope, receive, send)

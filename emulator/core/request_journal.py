@@ -37,14 +37,36 @@ def _secret(name: str) -> bool:
     return lowered in SECRET_NAMES or any(part in lowered for part in _SECRET_PARTS)
 
 
-def mask_params(params: Any) -> Any:
-    """A copy of decoded parameters with every secret value replaced by `***` (nested too)."""
+MAX_DEPTH = 32  # nesting shown; deeper values are shown as "..."
+
+
+def mask_params(params: Any, depth: int = 0, hide: bool = True) -> Any:
+    """A copy of decoded parameters with every secret value replaced by `***` (nested too, down
+    to MAX_DEPTH levels; with `hide` false, only cut at that depth)."""
+    if depth >= MAX_DEPTH and isinstance(params, (dict, list)):
+        return "..."
     if isinstance(params, dict):
-        return {key: (MASK if isinstance(key, str) and _secret(key) and value not in (None, "") else mask_params(value))
+        return {key: (MASK if hide and isinstance(key, str) and _secret(key) and value not in (None, "") else mask_params(value, depth + 1, hide))
                 for key, value in params.items()}
     if isinstance(params, list):
-        return [mask_params(item) for item in params]
+        return [mask_params(item, depth + 1, hide) for item in params]
     return params
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def showable_json(data: bytes, masked: bool = True) -> Any:
+    """`data` parsed as strict JSON that can be shown again (no NaN, no lone surrogates, not
+    nested past MAX_DEPTH, which the masking cuts); raises ValueError otherwise."""
+    try:
+        parsed = json.loads(data, parse_constant=_refuse_constant)
+        shown = mask_params(parsed, hide=masked)
+        json.dumps(shown, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except (RecursionError, UnicodeError) as exc:
+        raise ValueError(str(exc)) from None
+    return shown
 
 
 def mask_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -189,9 +211,9 @@ def request_params(entry: Entry, masked: bool = True) -> tuple[dict[str, Any], s
             note = f"{size} bytes of {kind or 'body'} (not kept whole: the journal keeps {len(body or b'')})"
         elif kind == "application/json":
             try:
-                data = json.loads(body)
+                data = showable_json(body, masked)
             except ValueError:
-                note = f"{size} bytes of JSON that does not parse"
+                note = f"{size} bytes of JSON that does not parse as strict JSON, or cannot be shown"
             else:
                 if isinstance(data, dict):
                     params.update(data)
@@ -202,7 +224,7 @@ def request_params(entry: Entry, masked: bool = True) -> tuple[dict[str, Any], s
                 _put(params, key, value)
         else:
             note = f"{size} bytes of {kind}"
-    return (mask_params(params) if masked else params), note
+    return (mask_params(params) if masked else params), note  # a JSON body's fields are masked already
 
 
 def _put(params: dict[str, Any], key: str, value: str) -> None:
@@ -222,7 +244,7 @@ def answer_body(entry: Entry) -> Any:
     whole = len(answer) == entry[ANSWER_SIZE]
     if whole and kind == "application/json":
         try:
-            return mask_params(json.loads(answer))
+            return showable_json(answer)
         except ValueError:
             pass
     if kind and not (kind.startswith("text/") or kind.endswith("json") or kind.endswith("xml")):
