@@ -91,12 +91,18 @@ class ProviderApp:
                 response = await endpoint(request)
             else:
                 response = await self._as_hop(endpoint, request, hop)
-            if response.status_code >= 400:  # a refusal the handler built itself carries its reason
-                marked = marked_reason(response) or f"refused with {response.status_code}; {UNEXPLAINED}"
-                with_reason(response, marked)
-                log_refusal(scope, response.status_code, marked)
-            if journal is not None:
-                self._record(journal, scope, request, response, started)
+            status = response.status_code
+            reason = None
+            if status >= 400:  # a refusal the handler built itself carries its reason
+                reason = marked_reason(response) or f"refused with {status}; {UNEXPLAINED}"
+                with_reason(response, reason)
+                log_refusal(scope, status, reason)
+            if journal is not None:  # inline: this is every request's path (see core/request_journal.py)
+                journal.add(
+                    self.provider, scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""),
+                    scope["headers"], request.__dict__.get("_body"), scope.get("emulator.account"), status,
+                    getattr(response, "body", None), response.media_type, perf_counter_ns() - started, reason,
+                )
             await response(scope, receive, send)
             return
         except errors.EmulatorError as exc:
@@ -129,7 +135,7 @@ class ProviderApp:
     def _record(self, journal: RequestJournal, scope: Scope, request: Request | None, response: Response, started: int) -> None:
         journal.add(
             self.provider, scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""), scope["headers"],
-            getattr(request, "_body", None), scope.get("emulator.account"), response.status_code,
+            request.__dict__.get("_body") if request is not None else None, scope.get("emulator.account"), response.status_code,
             getattr(response, "body", None), response.media_type, perf_counter_ns() - started, marked_reason(response),
         )
 

@@ -84,7 +84,7 @@ def mask_headers(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
 
 
 # The fields of an entry tuple, in order.
-SEQ, AT, PROVIDER, METHOD, PATH, QUERY, HEADERS, BODY, BODY_SIZE, ACCOUNT, STATUS, ANSWER, ANSWER_SIZE, ANSWER_TYPE, DURATION, REASON = range(16)
+SEQ, AT, PROVIDER, METHOD, PATH, QUERY, HEADERS, BODY, BODY_SIZE, ACCOUNT, STATUS, ANSWER, ANSWER_SIZE, ANSWER_TYPE, DURATION, REASON, COST = range(17)
 Entry = tuple
 
 
@@ -121,25 +121,36 @@ class RequestJournal:
         """Record one answered request (references only; bodies over `max_body` are cut). `path`
         may be the raw bytes the client sent (as the client wrote it: a mount may fold case)."""
         limit = self.max_body
+        cost = ENTRY_OVERHEAD
         body_size = 0
         if body is not None:
             body_size = len(body)
             if body_size > limit:
                 body = body[:limit]
+                cost += limit
+            else:
+                cost += body_size
         answer_size = 0
         if answer is not None:
             answer_size = len(answer)
             if answer_size > limit:
                 answer = answer[:limit]
+                cost += limit
+            else:
+                cost += answer_size
         seq = self._next_seq
         self._next_seq = seq + 1
-        entry = (seq, self._now(), provider, method, path, query, headers, body, body_size, account, status,
-                 answer, answer_size, answer_type, duration_ns, reason)
+        # The headers as a tuple of tuples of bytes: an entry then holds nothing the garbage
+        # collector must follow, and thousands of kept entries cost it nothing.
+        entry = (seq, self._now(), provider, method, path, query, tuple(headers), body, body_size, account, status,
+                 answer, answer_size, answer_type, duration_ns, reason, cost)
         entries = self._entries
         entries.append(entry)
-        self._bytes += ENTRY_OVERHEAD + min(body_size, limit) + min(answer_size, limit)
-        if len(entries) > self.max_entries or self._bytes > self.max_bytes:
-            self._trim()
+        self._bytes += cost
+        if len(entries) > self.max_entries or self._bytes > self.max_bytes:  # once full: one out, one in
+            self._bytes -= entries.popleft()[COST]
+            if len(entries) > self.max_entries or self._bytes > self.max_bytes:
+                self._trim()
         if reason is not None:
             for listener in self.listeners:
                 listener(entry)
@@ -147,10 +158,8 @@ class RequestJournal:
 
     def _trim(self) -> None:
         entries = self._entries
-        limit = self.max_body
         while entries and (len(entries) > self.max_entries or self._bytes > self.max_bytes):
-            old = entries.popleft()
-            self._bytes -= ENTRY_OVERHEAD + min(old[BODY_SIZE], limit) + min(old[ANSWER_SIZE], limit)
+            self._bytes -= entries.popleft()[COST]
 
     def clear(self) -> None:
         """Forget every entry (numbering goes on, so a cursor never points at a newer entry)."""
