@@ -8,6 +8,10 @@ it is refused (`LoopDetected`, rendered by the app's renderer) before anything i
 changed; below it, it is handled with `current_hop` set to N, so that every delivery it causes
 carries N + 1. The control API takes no such request at all (`hop_limit` 1).
 
+Every refusal leaves here with its reason in words (`X-Telco-Emulator-Reason`, and a log line at
+`info`: see `reasons.py`); a provider's app also records every request it answers in the request
+journal (`core/request_journal.py`), attached by the application with `record_into`.
+
 A resource module (`emulator/elks/sms.py`, `emulator/seven/hooks.py`, ...) declares its routes in
 a module-level `ROUTES` list and may define `install(engine)` to hook into the simulation (a
 lifecycle listener, a retry policy). Modules are taken in name order; inside a module, routes keep

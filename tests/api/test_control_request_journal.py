@@ -144,3 +144,15 @@ def test_the_reason_header_is_header_safe(text):
     value = header_value(text)
     value.encode("latin-1")
     assert "\r" not in value and "\n" not in value and len(value) <= MAX_REASON
+
+
+async def test_the_journal_is_scoped_by_sandbox(client):
+    sandbox = (await client.post("/_emulator/sandboxes", json={"name": "worker-1"})).json()
+    mine = {"X-Api-Key": sandbox["seven_api_key"], "Accept": "application/json"}
+    await client.post("/api/sms", json={"to": "+4917612345678"}, headers=mine)  # refused: no text
+    await client.post("/api/sms", json={"to": "+4917612345678", "text": "s"}, headers=SEVEN_JSON)
+    scoped = (await journal(client, sandbox=sandbox["id"]))["data"]
+    assert [(e["status"], e["account_id"] != SEVEN_ACCOUNT) for e in scoped] == [(400, True)]
+    assert sandbox["seven_api_key"] not in str(scoped)
+    waited = await client.get("/_emulator/wait", params={"kind": "request.refused", "sandbox": sandbox["id"], "timeout": "1"})
+    assert waited.status_code == 200 and waited.json()["event"]["data"]["status"] == 400
