@@ -95,13 +95,23 @@ class RequestJournal:
     def __init__(self, now: Callable[[], int], max_entries: int = 5000, max_bytes: int = 32 * 1024 * 1024,
                  max_body: int = 16 * 1024) -> None:
         self._now = now
-        self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.max_body = max_body
-        self._entries: deque[Entry] = deque()
+        self._entries: deque[Entry] = deque(maxlen=max_entries)
         self._bytes = 0
         self._next_seq = 1
         self.listeners: list[Callable[[Entry], None]] = []  # told of each refusal (an entry with a reason)
+
+    @property
+    def max_entries(self) -> int:
+        return self._entries.maxlen or 0
+
+    @max_entries.setter
+    def max_entries(self, count: int) -> None:
+        """A new bound on the count: the oldest entries over it go."""
+        kept = list(self._entries)[-count:] if count else []
+        self._entries = deque(kept, maxlen=count)
+        self._bytes = sum(entry[COST] for entry in kept)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -121,23 +131,11 @@ class RequestJournal:
         """Record one answered request (references only; bodies over `max_body` are cut). `path`
         may be the raw bytes the client sent (as the client wrote it: a mount may fold case)."""
         limit = self.max_body
-        cost = ENTRY_OVERHEAD
-        body_size = 0
-        if body is not None:
-            body_size = len(body)
-            if body_size > limit:
-                body = body[:limit]
-                cost += limit
-            else:
-                cost += body_size
-        answer_size = 0
-        if answer is not None:
-            answer_size = len(answer)
-            if answer_size > limit:
-                answer = answer[:limit]
-                cost += limit
-            else:
-                cost += answer_size
+        body_size = 0 if body is None else len(body)
+        answer_size = 0 if answer is None else len(answer)
+        if body_size > limit or answer_size > limit:
+            body, answer = body and body[:limit], answer and answer[:limit]
+        cost = ENTRY_OVERHEAD + (body_size if body_size < limit else limit) + (answer_size if answer_size < limit else limit)
         seq = self._next_seq
         self._next_seq = seq + 1
         # The headers as a tuple of tuples of bytes: an entry then holds nothing the garbage
@@ -145,12 +143,12 @@ class RequestJournal:
         entry = (seq, self._now(), provider, method, path, query, tuple(headers), body, body_size, account, status,
                  answer, answer_size, answer_type, duration_ns, reason, cost)
         entries = self._entries
+        if len(entries) == entries.maxlen:  # the deque drops the oldest itself: count it out
+            self._bytes -= entries[0][COST]
         entries.append(entry)
         self._bytes += cost
-        if len(entries) > self.max_entries or self._bytes > self.max_bytes:  # once full: one out, one in
-            self._bytes -= entries.popleft()[COST]
-            if len(entries) > self.max_entries or self._bytes > self.max_bytes:
-                self._trim()
+        if self._bytes > self.max_bytes:
+            self._trim()
         if reason is not None:
             for listener in self.listeners:
                 listener(entry)
@@ -158,7 +156,7 @@ class RequestJournal:
 
     def _trim(self) -> None:
         entries = self._entries
-        while entries and (len(entries) > self.max_entries or self._bytes > self.max_bytes):
+        while entries and self._bytes > self.max_bytes:
             self._bytes -= entries.popleft()[COST]
 
     def clear(self) -> None:
