@@ -367,7 +367,9 @@ function onEvent(event) {
     schedule("sink");
     return;
   }
-  schedule("requests"); // answered requests are no events of their own: what they did is
+  // Answered requests are no events of their own (what they did is); the journal is read again
+  // on events only while it is shown, else with the clock every 2 s.
+  if (state.view === "requests") schedule("requests");
   if (kind === "request.refused") return;
   if (!kind.startsWith("fault.")) schedule("accounts");
   schedule("clock");
@@ -1370,7 +1372,7 @@ function start() {
   wire();
   route(false);
   schedule("all");
-  setInterval(() => schedule(...(state.view === "requests" ? ["clock", "requests"] : ["clock"])), 2000);
+  setInterval(() => schedule("clock", "requests"), 2000);
   follow();
 }
 
