@@ -211,6 +211,10 @@ def request_params(entry: Entry, masked: bool = True) -> tuple[dict[str, Any], s
         _put(params, key, value)
     body, size = entry[BODY], entry[BODY_SIZE]
     note = None
+    if body is None and entry[METHOD] not in ("GET", "HEAD"):
+        kind = _content_type(entry[HEADERS])
+        if kind.startswith("multipart/"):  # read as a stream by the form parser: not kept
+            note = f"a {kind} body (its fields are not kept in the journal)"
     if size:
         kind = _content_type(entry[HEADERS])
         cut = body is None or len(body) < size

@@ -156,3 +156,11 @@ async def test_the_journal_is_scoped_by_sandbox(client):
     assert sandbox["seven_api_key"] not in str(scoped)
     waited = await client.get("/_emulator/wait", params={"kind": "request.refused", "sandbox": sandbox["id"], "timeout": "1"})
     assert waited.status_code == 200 and waited.json()["event"]["data"]["status"] == 400
+
+
+async def test_a_multipart_body_is_noted_not_shown(client):
+    sent = await client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "hi"},
+                             files={"unused": ("a.txt", b"x")}, auth=ELKS_AUTH)
+    assert sent.status_code == 200, sent.text
+    entry, = (await journal(client))["data"]
+    assert "multipart/form-data" in entry["body_note"] and entry["params"] == {}
