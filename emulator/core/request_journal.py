@@ -5,7 +5,9 @@ Recording sits on the hot path of every provider request, so `add` only keeps re
 what the request already holds (method, path, query string, the raw header list, the body
 bytes it read, the response's status and body, the account its credentials named, the refusal
 reason if any) in one tuple, and counts bytes; bodies longer than `max_body` are cut there.
-Everything a reader sees is made when it asks (`entries`, `entry_json`): parameters parsed
+The ring's default size is a measured trade: what an entry keeps alive costs every later request
+some cache (in process, about 2 µs per send at 200 entries, 3 at 1,000, 4 at 5,000; see
+tests/bench/bench_journal.py). Everything a reader sees is made when it asks (`entries`, `entry_json`): parameters parsed
 from the query and the body, secrets masked (passwords, API keys, tokens, `Authorization`),
 text decoded. The oldest entries go when either bound is reached.
 
@@ -92,7 +94,7 @@ class RequestJournal:
     """A ring of the newest requests: at most `max_entries` of them and about `max_bytes` of
     bodies and bookkeeping together; each body cut at `max_body` bytes."""
 
-    def __init__(self, now: Callable[[], int], max_entries: int = 5000, max_bytes: int = 32 * 1024 * 1024,
+    def __init__(self, now: Callable[[], int], max_entries: int = 2000, max_bytes: int = 16 * 1024 * 1024,
                  max_body: int = 16 * 1024) -> None:
         self._now = now
         self.max_bytes = max_bytes
