@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 from typing import Any, AsyncIterator, Callable
 
@@ -23,9 +24,12 @@ from .core.engine import Engine
 from .core.errors import BodyTooLarge
 from .elks.routes import create_elks_app
 from .exposure import ExposureGuard, bounded_receive, declared_too_large
-from .faults import FaultInjector
+from .faults import MOUNTS, FaultInjector
 from .fixtures import Fixtures, load_fixtures
-from .mounts import route_path
+from .control.sink import SINK_PREFIX, SinkApp
+from .core.request_journal import journal_of
+from .mounts import ProviderApp, route_path
+from .reasons import log_refusal, marked_reason, reason_of, with_reason
 from .params import headers_by_name
 from .seven.routes import create_seven_app
 from .settings import DEFAULT_MAX_BODY_SIZE, Settings
@@ -54,7 +58,11 @@ class EmulatorApp(Starlette):
         self._engine = engine
         self._providers = dict(providers)
         self._faulty = {prefix: FaultInjector(app, engine) for prefix, app in providers.items()}
-        self._renderers = {prefix: _error_renderer(app) for prefix, app in providers.items()}
+        self._boundaries = {prefix: _boundary(app) for prefix, app in providers.items()}
+        journal = journal_of(engine)
+        for prefix, boundary in self._boundaries.items():
+            boundary.record_into(journal, MOUNTS.get(prefix, prefix.strip("/")))
+        self._sink = SinkApp(engine)
         self._guard = guard or ExposureGuard()
         self._max_body_size = max_body_size
         self._max_body_digits = len(str(max_body_size))  # a shorter Content-Length is always under it
@@ -77,7 +85,9 @@ class EmulatorApp(Starlette):
                 length = by_name.get(b"content-length")
                 if length is not None:
                     if len(length) >= self._max_body_digits and declared_too_large(by_name, self._max_body_size):
-                        refusal = self._renderers[prefix](Request(scope, receive), BodyTooLarge(self._max_body_size))
+                        boundary = self._boundaries[prefix]
+                        refusal = boundary.refusal(Request(scope, receive), BodyTooLarge(self._max_body_size))
+                        boundary.record_refusal(scope, refusal)
                         await refusal(scope, receive, send)
                         return
                 elif b"transfer-encoding" in by_name:
@@ -86,25 +96,50 @@ class EmulatorApp(Starlette):
                     provider = self._faulty[prefix]
                 await provider(scope, receive, send)
                 return
+            headers = headers_by_name(scope)
+            if path.startswith(SINK_PREFIX):  # open to the emulator's own webhooks: see control/sink.py
+                if declared_too_large(headers, self._max_body_size):
+                    await _refuse(control_error(BodyTooLarge(self._max_body_size)), scope, receive, send)
+                    return
+                if b"transfer-encoding" in headers:
+                    receive = bounded_receive(receive, self._max_body_size)
+                await self._sink(scope, receive, send)
+                return
             refusal = self._guard.refusal(scope, path)
             if refusal is not None:
-                await refusal(scope, receive, send)
+                await (_refuse(refusal, scope, receive, send) if refusal.status_code >= 400 else refusal(scope, receive, send))
                 return
-            headers = headers_by_name(scope)
             if declared_too_large(headers, self._max_body_size):
-                await control_error(BodyTooLarge(self._max_body_size))(scope, receive, send)
+                await _refuse(control_error(BodyTooLarge(self._max_body_size)), scope, receive, send)
                 return
             if b"transfer-encoding" in headers:
                 receive = bounded_receive(receive, self._max_body_size)
         await super().__call__(scope, receive, send)
 
 
-def _error_renderer(app: Any) -> Callable[[Request, errors.EmulatorError], Response]:
-    """The provider's error renderer, from its `ProviderApp` (possibly behind wrappers that keep
-    it as `.app`)."""
-    while not hasattr(app, "render"):
+def _boundary(app: Any) -> ProviderApp:
+    """The provider's `ProviderApp` (possibly behind wrappers that keep it as `.app`): its error
+    boundary, which renders refusals with their reasons and keeps the journal."""
+    while not isinstance(app, ProviderApp):
         app = app.app
-    return app.render
+    return app
+
+
+async def _refuse(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+    """Send a refusal of the control API made outside its routes, with its reason."""
+    reason = marked_reason(response) or _control_message(response)
+    if reason:
+        with_reason(response, reason)
+        log_refusal(scope, response.status_code, reason)
+    await response(scope, receive, send)
+
+
+def _control_message(response: Response) -> str | None:
+    """The `error.message` of a control API error body."""
+    try:
+        return json.loads(getattr(response, "body", b"") or b"null")["error"]["message"]
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def build_engine(settings: Settings, fixtures: Fixtures | None = None) -> Engine:
@@ -136,9 +171,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
+        error: errors.EmulatorError = errors.RouteNotFound(request.url.path)
         if status == 405:
-            return control_error(errors.MethodNotAllowed(request.method, request.url.path))
-        return control_error(errors.RouteNotFound(request.url.path))
+            error = errors.MethodNotAllowed(request.method, request.url.path)
+        reason = reason_of(error)
+        log_refusal(request.scope, status, reason)
+        return with_reason(control_error(error), reason)
 
     async def crashed(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": {"type": "InternalError", "message": "Internal error in the emulator."}}, status_code=500)

@@ -43,6 +43,7 @@ from starlette.types import Message, Receive, Scope
 
 from .core.errors import BodyTooLarge
 from .params import headers_by_name
+from .reasons import refused
 
 __all__ = [
     "HostPolicy",
@@ -233,10 +234,10 @@ class ExposureGuard:
     def _unauthorized(path: str) -> Response:
         headers = {"WWW-Authenticate": 'Bearer realm="telco-emulator"'}
         if path.startswith(INBOX_PREFIX):
-            return PlainTextResponse(
+            return refused(PlainTextResponse(
                 "This emulator is shared with a control token. Open /_emulator/ui?token=<token> once: "
                 "a cookie keeps this browser signed in.\n", status_code=401, headers=headers,
-            )
+            ), "this emulator is shared with a control token: open /_emulator/ui?token=<token> once")
         return _refused(401, "TokenRequired", (
             f"This emulator asks for its control token: send 'Authorization: Bearer <token>' or '{TOKEN_HEADER}: <token>' "
             "(the pytest plugin and the replay command read TELCO_EMULATOR_CONTROL_TOKEN)."

@@ -1,5 +1,6 @@
 """The fault injector: an ASGI layer in front of the provider mounts that applies the engine's
-fault rules (see `core/faults.py`), answering errors in each provider's own shape."""
+fault rules (see `core/faults.py`), answering errors in each provider's own shape, with the
+reason header, recorded in the request journal."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import json
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .core.engine import Engine
+from .core.request_journal import journal_of
+from .reasons import REASON_HEADER, header_value, log_refusal
 
 __all__ = ["FaultInjector", "MOUNTS"]
 
@@ -40,16 +43,26 @@ class FaultInjector:
                         if fault.kind == "delay":
                             await asyncio.sleep(fault.delay)
                         else:
-                            await self._answer(send, provider, fault.status, fault.retry_after)
+                            reason = header_value(
+                                f"fault rule {fault.id} answered {fault.status} instead of the provider "
+                                f"(rules are set with POST /_emulator/faults and cleared with DELETE /_emulator/faults)"
+                            )
+                            log_refusal(scope, fault.status, reason)
+                            body = await self._answer(send, provider, fault.status, fault.retry_after, reason)
+                            content_type = "text/plain" if provider == "elks" else "application/json"
+                            journal_of(self.engine).add(provider, scope["method"], scope.get("raw_path") or path, scope.get("query_string", b""), scope["headers"],
+                                                        None, None, fault.status, body, content_type, 0, reason)
                             return
                     break
         await self.app(scope, receive, send)
 
     @staticmethod
-    async def _answer(send: Send, provider: str, status: int, retry_after: int | None) -> None:
+    async def _answer(send: Send, provider: str, status: int, retry_after: int | None, reason: str) -> bytes:
         body, content_type = _body(provider, status)
-        headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+        headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode()),
+                   (REASON_HEADER.lower().encode(), reason.encode("latin-1"))]
         if retry_after is not None:
             headers.append((b"retry-after", str(retry_after).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+        return body

@@ -8,6 +8,10 @@ it is refused (`LoopDetected`, rendered by the app's renderer) before anything i
 changed; below it, it is handled with `current_hop` set to N, so that every delivery it causes
 carries N + 1. The control API takes no such request at all (`hop_limit` 1).
 
+Every refusal leaves here with its reason in words (`X-Telco-Emulator-Reason`, and a log line at
+`info`: see `reasons.py`); a provider's app also records every request it answers in the request
+journal (`core/request_journal.py`), attached by the application with `record_into`.
+
 A resource module (`emulator/elks/sms.py`, `emulator/seven/hooks.py`, ...) declares its routes in
 a module-level `ROUTES` list and may define `install(engine)` to hook into the simulation (a
 lifecycle listener, a retry policy). Modules are taken in name order; inside a module, routes keep
@@ -19,6 +23,7 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
+from time import perf_counter_ns
 from types import ModuleType
 from typing import Any, Awaitable, Callable
 
@@ -28,8 +33,10 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from .core import errors
+from .core.request_journal import RequestJournal
 from .core.webhook_targets import HOP_HEADER, MAX_HOPS, current_hop, parse_hop
 from .params import ProviderRequest
+from .reasons import log_refusal, marked_reason, reason_of, with_reason
 
 __all__ = ["ProviderApp", "provider_app", "resource_routes", "route_path"]
 
@@ -39,6 +46,7 @@ Renderer = Callable[[Request, errors.EmulatorError], Response]
 Crash = Callable[[Request], Response]
 Endpoint = Callable[[Request], Awaitable[Response]]
 _HOP_KEY = HOP_HEADER.lower().encode("latin-1")
+UNEXPLAINED = "the emulator gave no reason for it (a gap worth reporting)"
 
 
 class ProviderApp:
@@ -48,7 +56,8 @@ class ProviderApp:
     lookup, the others are tried among the routes of their first path segment (`/sms`,
     `/numbers`, ...). The endpoint is awaited directly with a `Request` and its response sent.
     Any `EmulatorError`, unknown path, wrong method (with every allowed method named) or crash
-    becomes the provider's own answer. A trailing slash is ignored (`/sms/` is `/sms`). Handlers
+    becomes the provider's own answer, carrying its reason in words (`reasons.py`); with a
+    journal (`record_into`), every answered request is recorded there. A trailing slash is ignored (`/sms/` is `/sms`). Handlers
     reach shared objects through `request.app.state` (the outer application's state).
     """
 
@@ -57,6 +66,8 @@ class ProviderApp:
         self.render = render
         self.crash = crash
         self.hop_limit = hop_limit
+        self.journal: RequestJournal | None = None  # see `record_into`
+        self.provider = ""
         self._exact: dict[str, dict[str, Endpoint]] = {}  # path -> method -> endpoint
         self._patterns: dict[str, list[Route]] = {}  # first segment -> routes with parameters
         for route in self.routes:
@@ -73,6 +84,9 @@ class ProviderApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        journal = self.journal
+        started = perf_counter_ns() if journal is not None else 0
+        request: ProviderRequest | None = None
         try:
             request = ProviderRequest(scope, receive, send)
             hop = request.headers.raw(_HOP_KEY)  # headers are indexed once: the handler reads them again
@@ -81,15 +95,53 @@ class ProviderApp:
                 response = await endpoint(request)
             else:
                 response = await self._as_hop(endpoint, request, hop)
+            status = response.status_code
+            reason = None
+            if status >= 400:  # a refusal the handler built itself carries its reason
+                reason = marked_reason(response) or f"refused with {status}; {UNEXPLAINED}"
+                with_reason(response, reason)
+                log_refusal(scope, status, reason)
+            if journal is not None:  # inline: this is every request's path (see core/request_journal.py)
+                journal.add(
+                    self.provider, scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""),
+                    scope["headers"], request.__dict__.get("_body"), scope.get("emulator.account"), status,
+                    getattr(response, "body", None), response.media_type, perf_counter_ns() - started, reason,
+                )
             await response(scope, receive, send)
             return
         except errors.EmulatorError as exc:
-            response = self.render(Request(scope, receive), exc)
+            response = self.refusal(Request(scope, receive), exc)
         except Exception:
-            request = Request(scope, receive)
-            log.exception("internal error on %s %s", request.method, request.url.path)
-            response = self.crash(request)
+            failed = Request(scope, receive)
+            log.exception("internal error on %s %s", failed.method, failed.url.path)
+            response = with_reason(self.crash(failed), "internal error in the emulator: a bug; its log has the traceback")
+        if journal is not None:
+            self._record(journal, scope, request, response, started)
         await response(scope, receive, send)
+
+    def refusal(self, request: Request, exc: errors.EmulatorError) -> Response:
+        """The provider's own answer to `exc`, with the reason header; logged at `info`."""
+        reason = reason_of(exc)
+        response = with_reason(self.render(request, exc), reason)
+        log_refusal(request.scope, response.status_code, reason)
+        return response
+
+    def record_into(self, journal: RequestJournal, provider: str) -> None:
+        """Record every request this app answers in `journal`, as `provider`'s."""
+        self.journal = journal
+        self.provider = provider
+
+    def record_refusal(self, scope: Scope, response: Response) -> None:
+        """Journal a refusal made before the request reached this app (a body over the limit)."""
+        if self.journal is not None:
+            self._record(self.journal, scope, None, response, perf_counter_ns())
+
+    def _record(self, journal: RequestJournal, scope: Scope, request: Request | None, response: Response, started: int) -> None:
+        journal.add(
+            self.provider, scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""), scope["headers"],
+            request.__dict__.get("_body") if request is not None else None, scope.get("emulator.account"), response.status_code,
+            getattr(response, "body", None), response.media_type, perf_counter_ns() - started, marked_reason(response),
+        )
 
     async def _as_hop(self, endpoint: Endpoint, request: Request, value: bytes) -> Response:
         """Handle a request a webhook of the emulator made, or refuse it as a loop."""

@@ -27,6 +27,7 @@ from ..core.snapshot import outcome_rule_to_resource
 from ..core.phone import parse_e164
 from ..mounts import provider_app, resource_routes
 from ..params import read_params
+from ..reasons import refused
 from .inputs import engine_of, filters, limit, list_page, page_json, same_number, text_field
 from .render import delivery_json, error_response, iso, message_json
 
@@ -177,10 +178,10 @@ async def _move_clock(engine: Engine, target: int) -> Response:
         f"{engine.clock_move_budget:g} s of real time (waiting on {urls}); the clock stopped there, "
         f"{(target - run.now) / MICROS:g} s short of {iso(target)}. Advance again to go on."
     )
-    return JSONResponse(
+    return refused(JSONResponse(
         {"error": {"type": "ClockStalled", "message": message}, "now": iso(run.now), "fired": run.fired, "target": iso(target)},
         status_code=504,
-    )
+    ), message)
 
 
 async def inject_sms(request: Request) -> Response:
@@ -230,7 +231,7 @@ def _after(params: dict[str, Any]) -> int:
 
 def _busy(message: str) -> Response:
     """The answer when this process already holds as many waits or streams as it allows."""
-    return JSONResponse({"error": {"type": "TooBusy", "message": message}}, status_code=429, headers={"Retry-After": "1"})
+    return refused(JSONResponse({"error": {"type": "TooBusy", "message": message}}, status_code=429, headers={"Retry-After": "1"}), message)
 
 
 async def _client_gone(request: Request) -> None:

@@ -62,6 +62,7 @@ _MAX_EXCHANGE_BODY = MAX_ANSWER_BYTES  # an answer a handler acts on is read who
 # Errors of the HTTP client that no retry can mend: the request itself cannot be made.
 _UNSENDABLE = (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 _CONTROL_PREFIX = "/_emulator"
+_SINK_PREFIX = "/_emulator/sink/"
 GLOBAL_LIMIT = 200  # attempts in flight, all destinations together
 PER_ORIGIN_LIMIT = 32  # attempts in flight a destination may always have: its share
 SPARE = 32  # slots that destinations beyond their share leave free for the others
@@ -380,7 +381,7 @@ class Outbox:
                 return f"the target URL cannot be used: {problem}"
             if self._own_port is not None and self._is_own_control_api(url):
                 return (f"the target is the emulator's own control API ({_CONTROL_PREFIX}); deliveries there are "
-                        "refused so that a webhook cannot reset or drive the emulator")
+                        f"refused so that a webhook cannot reset or drive the emulator (its receiver, {_SINK_PREFIX}..., takes them)")
             if len(self._sendable_urls) >= 1024:
                 self._sendable_urls.clear()
             self._sendable_urls.add(url)
@@ -404,6 +405,8 @@ class Outbox:
             except ValueError:
                 return False
         path = httpx.URL(url).path  # dot segments resolved and escapes decoded, as the server's router will see it
+        if path.startswith(_SINK_PREFIX):  # the built-in receiver only records: webhooks are what it is for
+            return False
         return path == _CONTROL_PREFIX or path.startswith(_CONTROL_PREFIX + "/")
 
     async def _send(self, delivery_id: str) -> None:

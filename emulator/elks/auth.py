@@ -23,20 +23,22 @@ def _by_account_id(store: Store, username: str) -> Account | None:
 
 def authenticate(store: Store, authorization: str | None) -> Account:
     if not authorization:
-        raise AuthenticationFailed()
+        raise AuthenticationFailed("no Authorization header: 46elks takes HTTP Basic with the API username and password")
     scheme, _, encoded = authorization.partition(" ")
     if scheme.lower() != "basic":
-        raise AuthenticationFailed()
+        raise AuthenticationFailed(f"Authorization is {scheme[:20]!r}, not Basic: 46elks takes HTTP Basic with the API username and password")
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise AuthenticationFailed() from None
+        raise AuthenticationFailed("Authorization: Basic is not base64 of UTF-8 'username:password'") from None
     username, sep, password = decoded.partition(":")
     if not sep:
-        raise AuthenticationFailed()
+        raise AuthenticationFailed("Authorization: Basic holds no ':' between the API username and the password")
     account = store.account_for_login("elks", username) or _by_account_id(store, username)
-    if account is None or account.attributes.get("active") is False:
-        raise AuthenticationFailed()
+    if account is None:
+        raise AuthenticationFailed(f"no 46elks account or subaccount has the API username {username[:40]!r}")
+    if account.attributes.get("active") is False:
+        raise AuthenticationFailed(f"the subaccount {username[:40]!r} is deactivated")
     if not hmac.compare_digest(account.credentials["password"].encode(), password.encode()):
-        raise AuthenticationFailed()
+        raise AuthenticationFailed(f"wrong password for the API username {username[:40]!r}")
     return account

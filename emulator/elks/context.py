@@ -25,6 +25,7 @@ class Call:
 async def begin(request: Request) -> Call:
     engine: Engine = engine_of(request)
     account = authenticate(engine.store, request.headers.get("authorization"))
+    request.scope["emulator.account"] = account.id  # for the request journal
     # `GET /a1/<resource>/POST?...` carries a POST's fields in the query string.
     include_query = request.method == "GET" or request.scope.get("elks.get_as_post", False)
     params = await read_params(request, json_allowed=False, include_query=include_query)

@@ -112,7 +112,7 @@ def identify(store: Store, headers, legacy_key: str | None, legacy_user: str | N
         return Credential(account)
     key = presented_key(headers, legacy_key)
     if not key:
-        raise AuthenticationFailed("Missing API key")
+        raise AuthenticationFailed("no API key: send it as X-Api-Key, as Authorization: Bearer <key> (or Basic), or as the p parameter")
     account = store.account_for_login("seven", key)
     if account is not None:
         return Credential(account)
@@ -122,7 +122,7 @@ def identify(store: Store, headers, legacy_key: str | None, legacy_user: str | N
             account = store.accounts.get(access.account_id)
             if account is not None:
                 return Credential(account, access.scopes)
-    raise AuthenticationFailed("The given API Key is invalid")
+    raise AuthenticationFailed("the API key is not the key of any seven.io account of the fixtures, nor a live access token")
 
 
 def authenticate(store: Store, headers, legacy_key: str | None) -> Account:

@@ -71,6 +71,7 @@ async def begin(request: Request) -> Call:
     legacy_key, legacy_user = params.get("p"), params.get("u")
     credential = identify(engine.store, request.headers, legacy_key if isinstance(legacy_key, str) else None,
                           legacy_user if isinstance(legacy_user, str) else None)
+    request.scope["emulator.account"] = credential.account.id  # for the request journal
     if signed:
         await verify_request(request, credential.account, engine.clock)
     if credential.scopes is not None:

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..reasons import refused
 from ..core.billing import charge
 from ..core.engine import Engine
 from ..core.errors import InvalidNumber, InvalidParameter, MissingParameter
@@ -290,7 +291,11 @@ def perform(engine: Engine, account: Account, kind: str, raws: list[str]) -> tup
 def _handler(kind: str):
     async def handle(request: Request) -> Response:
         call = await begin(request)
-        status, body = perform(call.engine, call.account, kind, _numbers(call.params))
+        numbers = _numbers(call.params)
+        status, body = perform(call.engine, call.account, kind, numbers)
+        if status >= 400:
+            bad = ", ".join(repr(raw[:40]) for raw in numbers if _parse(raw) is None)
+            return refused(json_response(body, status), f"number: {bad} is not a phone number; nothing was looked up or billed")
         return json_response(body, status)
 
     handle.__name__ = f"lookup_{kind}"

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..reasons import refused
 from ..core.engine import Engine, Outgoing, Quote
 from ..core.errors import InvalidNumber, InvalidParameter, InvalidSender, MissingParameter, NotFound, TextTooLong, ValidationError
 from ..core.models import INBOUND, Account, Message, StatusChange
@@ -159,7 +160,8 @@ async def delete_rcs(request: Request) -> Response:
     if message is None or message.account_id != call.account.id or not is_rcs(message):
         return failure(NotFound("RCS message", message_id))
     if not call.engine.cancel_scheduled(call.account, [message_id]):
-        return json_response({"success": False, "error": "The message has already been sent and cannot be deleted."}, 409)
+        return refused(json_response({"success": False, "error": "The message has already been sent and cannot be deleted."}, 409),
+                       f"RCS message {message_id} has already been sent: only a scheduled message can be deleted")
     return json_response({"success": True})
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from ..reasons import reason_of, refused
 from ..core.billing import UNITS
 from ..core.errors import EmulatorError, InsufficientBalance, InvalidParameter, MissingParameter, NotFound, ValidationError
 from .render import json_response, return_code
@@ -29,7 +30,7 @@ def success(**extra: Any) -> Response:
 
 
 def failure(exc: EmulatorError) -> Response:
-    return json_response({"success": False, "error": exc.message}, return_code(exc)[1])
+    return refused(json_response({"success": False, "error": exc.message}, return_code(exc)[1]), reason_of(exc))
 
 
 def euro_units(params: dict[str, Any], name: str, *, positive: bool = False) -> int:

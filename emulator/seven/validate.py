@@ -96,7 +96,7 @@ def sender(raw: str) -> str:
             raise InvalidSender(raw, "a numeric sender has at most 16 digits")
         return value
     if not _ALPHA_SENDER.fullmatch(value):
-        raise InvalidSender(raw, "an alphanumeric sender has at most 11 characters")
+        raise InvalidSender(raw, "an alphanumeric sender has at most 11 characters, each a letter, a digit, a space or one of / . - @ _ ! ( ) + $ , &")
     return value
 
 

@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..reasons import reason_of, refused
 from ..core.calls import FINAL_CALL_STATUSES, CallPrices
 from ..core.clock import MICROS
 from ..core.engine import Engine
@@ -182,7 +183,7 @@ async def send_voice(request: Request) -> Response:
         if call.as_json or isinstance(exc, AuthenticationFailed):
             raise
         code, status = return_code(exc)
-        return text_response(f"{code}\n\n0", status)  # seven's three lines, with no call id
+        return refused(text_response(f"{code}\n\n0", status), reason_of(exc))  # seven's three lines, with no call id
 
 
 # -- POST /voice/{call_id}/hangup -----------------------------------------------------------
@@ -193,10 +194,12 @@ async def hangup(request: Request) -> Response:
     call_id = request.path_params["call_id"]
     found = call.engine.calls.get(call_id)
     if found is None or found.provider != "seven" or found.account_id != call.account.id:
-        return json_response({"success": False, "error": f"Call {call_id} not found."}, 404)
+        return refused(json_response({"success": False, "error": f"Call {call_id} not found."}, 404),
+                       f"call {call_id!r} not found among this account's seven.io calls")
     if found.status not in _LIVE:
         reason = "has already ended" if found.status in FINAL_CALL_STATUSES else "is not in progress yet"
-        return json_response({"success": False, "error": f"Call {call_id} {reason}."}, 409)
+        return refused(json_response({"success": False, "error": f"Call {call_id} {reason}."}, 409),
+                       f"call {call_id} {reason}: only a call in progress can be hung up")
     call.engine.calls.hangup(found, by="api")
     return json_response({"success": True, "error": None})
 

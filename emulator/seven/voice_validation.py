@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..reasons import refused
 from ..core.engine import Engine
 from ..core.errors import InvalidNumber
 from ..core.models import Account
@@ -104,16 +105,18 @@ async def validate_for_voice(request: Request) -> Response:
     raw = text(call.params, "number")
     sender = (raw or "").strip()
     if not sender:
-        return json_response(_invalid(sender, "Reception number invalid"), 400)
+        return refused(json_response(_invalid(sender, "Reception number invalid"), 400), "number: missing; give the caller id to validate")
     callback = (text(call.params, "callback") or "").strip() or None
     if callback is not None and target_url_problem(callback) is not None:
-        return json_response(_invalid(sender, "Callback URL invalid"), 400)
+        return refused(json_response(_invalid(sender, "Callback URL invalid"), 400),
+                       f"callback: {target_url_problem(callback)}")
     try:
         number = parse_loose(sender, "number")
     except InvalidNumber:
-        return json_response(_invalid(sender, "Number is invalid"), 400)
+        return refused(json_response(_invalid(sender, "Number is invalid"), 400), f"number: {sender!r} is not a phone number")
     if not phonenumbers.is_valid_number(phonenumbers.parse(number.e164, None)):
-        return json_response(_invalid(sender, "Number is invalid"), 400)
+        return refused(json_response(_invalid(sender, "Number is invalid"), 400),
+                       f"number: {number.e164} is not a valid number in its country's numbering plan")
     key = f"{account.id}:{number.e164}"
     record = caller_id(engine, account.id, number.e164)
     if record is not None and record.validated is not None:

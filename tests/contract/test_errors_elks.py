@@ -14,6 +14,7 @@ Rows name objects of the `world` fixture in braces: `{other_sms}` is an SMS of a
 from __future__ import annotations
 
 import base64
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -377,6 +378,12 @@ async def test_46elks_refuses(emulator, client, world, row: Row):
     if row.status == 401:
         assert response.headers["www-authenticate"] == 'Basic realm="46elks API"'
     assert world_state(emulator.engine) == before, "a refused request changed the world"
+    reason = response.headers.get("x-telco-emulator-reason", "")
+    assert len(reason) > 12 and "gave no reason" not in reason, f"a refusal says why in words, not {reason!r}"
+    journaled = (await client.get("/_emulator/requests", params={"limit": 1})).json()["data"][0]
+    assert journaled["status"] == row.status and journaled["reason"] == reason
+    if os.environ.get("PRINT_REASONS"):
+        print(f"\nREASON {row.id}: {response.status_code} {reason}")
 
 
 def test_every_resource_has_rows():

@@ -235,10 +235,16 @@ def test_seven_operations(case):
     case.call_and_validate(headers=SEVEN_ACCEPT, excluded_checks=excluded)
 
 
+# The built-in webhook receiver answers 200 to any method by design (QUERY, PROPFIND ... too):
+# no method is "unsupported" there.
+ANY_METHOD_PATHS = ("/sink/",)
+
+
 @CONTROL.parametrize()
 @HYPOTHESIS
 def test_control_operations(case):
-    case.call_and_validate()
+    excluded = [checks.unsupported_method] if case.path.startswith(ANY_METHOD_PATHS) else []
+    case.call_and_validate(excluded_checks=excluded)
 
 
 # Inputs the generated data rarely reaches, each of which once answered 500 after the money was

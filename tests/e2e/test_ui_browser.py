@@ -313,6 +313,34 @@ def test_redeliver_a_webhook_from_the_list(inbox, webhook_receiver):
     assert hits[0].body == hits[1].body
 
 
+def test_a_refused_request_is_one_click_from_its_reason(inbox):
+    page = inbox.page
+    inbox.open("requests")
+    expect(page.locator("#req-empty")).to_be_visible()
+    refused = inbox.api.post("/a1/SMS", data={"from": "+46700000000", "to": PHONE_NUMBER, "message": "hi"}, auth=ELKS_AUTH)
+    assert refused.status_code == 403
+    inbox.api.post("/a1/SMS", data={"from": "ElkCo", "to": PHONE_NUMBER, "message": "fine"}, auth=ELKS_AUTH).raise_for_status()
+    item = page.locator("li.request.refused", has_text="POST /a1/SMS")
+    expect(item).to_be_visible()
+    expect(page.locator("li.request")).to_have_count(2)
+    expect(item.locator(".badge")).to_have_text("403")
+    item.get_by_role("button", name="Why?").click()
+    expect(item.locator(".reason-text")).to_have_text(refused.headers["x-telco-emulator-reason"])
+    expect(item.locator("pre").first).to_contain_text('"from": "+46700000000"')
+    expect(item).not_to_contain_text("test_password")
+    page.select_option("#req-outcome", "answered")
+    expect(page.locator("li.request")).to_have_count(1)
+    expect(page.locator("li.request .badge")).to_have_text("200")
+    inbox.screenshot("requests")
+
+    inbox.api.post("/_emulator/sink/hooks/dlr", json={"id": "77", "status": "delivered"}).raise_for_status()
+    inbox.show("sink")
+    arrival = page.locator("li.arrival", has_text="/sink/hooks/dlr")
+    expect(arrival).to_be_visible()
+    arrival.get_by_role("button", name="Show").click()
+    expect(arrival.locator("pre")).to_contain_text('"status": "delivered"')
+
+
 def test_account_panel_balances_clock_and_reset(inbox):
     page = inbox.page
     inbox.open("accounts")
@@ -397,7 +425,9 @@ def test_views_fit_a_phone_screen(inbox):
     inbox.api.post("/_emulator/inbound/sms", json={"to": OUR_NUMBER, "from": PHONE_NUMBER, "text": "Short answer"}).raise_for_status()
     page.set_viewport_size(PHONE)
     inbox.open("messages")
-    for view in ("messages", "conversations", "phone", "calls", "webhooks", "accounts"):
+    inbox.api.post("/a1/SMS", data={"from": "+46700000000", "to": PHONE_NUMBER, "message": "refused"}, auth=ELKS_AUTH)
+    inbox.api.post("/_emulator/sink/dlr", data={"id": "s1", "status": "delivered"}).raise_for_status()
+    for view in ("messages", "conversations", "phone", "calls", "webhooks", "requests", "sink", "accounts"):
         inbox.show(view)
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{view} is {overflow}px wider than a phone screen"

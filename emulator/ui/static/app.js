@@ -6,13 +6,13 @@
 // use (inbound/sms, inbound/mms, inbound/call, clock/advance, reset, webhooks/{id}/redeliver).
 
 const BASE = new URL("../../", import.meta.url); // this file is <base>/ui/static/app.js
-const LIMITS = { messages: 1000, calls: 500, webhooks: 500 };
+const LIMITS = { messages: 1000, calls: 500, webhooks: 500, requests: 300, sink: 300 };
 const EVENT_BACKLOG = 2000; // recent events replayed on connect (for call timelines)
 const PROVIDERS = { elks: "46elks", seven: "seven.io" };
-const VIEWS = ["messages", "conversations", "phone", "calls", "webhooks", "accounts"];
+const VIEWS = ["messages", "conversations", "phone", "calls", "webhooks", "requests", "sink", "accounts"];
 const VIEW_TITLES = {
   messages: "Messages", conversations: "Conversations", phone: "Phone simulator",
-  calls: "Calls", webhooks: "Webhooks", accounts: "Accounts & clock",
+  calls: "Calls", webhooks: "Webhooks", requests: "Requests", sink: "Sink", accounts: "Accounts & clock",
 };
 
 const state = {
@@ -23,11 +23,13 @@ const state = {
   messagesMore: false,
   calls: [],
   deliveries: [],
+  requests: [],
+  arrivals: [],
   clock: null,
   loaded: new Set(),
   known: { messages: new Set(), deliveries: new Set(), calls: new Set() },
   fresh: { messages: new Map(), deliveries: new Map(), calls: new Map() }, // id -> when it arrived
-  open: { messages: new Set(), deliveries: new Set() },
+  open: { messages: new Set(), deliveries: new Set(), requests: new Set(), arrivals: new Set() },
   callEvents: new Map(), // call id -> events seen on the stream (digits, actions, recordings)
   redeliveries: new Map(), // copy id -> original id
   conversation: null, // key of the open conversation
@@ -264,6 +266,18 @@ const LOADERS = {
     noteFresh("deliveries", page.data.map((d) => d.id));
     markDirty("webhooks");
   },
+  async requests() {
+    const page = await latest("requests", api(`requests?limit=${LIMITS.requests}`));
+    if (!page) return;
+    state.requests = page.data;
+    markDirty("requests");
+  },
+  async sink() {
+    const page = await latest("sink", api(`sink?limit=${LIMITS.sink}`));
+    if (!page) return;
+    state.arrivals = page.data;
+    markDirty("sink");
+  },
   async clock() {
     const clock = await latest("clock", api("clock"));
     if (!clock) return;
@@ -325,6 +339,8 @@ function onEvent(event) {
     state.redeliveries.clear();
     state.open.messages.clear();
     state.open.deliveries.clear();
+    state.open.requests.clear();
+    state.open.arrivals.clear();
     schedule("all");
     if (live) announce("The emulator was reset.");
     return;
@@ -347,6 +363,14 @@ function onEvent(event) {
     schedule("calls");
     if (kind === "call.created" && event.data.direction === "inbound" && live) announce(`Incoming call from ${event.data.from}.`);
   }
+  if (kind === "sink.received") {
+    schedule("sink");
+    return;
+  }
+  // Answered requests are no events of their own (what they did is); the journal is read again
+  // on events only while it is shown, else with the clock every 2 s.
+  if (state.view === "requests") schedule("requests");
+  if (kind === "request.refused") return;
   if (!kind.startsWith("fault.")) schedule("accounts");
   schedule("clock");
 }
@@ -1046,6 +1070,105 @@ async function redeliver(delivery, button) {
   }
 }
 
+// -- requests (the journal) and the sink ----------------------------------------------
+
+function filteredRequests() {
+  const query = $("#req-search").value.trim().toLowerCase();
+  const provider = $("#req-provider").value;
+  const outcome = $("#req-outcome").value;
+  return state.requests.filter((r) =>
+    (!provider || r.provider === provider) && (!outcome || r.refused === (outcome === "refused")) &&
+    matchesSearch(query, [r.path, r.reason, r.account_id, r.method, String(r.status), JSON.stringify(r.params)]));
+}
+
+function renderRequests() {
+  const list = $("#req-list");
+  const shown = filteredRequests();
+  const total = state.requests.length;
+  const refused = state.requests.filter((r) => r.refused).length;
+  $("#req-empty").hidden = total !== 0;
+  $("#req-summary").textContent = total ? `${shown.length} of ${total} requests${refused ? ` · ${refused} refused` : ""}` : "";
+  keepFocus(list, () => {
+    list.replaceChildren(...shown.map((r) => requestItem(r)));
+  });
+}
+
+function requestItem(r) {
+  const open = state.open.requests.has(r.id);
+  const detailId = `request-${r.id}`;
+  return h("li", { class: `delivery request${open ? " open" : ""}${r.refused ? " refused" : ""}`, dataset: { id: String(r.id) } },
+    h("div", { class: "delivery-head" },
+      badge(r.refused ? "failed" : "delivered", String(r.status)),
+      providerEl(r.provider),
+      h("span", { class: "url" }, `${r.method} ${r.path}`),
+      h("button", {
+        type: "button", class: "small", "aria-expanded": String(open), "aria-controls": detailId,
+        dataset: { focusKey: `req:${r.id}` }, onclick: () => toggleRequest(r.id),
+      }, open ? "Hide" : r.refused ? "Why?" : "Details")),
+    h("div", { class: "delivery-meta" },
+      timeEl(r.at, true),
+      h("span", {}, `${r.duration_ms} ms`),
+      r.account_id ? h("span", {}, accountName(r.account_id)) : h("span", {}, "no account"),
+      h("span", { class: "mono" }, `#${r.id}`)),
+    open ? h("div", { class: "request-detail", id: detailId },
+      r.reason ? h("p", { class: "reason" }, h("strong", {}, "Reason: "), h("span", { class: "reason-text" }, r.reason)) : null,
+      h("details", { open: true },
+        h("summary", {}, "Parameters"),
+        h("pre", { class: "json" }, JSON.stringify(r.params, null, 2)),
+        r.body_note ? h("p", { class: "sub" }, r.body_note) : null),
+      h("details", {},
+        h("summary", {}, "Headers"),
+        h("table", { class: "headers" }, h("caption", { class: "visually-hidden" }, "Request headers"),
+          h("tbody", {}, Object.entries(r.headers).map(([name, value]) => h("tr", {}, h("th", { scope: "row" }, name), h("td", {}, value)))))),
+      h("details", { open: true },
+        h("summary", {}, `Answer (${r.status})`),
+        h("pre", { class: "json" }, r.answer === null ? "(streamed or empty)" : typeof r.answer === "string" ? r.answer || "(empty)" : JSON.stringify(r.answer, null, 2)))) : null);
+}
+
+function toggleRequest(id) {
+  if (state.open.requests.has(id)) state.open.requests.delete(id);
+  else state.open.requests.add(id);
+  renderRequests();
+}
+
+function renderSink() {
+  const list = $("#sink-list");
+  const total = state.arrivals.length;
+  $("#sink-empty").hidden = total !== 0;
+  $("#sink-summary").textContent = total ? `${total} request${total === 1 ? "" : "s"} received` : "";
+  $("#sink-url").textContent = new URL("sink/…", BASE).href;
+  keepFocus(list, () => {
+    list.replaceChildren(...state.arrivals.map((a) => arrivalItem(a)));
+  });
+}
+
+function arrivalItem(a) {
+  const open = state.open.arrivals.has(a.id);
+  const detailId = `arrival-${a.id}`;
+  return h("li", { class: `delivery arrival${open ? " open" : ""}`, dataset: { id: String(a.id) } },
+    h("div", { class: "delivery-head" },
+      h("span", { class: "mono" }, a.method),
+      h("span", { class: "url" }, `/sink${a.path}${a.query ? `?${a.query}` : ""}`),
+      h("button", {
+        type: "button", class: "small", "aria-expanded": String(open), "aria-controls": detailId,
+        dataset: { focusKey: `sink:${a.id}` }, onclick: () => toggleArrival(a.id),
+      }, open ? "Hide" : "Show")),
+    h("div", { class: "delivery-meta" },
+      timeEl(a.at, true),
+      h("span", {}, `${a.body_size} bytes${a.truncated ? " (cut)" : ""}`),
+      h("span", { class: "mono" }, `#${a.id}`)),
+    open ? h("div", { class: "request-detail", id: detailId },
+      h("table", { class: "headers" }, h("caption", { class: "visually-hidden" }, "Headers"),
+        h("tbody", {}, Object.entries(a.headers).map(([name, value]) => h("tr", {}, h("th", { scope: "row" }, name), h("td", {}, value))))),
+      h("pre", { class: "json" }, prettyBody(a.body, a.headers) || "(empty)")) : null);
+}
+
+function toggleArrival(id) {
+  if (state.open.arrivals.has(id)) state.open.arrivals.delete(id);
+  else state.open.arrivals.add(id);
+  renderSink();
+}
+
 // -- accounts and clock ---------------------------------------------------------------
 
 function charges(accountId) {
@@ -1141,6 +1264,9 @@ function renderCounts() {
   $("#count-calls").textContent = state.calls.length ? String(state.calls.length) : "";
   const failed = state.deliveries.filter((d) => d.state === "failed").length;
   $("#count-webhooks").textContent = state.deliveries.length ? `${state.deliveries.length}${failed ? ` · ${failed}✕` : ""}` : "";
+  const refused = state.requests.filter((r) => r.refused).length;
+  $("#count-requests").textContent = state.requests.length ? `${state.requests.length}${refused ? ` · ${refused}✕` : ""}` : "";
+  $("#count-sink").textContent = state.arrivals.length ? String(state.arrivals.length) : "";
   const keys = new Set(state.messages.map(conversationKeyOf));
   $("#count-conversations").textContent = keys.size ? String(keys.size) : "";
 }
@@ -1151,6 +1277,8 @@ const RENDERERS = {
   phone: renderPhone,
   calls: renderCalls,
   webhooks: renderWebhooks,
+  requests: renderRequests,
+  sink: renderSink,
   accounts: renderAccounts,
 };
 
@@ -1244,7 +1372,7 @@ function start() {
   wire();
   route(false);
   schedule("all");
-  setInterval(() => schedule("clock"), 2000);
+  setInterval(() => schedule("clock", "requests"), 2000);
   follow();
 }
 
