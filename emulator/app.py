@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,13 +21,12 @@ from .core import errors
 from .core.clock import create_clock
 from .core.engine import Engine
 from .core.errors import BodyTooLarge
-from .elks.routes import create_elks_app
 from .exposure import ExposureGuard, bounded_receive, declared_too_large
 from .faults import FaultInjector
 from .fixtures import Fixtures, load_fixtures
 from .mounts import route_path
 from .params import headers_by_name
-from .seven.routes import create_seven_app
+from .providers import PROVIDERS
 from .settings import DEFAULT_MAX_BODY_SIZE, Settings
 from .state import save_state_file
 
@@ -54,7 +53,7 @@ class EmulatorApp(Starlette):
         self._engine = engine
         self._providers = dict(providers)
         self._faulty = {prefix: FaultInjector(app, engine) for prefix, app in providers.items()}
-        self._renderers = {prefix: _error_renderer(app) for prefix, app in providers.items()}
+        self._renderers = {provider.prefix: provider.render_error for provider in PROVIDERS}
         self._guard = guard or ExposureGuard()
         self._max_body_size = max_body_size
         self._max_body_digits = len(str(max_body_size))  # a shorter Content-Length is always under it
@@ -99,14 +98,6 @@ class EmulatorApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def _error_renderer(app: Any) -> Callable[[Request, errors.EmulatorError], Response]:
-    """The provider's error renderer, from its `ProviderApp` (possibly behind wrappers that keep
-    it as `.app`)."""
-    while not hasattr(app, "render"):
-        app = app.app
-    return app.render
-
-
 def build_engine(settings: Settings, fixtures: Fixtures | None = None) -> Engine:
     fixtures = fixtures if fixtures is not None else load_fixtures(settings.fixtures)
     clock = create_clock(settings.clock, settings.time_scale, settings.clock_start)
@@ -143,7 +134,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     async def crashed(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": {"type": "InternalError", "message": "Internal error in the emulator."}}, status_code=500)
 
-    providers = {"/a1": create_elks_app(engine), "/api": create_seven_app(engine)}
+    providers = {provider.prefix: provider.create_app(engine) for provider in PROVIDERS}
     app = EmulatorApp(
         engine=engine,
         providers=providers,

@@ -4,24 +4,14 @@ fault rules (see `core/faults.py`), answering errors in each provider's own shap
 from __future__ import annotations
 
 import asyncio
-import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .core.engine import Engine
+from .core.provider import Provider
+from .providers import PROVIDERS
 
-__all__ = ["FaultInjector", "MOUNTS"]
-
-MOUNTS = {"/a1": "elks", "/api": "seven"}
-
-_ELKS_TEXTS = {429: "Too many requests. Please slow down.", 500: "Internal server error.", 502: "Bad gateway.", 503: "Service temporarily unavailable.", 504: "Gateway timeout."}
-
-
-def _body(provider: str, status: int) -> tuple[bytes, str]:
-    if provider == "elks":
-        return _ELKS_TEXTS.get(status, "Request failed.").encode(), "text/plain; charset=utf-8"
-    message = "Too many requests" if status == 429 else "Service unavailable"
-    return json.dumps({"success": False, "code": str(status), "error_message": message}).encode(), "application/json"
+__all__ = ["FaultInjector"]
 
 
 class FaultInjector:
@@ -32,11 +22,12 @@ class FaultInjector:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.engine.faults.rules:
             path: str = scope["path"]
-            for mount, provider in MOUNTS.items():
+            for provider in PROVIDERS:
+                mount = provider.prefix
                 if path == mount or path.startswith(mount + "/"):
-                    fault = self.engine.faults.take(provider, scope["method"], path[len(mount):] or "/")
+                    fault = self.engine.faults.take(provider.name, scope["method"], path[len(mount):] or "/")
                     if fault is not None:
-                        self.engine.events.emit("fault.injected", provider, None, fault=fault.id, fault_kind=fault.kind, path=path, method=scope["method"])
+                        self.engine.events.emit("fault.injected", provider.name, None, fault=fault.id, fault_kind=fault.kind, path=path, method=scope["method"])
                         if fault.kind == "delay":
                             await asyncio.sleep(fault.delay)
                         else:
@@ -46,8 +37,8 @@ class FaultInjector:
         await self.app(scope, receive, send)
 
     @staticmethod
-    async def _answer(send: Send, provider: str, status: int, retry_after: int | None) -> None:
-        body, content_type = _body(provider, status)
+    async def _answer(send: Send, provider: Provider, status: int, retry_after: int | None) -> None:
+        body, content_type = provider.fault_answer(status)
         headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
         if retry_after is not None:
             headers.append((b"retry-after", str(retry_after).encode()))

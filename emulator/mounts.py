@@ -1,6 +1,5 @@
 """Building blocks shared by the provider mounts: a sub-application whose every error, including
-unknown paths and wrong methods, goes through the provider's own renderer; and the discovery of
-a provider's resource modules.
+unknown paths and wrong methods, goes through the provider's own renderer.
 
 Webhook loops stop here: a request that carries the outbox's hop header
 (`X-Telco-Emulator-Hop: N`) was made by a webhook of the emulator itself. At N >= `hop_limit`
@@ -10,17 +9,15 @@ carries N + 1. The control API takes no such request at all (`hop_limit` 1).
 
 A resource module (`emulator/elks/sms.py`, `emulator/seven/hooks.py`, ...) declares its routes in
 a module-level `ROUTES` list and may define `install(engine)` to hook into the simulation (a
-lifecycle listener, a retry policy). Modules are taken in name order; inside a module, routes keep
-their order, so a module puts `/images/{id}.jpg` before `/images/{id}`.
+lifecycle listener, a retry policy). Each mount's `routes.py` names its modules' `ROUTES` and
+`install`s explicitly, in matching order; inside a module, routes keep their order, so a module
+puts `/images/{id}.jpg` before `/images/{id}`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
-from types import ModuleType
-from typing import Any, Awaitable, Callable
+from typing import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,7 +28,7 @@ from .core import errors
 from .core.webhook_targets import HOP_HEADER, MAX_HOPS, current_hop, parse_hop
 from .params import ProviderRequest
 
-__all__ = ["ProviderApp", "provider_app", "resource_routes", "route_path"]
+__all__ = ["ProviderApp", "provider_app", "route_path"]
 
 log = logging.getLogger("emulator")
 
@@ -149,15 +146,3 @@ def _first_segment(path: str) -> str:
 
 def provider_app(routes: list[BaseRoute], render: Renderer, crash: Crash, hop_limit: int = MAX_HOPS) -> ProviderApp:
     return ProviderApp(routes, render, crash, hop_limit)
-
-
-def resource_routes(package: ModuleType, engine: Any) -> list[BaseRoute]:
-    """Every `ROUTES` entry of the package's modules; calls each module's `install(engine)`."""
-    routes: list[BaseRoute] = []
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        install = getattr(module, "install", None)
-        if callable(install):
-            install(engine)
-        routes.extend(getattr(module, "ROUTES", ()))
-    return routes

@@ -26,6 +26,7 @@ from .core.errors import NotFound
 from .core.models import Message
 from .core.snapshot import Section, SnapshotError, Staging, copy_plain, parse_time, plain, register_section, time_text
 from .fixtures import PROVIDERS, _check_account, _Checker, add_fixture_account
+from .providers import by_name
 
 __all__ = ["Sandbox", "Sandboxes", "sandboxes_of"]
 
@@ -127,21 +128,11 @@ class Sandboxes:
     def _copy(self, provider: str, raw: dict[str, Any], rng: random.Random, taken: set[str]) -> dict[str, Any]:
         ids = self.engine.ids
         account = copy.deepcopy(raw)
-        if provider == "elks":
-            account["id"] = ids.hex_id("u")
-            account["username"] = account["id"]
-            account["password"] = ids.secret()
-            for sub in account.get("subaccounts") or []:
-                sub["id"] = ids.hex_id("a", 31)
-                sub["secret"] = ids.secret()
-        else:
-            account["id"] = str(ids.sequence("sandbox.seven.account", 5_000_001))
-            account["api_key"] = ids.token(48)
-            for token in account.get("tokens") or []:
-                token["token"] = ids.token(48)
+        section = by_name(provider).fixtures
+        section.fresh_credentials(ids, account)
         for number in account.get("numbers") or []:
             number["number"] = _fresh_number(str(number["number"]), rng, taken)
-            number["id"] = ids.hex_id("n") if provider == "elks" else number["number"].lstrip("+")
+            number["id"] = section.number_id(ids, number["number"])
         return account
 
 

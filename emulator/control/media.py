@@ -1,7 +1,7 @@
 """Media downloads for the web inbox, without provider credentials:
 `GET /_emulator/recordings/{id}.wav` (a call recording as WAV audio, made as 46elks'
 `/a1/recordings/{id}.wav` makes it) and `GET /_emulator/images/{id}` (an MMS image as it was
-sent, in its own format).
+sent, in its own format). Each provider with media (`Provider.media`) is asked in turn.
 """
 
 from __future__ import annotations
@@ -12,34 +12,36 @@ from starlette.routing import Route
 
 from ..core.engine import Engine
 from ..core.errors import NotFound
-from ..elks.images import COLLECTION as IMAGES
-from ..elks.recordings import wav_bytes
+from ..providers import PROVIDERS
 
 __all__ = ["ROUTES"]
 
-_IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
+_MEDIA = [provider.media for provider in PROVIDERS if provider.media is not None]
 
 
 async def recording_wav(request: Request) -> Response:
     engine: Engine = request.app.state.engine
     recording_id = request.path_params["id"]
-    recording = engine.store.collection("recordings").get(recording_id)
-    if recording is None:
-        raise NotFound("recording", recording_id)
-    return Response(
-        wav_bytes(recording.duration),
-        media_type="audio/wav",
-        headers={"Content-Disposition": f'inline; filename="{recording.id}.wav"', "Cache-Control": "no-cache"},
-    )
+    for media in _MEDIA:
+        found = media.recording_wav(engine, recording_id)
+        if found is not None:
+            wav, filename = found
+            return Response(
+                wav, media_type="audio/wav",
+                headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-cache"},
+            )
+    raise NotFound("recording", recording_id)
 
 
 async def image(request: Request) -> Response:
     engine: Engine = request.app.state.engine
     image_id = request.path_params["id"]
-    found = engine.store.collection(IMAGES).get(image_id)
-    if found is None or found.data is None or found.filetype not in _IMAGE_TYPES:
-        raise NotFound("image", image_id)
-    return Response(found.data, media_type=_IMAGE_TYPES[found.filetype], headers={"Cache-Control": "no-cache"})
+    for media in _MEDIA:
+        found = media.image(engine, image_id)
+        if found is not None:
+            data, media_type = found
+            return Response(data, media_type=media_type, headers={"Cache-Control": "no-cache"})
+    raise NotFound("image", image_id)
 
 
 ROUTES = [

@@ -75,3 +75,36 @@ def test_the_providers_add_the_same_hooks_to_the_engine_in_the_same_order() -> N
     }
     assert "top_up" in _names(engine.events.listeners)
     assert _names(engine.reset_listeners) == ["dict.clear", "Sandboxes._forget_all"]  # 46elks forgets its running call scripts
+
+
+def test_the_registry_names_each_provider_once_with_its_mount() -> None:
+    from emulator.providers import NAMES, PROVIDERS, by_name
+
+    assert [(provider.name, provider.title, provider.prefix) for provider in PROVIDERS] == [
+        ("elks", "46elks", "/a1"), ("seven", "seven.io", "/api"),
+    ]
+    assert NAMES == ("elks", "seven")
+    assert by_name("seven") is PROVIDERS[1]
+    assert [provider.name for provider in PROVIDERS if provider.inbound_mms is not None] == ["elks"]
+
+
+def test_each_mount_serves_its_providers_own_route_list() -> None:
+    from emulator.providers import PROVIDERS
+
+    app = create_app(Settings(clock="virtual"))
+    mounts = {route.path: route.app for route in app.routes if isinstance(route, Mount)}
+    for provider in PROVIDERS:
+        served = mounts[provider.prefix]
+        while not hasattr(served, "routes"):
+            served = served.app
+        assert served.routes == list(provider.routes)
+
+
+def test_an_injected_fault_answers_in_each_providers_own_shape() -> None:
+    from emulator.providers import by_name
+
+    assert by_name("elks").fault_answer(429) == (b"Too many requests. Please slow down.", "text/plain; charset=utf-8")
+    assert by_name("elks").fault_answer(418) == (b"Request failed.", "text/plain; charset=utf-8")
+    assert by_name("seven").fault_answer(503) == (
+        b'{"success": false, "code": "503", "error_message": "Service unavailable"}', "application/json",
+    )
