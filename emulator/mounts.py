@@ -113,6 +113,7 @@ class ProviderApp:
             endpoint = endpoints.get(method)
             if endpoint is not None:
                 scope["path_params"] = {}
+                scope["endpoint"] = endpoint
                 return endpoint
         allowed: set[str] = set(endpoints) if endpoints else set()
         for route in self._patterns.get(_first_segment(path), ()):
@@ -123,6 +124,7 @@ class ProviderApp:
                 allowed |= route.methods
                 continue
             scope["path_params"] = {key: route.param_convertors[key].convert(value) for key, value in match.groupdict().items()}
+            scope["endpoint"] = route.endpoint
             return route.endpoint
         if allowed:
             raise errors.MethodNotAllowed(method, scope["path"], tuple(sorted(allowed)))

@@ -25,8 +25,10 @@ def error_response(exc: errors.EmulatorError) -> JSONResponse:
         status = 404
     elif isinstance(exc, errors.MethodNotAllowed):
         status = 405
-    elif isinstance(exc, errors.PermissionDenied):
+    elif isinstance(exc, errors.Conflict):
         status = 409
+    elif isinstance(exc, errors.PermissionDenied):
+        status = 403
     elif isinstance(exc, errors.LoopDetected):
         status = 508
     elif isinstance(exc, errors.BodyTooLarge):

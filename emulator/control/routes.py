@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 from .. import __version__
 from ..core.clock import MICROS, TimeOutOfRange, VirtualClock, check_time, micros_of
 from ..core.engine import Engine
-from ..core.errors import EmulatorError, InvalidParameter, MissingParameter, NotFound, PermissionDenied
+from ..core.errors import Conflict, EmulatorError, InvalidParameter, MissingParameter, NotFound
 from ..core.events import Event, EventLog, TooBusy
 from ..core.lifecycle import InvalidRule, Outcome, OutcomeRule
 from ..core.models import Delivery, Message
@@ -110,7 +110,7 @@ async def list_webhooks(request: Request) -> Response:
 
 def _virtual(engine: Engine) -> VirtualClock:
     if not isinstance(engine.clock, VirtualClock):
-        raise PermissionDenied("The clock is real; start the emulator with --clock virtual to move it.")
+        raise Conflict("The clock is real; start the emulator with --clock virtual to move it.")
     return engine.clock
 
 

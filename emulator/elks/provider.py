@@ -17,19 +17,12 @@ from .image_data import ImagePayload, read_image
 from .images import COLLECTION as IMAGES, image_url, store_images
 from .mms import MAX_IMAGES, MAX_MMS_TEXT
 from .recordings import wav_bytes
+from .render import fault_answer
 from .routes import ROUTES, create_elks_app, install, render
 
 __all__ = ["PROVIDER"]
 
-_FAULT_TEXTS = {
-    429: "Too many requests. Please slow down.", 500: "Internal server error.", 502: "Bad gateway.",
-    503: "Service temporarily unavailable.", 504: "Gateway timeout.",
-}
 _IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
-
-
-def fault_answer(status: int) -> tuple[bytes, str]:
-    return _FAULT_TEXTS.get(status, "Request failed.").encode(), "text/plain; charset=utf-8"
 
 
 # -- the fixture section -----------------------------------------------------------------------

@@ -75,6 +75,7 @@ async def begin(request: Request) -> Call:
     if credential.scopes is not None:
         require_scope(credential, mount_path(request))
     account = _acting_account(engine, credential.account, request.headers.get("x-account-id"))
+    request.scope["seven.begun"] = True  # from here on, refusals take the route's declared style (render.py)
     return Call(engine, account, params, as_json)
 
 

@@ -3,7 +3,6 @@ its fault answers, and its fixture section (`seven:` accounts with an api_key an
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..core.ids import IdFactory
@@ -12,14 +11,10 @@ from ..core.provider import FixtureSection, Provider
 from ..core.store import Store
 from . import snapshot as _snapshot  # noqa: F401  (registers seven.io's snapshot sections)
 from .auth import SCOPES, register_token
+from .render import fault_answer
 from .routes import ROUTES, create_seven_app, install, render
 
 __all__ = ["PROVIDER"]
-
-
-def fault_answer(status: int) -> tuple[bytes, str]:
-    message = "Too many requests" if status == 429 else "Service unavailable"
-    return json.dumps({"success": False, "code": str(status), "error_message": message}).encode(), "application/json"
 
 
 # -- the fixture section -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from . import (
     subaccounts, voice, voice_validation,
 )
 from .context import style_of, wants_json
-from .render import error_response, json_response
+from .render import crash_response, declared_style, error_response
 
 __all__ = ["create_seven_app", "install", "render", "retry_policy", "ROUTES"]
 
@@ -56,11 +56,13 @@ def install(engine: Engine) -> None:
 
 
 def render(request: Request, exc: EmulatorError) -> Response:
-    return error_response(exc, style=style_of(request), as_json=wants_json(request))
+    scope = request.scope
+    answers = declared_style(scope.get("endpoint")) if scope.get("seven.begun") else None
+    return error_response(exc, style=style_of(request), as_json=wants_json(request), answers=answers)
 
 
 def _crash(request: Request) -> Response:
-    return json_response({"success": False, "code": "700", "error_message": "Internal error in the emulator."}, 500)
+    return crash_response()
 
 
 def create_seven_app(engine: Engine) -> ASGIApp:

@@ -28,8 +28,8 @@ from ..core.models import INBOUND, Account
 from .auth import TOKENS
 from .context import Call, begin
 from .lookup import LOOKUPS
-from .render import json_response
-from .results import REFUSALS, euro_units, failure, success
+from .render import RESULT_STYLE, answering, json_response
+from .results import euro_units, success
 from .validate import text
 
 __all__ = ["create_subaccount", "top_up", "install", "ROUTES"]
@@ -128,17 +128,14 @@ def create_subaccount(engine: Engine, parent: Account, name: str, email: str) ->
 
 async def create(call: Call) -> Response:
     parent = _main_account(call)
-    try:
-        name = text(call.params, "name")
-        email = text(call.params, "email")
-        if name is None or not name.strip():
-            raise MissingParameter("name")
-        if email is None or not email.strip():
-            raise MissingParameter("email")
-        if not _EMAIL.fullmatch(email.strip()):
-            raise InvalidParameter("email", email, "expected an e-mail address")
-    except REFUSALS as exc:
-        return failure(exc)
+    name = text(call.params, "name")
+    email = text(call.params, "email")
+    if name is None or not name.strip():
+        raise MissingParameter("name")
+    if email is None or not email.strip():
+        raise MissingParameter("email")
+    if not _EMAIL.fullmatch(email.strip()):
+        raise InvalidParameter("email", email, "expected an e-mail address")
     account = create_subaccount(call.engine, parent, name.strip(), email.strip())
     return success(subaccount=_subaccount_json(call.engine, account))
 
@@ -147,12 +144,9 @@ async def update(call: Call) -> Response:
     """Automatic top-up: `amount` from the main account whenever the balance falls below
     `threshold`; an amount of 0 switches it off."""
     parent = _main_account(call)
-    try:
-        account = _find(call.engine, parent, call.params)
-        threshold = euro_units(call.params, "threshold")
-        amount = euro_units(call.params, "amount")
-    except REFUSALS as exc:
-        return failure(exc)
+    account = _find(call.engine, parent, call.params)
+    threshold = euro_units(call.params, "threshold")
+    amount = euro_units(call.params, "amount")
     account.attributes["auto_topup_threshold"] = threshold
     account.attributes["auto_topup_amount"] = amount
     return success()
@@ -160,12 +154,9 @@ async def update(call: Call) -> Response:
 
 async def transfer_credits(call: Call) -> Response:
     parent = _main_account(call)
-    try:
-        account = _find(call.engine, parent, call.params)
-        amount = euro_units(call.params, "amount", positive=True)
-        charge(parent, amount)
-    except REFUSALS as exc:
-        return failure(exc)
+    account = _find(call.engine, parent, call.params)
+    amount = euro_units(call.params, "amount", positive=True)
+    charge(parent, amount)
     refund(account, amount)
     call.engine.events.emit("subaccount.transfer", "seven", account.id, parent=parent.id, amount=amount, balance=account.balance)
     return success()
@@ -176,10 +167,7 @@ async def delete(call: Call) -> Response:
     to the main account and its numbers are released."""
     parent = _main_account(call)
     engine = call.engine
-    try:
-        account = _find(engine, parent, call.params)
-    except REFUSALS as exc:
-        return failure(exc)
+    account = _find(engine, parent, call.params)
     refund(parent, account.balance)
     account.balance = 0
     del engine.store.accounts[account.id]
@@ -253,8 +241,10 @@ async def legacy(request: Request) -> Response:
 
 ROUTES = [
     Route("/subaccounts/list", _route(list_subaccounts), methods=["GET"]),
-    *(Route(f"/subaccounts/{name}", _route(operation), methods=["POST"]) for name, operation in ACTIONS.items()),
+    *answering(RESULT_STYLE, [
+        Route(f"/subaccounts/{name}", _route(operation), methods=["POST"]) for name, operation in ACTIONS.items()
+    ]),
     # Forms older clients use: the JS SDK's `/read`, the PHP SDK's `?action=`.
     Route("/subaccounts/read", _route(list_subaccounts), methods=["GET"]),
-    Route("/subaccounts", legacy, methods=["GET", "POST"]),
+    *answering(RESULT_STYLE, [Route("/subaccounts", legacy, methods=["GET", "POST"])]),
 ]
