@@ -122,7 +122,7 @@ class Sandboxes:
         for account_id in owned:
             for record in engine.store.remove_account(account_id):
                 if isinstance(record, Message):
-                    record.attributes["discarded"] = True  # its scheduled status changes do nothing now
+                    engine.lifecycle.discard(record)
 
     # -- copying fixture accounts ------------------------------------------------------------
     def _copy(self, provider: str, raw: dict[str, Any], rng: random.Random, taken: set[str]) -> dict[str, Any]:

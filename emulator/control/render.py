@@ -56,7 +56,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "delivered": iso(message.delivered_at),
         "history": [{"status": change.status, "at": iso(change.at)} for change in message.history],
         "callback_url": message.callback_url,
-        "attributes": message.attributes,
+        "attributes": message.shown_attributes,
     }
 
 

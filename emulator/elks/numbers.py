@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.billing import charge
 from ..core.clock import MICROS
 from ..core.engine import Engine
 from ..core.errors import InvalidNumber, InvalidParameter, NotFound, PermissionDenied, ValidationError
@@ -147,7 +146,7 @@ async def allocate_number(request: Request) -> Response:
         if e164 is None:
             raise ValidationError("country", f"{UNABLE} No free {category} numbers in {region}.")
     assert e164 is not None
-    charge(account, price)  # no await between the checks above and the record below
+    engine.charge(account, price)  # no await between the checks above and the record below
     created = engine.clock.stamp()
     number = Number(
         id=engine.ids.hex_id("n"),

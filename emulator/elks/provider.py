@@ -126,8 +126,8 @@ def _receive_mms(engine: Engine, to: str, sender: str, text: str, payloads: list
         raise InvalidParameter("to", to, "this 46elks number cannot receive MMS")
     mms_id = engine.ids.hex_id("m")
     image_ids = store_images(engine, number.account_id, mms_id, payloads)
-    attributes = {"kind": "mms", "images": image_ids, "image_urls": [image_url(base, i) for i in image_ids]}
-    return engine.receive_message(number, sender, text, attributes, make_id=lambda: mms_id)
+    attributes = {"images": image_ids, "image_urls": [image_url(base, i) for i in image_ids]}
+    return engine.receive_message(number, sender, text, attributes, make_id=lambda: mms_id, kind="mms")
 
 
 PROVIDER = Provider(

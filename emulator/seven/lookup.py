@@ -24,7 +24,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.billing import charge
 from ..core.engine import Engine
 from ..core.errors import InvalidNumber, InvalidParameter, MissingParameter
 from ..core.models import Account
@@ -277,7 +276,7 @@ def perform(engine: Engine, account: Account, kind: str, raws: list[str]) -> tup
     infos = [facts(number) for number in parsed if number is not None]
     profiles = [_profile(engine, info) for info in infos]
     answers = [_answer(kind, info, profile, price) for info, profile in zip(infos, profiles)]  # before the charge
-    charge(account, price * len(infos))
+    engine.charge(account, price * len(infos))
     lookups = engine.store.collection(LOOKUPS)
     for info in infos:
         created = engine.clock.stamp()

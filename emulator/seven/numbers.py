@@ -28,7 +28,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.billing import charge
 from ..core.clock import MICROS, micros_of, utc
 from ..core.engine import Engine
 from ..core.errors import InvalidNumber, InvalidParameter, MissingParameter, NotFound, ValidationError
@@ -195,7 +194,7 @@ async def order(request: Request) -> Response:
     fees = fees_for(engine, offer.region)
     assert fees is not None
     cost = fees.setup + fees.basic_charge(interval)
-    charge(account, cost)
+    engine.charge(account, cost)
     created = engine.clock.stamp()
     number = Number(
         id=_next_number_id(engine, offer.e164),

@@ -23,7 +23,6 @@ from starlette.routing import Route
 from ..core.billing import charge, format_units, refund
 from ..core.engine import Engine
 from ..core.errors import InvalidParameter, MissingParameter, NotFound, PermissionDenied
-from ..core.events import Event
 from ..core.models import INBOUND, Account
 from .auth import TOKENS
 from .context import Call, begin
@@ -184,12 +183,10 @@ async def delete(call: Call) -> Response:
 
 # -- automatic top-up ------------------------------------------------------------------------
 
-def top_up(engine: Engine, event: Event) -> None:
-    """Event listener: refill a subaccount that fell below its threshold."""
-    if event.provider != "seven" or event.account_id is None or event.kind.startswith("subaccount."):
-        return
-    account = engine.store.accounts.get(event.account_id)
-    if account is None or account.parent_id is None:
+def top_up(engine: Engine, account: Account) -> None:
+    """Billing rule, after each charge: refill a subaccount that fell below its threshold from
+    its main account (when the main account can pay)."""
+    if account.provider != "seven" or account.parent_id is None:
         return
     amount = account.attributes.get("auto_topup_amount") or 0
     if amount <= 0 or account.balance >= (account.attributes.get("auto_topup_threshold") or 0):
@@ -203,7 +200,7 @@ def top_up(engine: Engine, event: Event) -> None:
 
 
 def install(engine: Engine) -> None:
-    engine.events.listeners.append(partial(top_up, engine))
+    engine.billing_rules.append(partial(top_up, engine))
 
 
 # -- routes ----------------------------------------------------------------------------------
