@@ -11,7 +11,6 @@ import copy
 import difflib
 import json
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -27,6 +26,7 @@ from .core.lifecycle import InvalidRule, Outcome, OutcomeRule
 from .core.models import Number
 from .core.phone import parse_e164
 from .core.store import Store
+from .core.world import Fixtures as World
 from .params import unencodable_path
 from .providers import NAMES as PROVIDERS, PROVIDERS as REGISTERED, by_name
 
@@ -127,21 +127,9 @@ def _unknown_key_problem(key: Any, name: str, known: list[str], by_country: bool
     return problem
 
 
-@dataclass(slots=True)
-class Fixtures:
-    source: str
-    data: dict[str, Any]
-    prices: dict[str, PriceTable] = field(default_factory=dict)
-    rules: list[OutcomeRule] = field(default_factory=list)
-    default_outcome: Outcome = field(default_factory=Outcome)
-    # Other price lists of a provider section (`number_prices`, `mms_prices`, ...): provider ->
-    # list name -> {"SE": 12500, ..., "default": 12500}; regions upper case.
-    price_lists: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
-    # Voice calls: `call_outcomes` rules, their defaults from `simulation.call_*`, and each
-    # provider's `call_prices` (per minute).
-    call_rules: list[CallRule] = field(default_factory=list)
-    default_call_outcome: CallOutcome = field(default_factory=CallOutcome)
-    call_prices: dict[str, CallPrices] = field(default_factory=dict)
+class Fixtures(World):
+    """A checked fixture file: the world it describes (fields in `core/world.py`), whose accounts
+    enter a store through each provider's fixture section."""
 
     def build_store(self, clock: Clock) -> Store:
         store = Store()

@@ -24,6 +24,7 @@ from .store import Store
 from .text import Segmentation, segment
 from .webhook_targets import current_hop
 from .webhooks import Outbox
+from .world import Fixtures
 
 __all__ = ["Engine", "Quote", "Outgoing", "CLOCK_MOVE_BUDGET"]
 
@@ -61,7 +62,7 @@ class Engine:
         *,
         clock: Clock,
         seed: int,
-        fixtures: Any,  # emulator.fixtures.Fixtures; kept loose so the core does not import YAML code
+        fixtures: Fixtures,
     ) -> None:
         self.clock = clock
         self.seed = seed
@@ -84,9 +85,9 @@ class Engine:
         self.outbox.listeners.append(self._on_attempt)
         self.calls = CallEngine(  # voice calls of both providers; see core/calls.py
             self,
-            getattr(fixtures, "call_rules", []),
-            getattr(fixtures, "default_call_outcome", CallOutcome()),
-            getattr(fixtures, "call_prices", {}),
+            fixtures.call_rules,
+            fixtures.default_call_outcome,
+            fixtures.call_prices,
         )
 
     # -- control -------------------------------------------------------------------------

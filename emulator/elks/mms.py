@@ -58,7 +58,7 @@ def mms_json(message: Message) -> dict[str, Any]:
 
 
 def mms_price(engine: Engine, region: str | None) -> int:
-    prices = engine.fixtures.price_lists.get("elks", {}).get("mms_prices", {})
+    prices = engine.fixtures.price_list("elks", "mms_prices")
     return prices.get(region or "", prices.get("default", 0))
 
 

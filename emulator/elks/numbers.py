@@ -74,7 +74,7 @@ def own_number(engine: Engine, account: Account, number_id: str) -> Number:
 
 def monthly_price(engine: Engine, region: str) -> int | None:
     """The monthly rent of a number in `region`, or None when the country offers no numbers."""
-    prices = engine.fixtures.price_lists.get("elks", {}).get("number_prices", {})
+    prices = engine.fixtures.price_list("elks", "number_prices")
     return prices.get(region, prices.get("default"))
 
 

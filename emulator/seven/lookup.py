@@ -82,7 +82,7 @@ class Profile:
 
 
 def lookup_price(engine: Engine, kind: str) -> int:
-    listed = getattr(engine.fixtures, "price_lists", {}).get("seven", {}).get("lookup_prices", {})
+    listed = engine.fixtures.price_list("seven", "lookup_prices")
     return listed.get(kind.upper(), listed.get("default", DEFAULT_PRICES[kind]))
 
 

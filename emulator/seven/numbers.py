@@ -67,7 +67,7 @@ class Offer:
 
 
 def _price_list(engine: Engine, name: str) -> dict[str, int]:
-    return getattr(engine.fixtures, "price_lists", {}).get("seven", {}).get(name, {})
+    return engine.fixtures.price_list("seven", name)
 
 
 def fees_for(engine: Engine, region: str) -> Fees | None:

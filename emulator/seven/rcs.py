@@ -56,7 +56,7 @@ class NotRcsCapable(InvalidNumber):
 
 
 def rcs_price(engine: Engine, recipient: ParsedNumber) -> int:
-    listed = getattr(engine.fixtures, "price_lists", {}).get("seven", {}).get("rcs_prices", {})
+    listed = engine.fixtures.price_list("seven", "rcs_prices")
     return listed.get(recipient.region or "", listed.get("default", DEFAULT_PRICE))
 
 
