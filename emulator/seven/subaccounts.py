@@ -25,7 +25,7 @@ from ..core.engine import Engine
 from ..core.errors import InvalidParameter, MissingParameter, NotFound, PermissionDenied
 from ..core.models import INBOUND, Account
 from .auth import TOKENS
-from .context import Call, begin
+from .context import RequestContext, begin
 from .lookup import LOOKUPS
 from .render import RESULT_STYLE, answering, json_response
 from .results import euro_units, success
@@ -38,7 +38,7 @@ API_KEY_LENGTH = 64
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-def _main_account(call: Call) -> Account:
+def _main_account(call: RequestContext) -> Account:
     if call.account.parent_id is not None:
         raise PermissionDenied("A subaccount cannot manage subaccounts.")
     return call.account
@@ -84,7 +84,7 @@ def _subaccount_json(engine: Engine, account: Account) -> dict[str, Any]:
 
 # -- operations ----------------------------------------------------------------------------
 
-async def list_subaccounts(call: Call) -> Response:
+async def list_subaccounts(call: RequestContext) -> Response:
     parent = _main_account(call)
     found = _subaccounts(call.engine, parent)
     wanted = text(call.params, "id")
@@ -125,7 +125,7 @@ def create_subaccount(engine: Engine, parent: Account, name: str, email: str) ->
     return account
 
 
-async def create(call: Call) -> Response:
+async def create(call: RequestContext) -> Response:
     parent = _main_account(call)
     name = text(call.params, "name")
     email = text(call.params, "email")
@@ -139,7 +139,7 @@ async def create(call: Call) -> Response:
     return success(subaccount=_subaccount_json(call.engine, account))
 
 
-async def update(call: Call) -> Response:
+async def update(call: RequestContext) -> Response:
     """Automatic top-up: `amount` from the main account whenever the balance falls below
     `threshold`; an amount of 0 switches it off."""
     parent = _main_account(call)
@@ -151,7 +151,7 @@ async def update(call: Call) -> Response:
     return success()
 
 
-async def transfer_credits(call: Call) -> Response:
+async def transfer_credits(call: RequestContext) -> Response:
     parent = _main_account(call)
     account = _find(call.engine, parent, call.params)
     amount = euro_units(call.params, "amount", positive=True)
@@ -161,7 +161,7 @@ async def transfer_credits(call: Call) -> Response:
     return success()
 
 
-async def delete(call: Call) -> Response:
+async def delete(call: RequestContext) -> Response:
     """The subaccount's credentials stop working at once; what is left of its balance goes back
     to the main account and its numbers are released."""
     parent = _main_account(call)
@@ -205,7 +205,7 @@ def install(engine: Engine) -> None:
 
 # -- routes ----------------------------------------------------------------------------------
 
-Operation = Callable[[Call], Awaitable[Response]]
+Operation = Callable[[RequestContext], Awaitable[Response]]
 ACTIONS: dict[str, Operation] = {
     "create": create,
     "update": update,

@@ -33,7 +33,7 @@ from ..core.errors import Conflict, InsufficientBalance, InvalidNumber, InvalidP
 from ..core.models import INBOUND, OUTBOUND, Account, Call, StatusChange
 from ..core.phone import parse_loose
 from .addressbook import recipients_for
-from .context import Call as Context, begin
+from .context import RequestContext, begin
 from .hooks import dispatch
 from .journal import voice_status
 from .render import LINES_STYLE, RESULT_STYLE, answering, euro_text, euros, json_response, text_response
@@ -127,7 +127,7 @@ def _cost_text(units: int) -> str:
     return "0" if units == 0 else euro_text(units)
 
 
-def _place(call: Context) -> Response:
+def _place(call: RequestContext) -> Response:
     engine, account, params = call.engine, call.account, call.params
     numbers = recipients_for(params, engine.store, account)
     body = required(params, "text")
