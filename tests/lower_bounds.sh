@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves the lower bounds in pyproject.toml: installs every dependency (the test extras included)
 # at exactly its lower bound in a throwaway virtual environment, then runs the tests that touch
-# each of them (no browser or Node tests). Usage: sh tests/lower_bounds.sh [VENV_DIR]
+# each of them (no browser or Node tests). Usage: bash tests/lower_bounds.sh [VENV_DIR]
 # (default /tmp/telco-emulator-lower-bounds; it is made anew).
 set -euo pipefail
 cd "$(dirname "$0")/.."
