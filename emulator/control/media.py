@@ -6,12 +6,16 @@ sent, in its own format). Each provider with media (`Provider.media`) is asked i
 
 from __future__ import annotations
 
+from operator import attrgetter
+from typing import Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.engine import Engine
 from ..core.errors import NotFound
+from ..core.provider import ControlMedia
 from ..providers import PROVIDERS
 
 __all__ = ["ROUTES"]
@@ -19,29 +23,28 @@ __all__ = ["ROUTES"]
 _MEDIA = [provider.media for provider in PROVIDERS if provider.media is not None]
 
 
-async def recording_wav(request: Request) -> Response:
+def _find(request: Request, kind: str, ask: Callable[[ControlMedia], Callable[[Engine, str], tuple[bytes, str] | None]]) -> tuple[bytes, str]:
+    """The first answer a provider has for the `kind` with the path's id."""
     engine: Engine = request.app.state.engine
-    recording_id = request.path_params["id"]
+    wanted = request.path_params["id"]
     for media in _MEDIA:
-        found = media.recording_wav(engine, recording_id)
+        found = ask(media)(engine, wanted)
         if found is not None:
-            wav, filename = found
-            return Response(
-                wav, media_type="audio/wav",
-                headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-cache"},
-            )
-    raise NotFound("recording", recording_id)
+            return found
+    raise NotFound(kind, wanted)
+
+
+async def recording_wav(request: Request) -> Response:
+    wav, filename = _find(request, "recording", attrgetter("recording_wav"))
+    return Response(
+        wav, media_type="audio/wav",
+        headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-cache"},
+    )
 
 
 async def image(request: Request) -> Response:
-    engine: Engine = request.app.state.engine
-    image_id = request.path_params["id"]
-    for media in _MEDIA:
-        found = media.image(engine, image_id)
-        if found is not None:
-            data, media_type = found
-            return Response(data, media_type=media_type, headers={"Cache-Control": "no-cache"})
-    raise NotFound("image", image_id)
+    data, media_type = _find(request, "image", attrgetter("image"))
+    return Response(data, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
 
 ROUTES = [
