@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import re
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -22,16 +22,15 @@ from .core import errors
 from .core.clock import create_clock
 from .core.engine import Engine
 from .core.errors import BodyTooLarge
-from .elks.routes import create_elks_app
 from .exposure import ExposureGuard, bounded_receive, declared_too_large
-from .faults import MOUNTS, FaultInjector
+from .faults import FaultInjector
 from .fixtures import Fixtures, load_fixtures
 from .control.sink import SINK_PREFIX, SinkApp
 from .core.request_journal import journal_of
 from .mounts import ProviderApp, route_path
 from .reasons import log_refusal, marked_reason, reason_of, with_reason
 from .params import headers_by_name
-from .seven.routes import create_seven_app
+from .providers import PROVIDERS
 from .settings import DEFAULT_MAX_BODY_SIZE, Settings
 from .state import save_state_file
 
@@ -60,8 +59,9 @@ class EmulatorApp(Starlette):
         self._faulty = {prefix: FaultInjector(app, engine) for prefix, app in providers.items()}
         self._boundaries = {prefix: _boundary(app) for prefix, app in providers.items()}
         journal = journal_of(engine)
+        names = {provider.prefix: provider.name for provider in PROVIDERS}
         for prefix, boundary in self._boundaries.items():
-            boundary.record_into(journal, MOUNTS.get(prefix, prefix.strip("/")))
+            boundary.record_into(journal, names.get(prefix, prefix.strip("/")))
         self._sink = SinkApp(engine)
         self._guard = guard or ExposureGuard()
         self._max_body_size = max_body_size
@@ -181,7 +181,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     async def crashed(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": {"type": "InternalError", "message": "Internal error in the emulator."}}, status_code=500)
 
-    providers = {"/a1": create_elks_app(engine), "/api": create_seven_app(engine)}
+    providers = {provider.prefix: provider.create_app(engine) for provider in PROVIDERS}
     app = EmulatorApp(
         engine=engine,
         providers=providers,

@@ -5,26 +5,16 @@ reason header, recorded in the request journal."""
 from __future__ import annotations
 
 import asyncio
-import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .core.engine import Engine
+from .core.provider import Provider
 from .core.request_journal import journal_of
+from .providers import PROVIDERS
 from .reasons import REASON_HEADER, header_value, log_refusal
 
-__all__ = ["FaultInjector", "MOUNTS"]
-
-MOUNTS = {"/a1": "elks", "/api": "seven"}
-
-_ELKS_TEXTS = {429: "Too many requests. Please slow down.", 500: "Internal server error.", 502: "Bad gateway.", 503: "Service temporarily unavailable.", 504: "Gateway timeout."}
-
-
-def _body(provider: str, status: int) -> tuple[bytes, str]:
-    if provider == "elks":
-        return _ELKS_TEXTS.get(status, "Request failed.").encode(), "text/plain; charset=utf-8"
-    message = "Too many requests" if status == 429 else "Service unavailable"
-    return json.dumps({"success": False, "code": str(status), "error_message": message}).encode(), "application/json"
+__all__ = ["FaultInjector"]
 
 
 class FaultInjector:
@@ -35,11 +25,12 @@ class FaultInjector:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.engine.faults.rules:
             path: str = scope["path"]
-            for mount, provider in MOUNTS.items():
+            for provider in PROVIDERS:
+                mount = provider.prefix
                 if path == mount or path.startswith(mount + "/"):
-                    fault = self.engine.faults.take(provider, scope["method"], path[len(mount):] or "/")
+                    fault = self.engine.faults.take(provider.name, scope["method"], path[len(mount):] or "/")
                     if fault is not None:
-                        self.engine.events.emit("fault.injected", provider, None, fault=fault.id, fault_kind=fault.kind, path=path, method=scope["method"])
+                        self.engine.events.emit("fault.injected", provider.name, None, fault=fault.id, fault_kind=fault.kind, path=path, method=scope["method"])
                         if fault.kind == "delay":
                             await asyncio.sleep(fault.delay)
                         else:
@@ -48,21 +39,20 @@ class FaultInjector:
                                 f"(rules are set with POST /_emulator/faults and cleared with DELETE /_emulator/faults)"
                             )
                             log_refusal(scope, fault.status, reason)
-                            body = await self._answer(send, provider, fault.status, fault.retry_after, reason)
-                            content_type = "text/plain" if provider == "elks" else "application/json"
-                            journal_of(self.engine).add(provider, scope["method"], scope.get("raw_path") or path, scope.get("query_string", b""), scope["headers"],
+                            body, content_type = await self._answer(send, provider, fault.status, fault.retry_after, reason)
+                            journal_of(self.engine).add(provider.name, scope["method"], scope.get("raw_path") or path, scope.get("query_string", b""), scope["headers"],
                                                         None, None, fault.status, body, content_type, 0, reason)
                             return
                     break
         await self.app(scope, receive, send)
 
     @staticmethod
-    async def _answer(send: Send, provider: str, status: int, retry_after: int | None, reason: str) -> bytes:
-        body, content_type = _body(provider, status)
+    async def _answer(send: Send, provider: Provider, status: int, retry_after: int | None, reason: str) -> tuple[bytes, str]:
+        body, content_type = provider.fault_answer(status)
         headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode()),
                    (REASON_HEADER.lower().encode(), reason.encode("latin-1"))]
         if retry_after is not None:
             headers.append((b"retry-after", str(retry_after).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-        return body
+        return body, content_type

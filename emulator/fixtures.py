@@ -11,7 +11,6 @@ import copy
 import difflib
 import json
 import re
-from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -24,15 +23,14 @@ from .core.calls import CALL_OUTCOME_STATUSES, CallOutcome, CallPrices, CallRule
 from .core.clock import Clock
 from .core.errors import FixtureError, InvalidNumber
 from .core.lifecycle import InvalidRule, Outcome, OutcomeRule
-from .core.models import Account, Number
+from .core.models import Number
 from .core.phone import parse_e164
 from .core.store import Store
+from .core.world import Fixtures as World
 from .params import unencodable_path
-from .seven.auth import SCOPES as SEVEN_SCOPES, register_token
+from .providers import NAMES as PROVIDERS, PROVIDERS as REGISTERED, by_name
 
 __all__ = ["Fixtures", "load_fixtures", "default_fixture_text", "fixture_schema", "add_fixture_account", "PROVIDERS"]
-
-PROVIDERS = ("elks", "seven")
 
 
 def default_fixture_text() -> str:
@@ -109,13 +107,10 @@ def _unknown_key(source: str, data: dict[str, Any]) -> FixtureError | None:
     return FixtureError(f"{source}: {found}") if found else None
 
 
-# Keys that belong to the other provider's accounts: a clearer word than "unknown key".
+# Keys that belong to another provider's accounts: a clearer word than "unknown key".
 _ELSEWHERE = {
-    ("elks_account", "tokens"): "access tokens are a seven.io feature",
-    ("elks_account", "api_key"): "an api_key logs in to seven.io; a 46elks account has username and password",
-    ("seven_account", "subaccounts"): "fixture subaccounts are a 46elks feature (seven.io subaccounts are made with POST /api/subaccounts/create)",
-    ("seven_account", "username"): "a seven.io account logs in with its api_key",
-    ("seven_account", "password"): "a seven.io account logs in with its api_key",
+    (f"{provider.name}_account", key): problem
+    for provider in REGISTERED for key, problem in provider.fixtures.misplaced_keys.items()
 }
 
 
@@ -132,21 +127,9 @@ def _unknown_key_problem(key: Any, name: str, known: list[str], by_country: bool
     return problem
 
 
-@dataclass(slots=True)
-class Fixtures:
-    source: str
-    data: dict[str, Any]
-    prices: dict[str, PriceTable] = field(default_factory=dict)
-    rules: list[OutcomeRule] = field(default_factory=list)
-    default_outcome: Outcome = field(default_factory=Outcome)
-    # Other price lists of a provider section (`number_prices`, `mms_prices`, ...): provider ->
-    # list name -> {"SE": 12500, ..., "default": 12500}; regions upper case.
-    price_lists: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
-    # Voice calls: `call_outcomes` rules, their defaults from `simulation.call_*`, and each
-    # provider's `call_prices` (per minute).
-    call_rules: list[CallRule] = field(default_factory=list)
-    default_call_outcome: CallOutcome = field(default_factory=CallOutcome)
-    call_prices: dict[str, CallPrices] = field(default_factory=dict)
+class Fixtures(World):
+    """A checked fixture file: the world it describes (fields in `core/world.py`), whose accounts
+    enter a store through each provider's fixture section."""
 
     def build_store(self, clock: Clock) -> Store:
         store = Store()
@@ -157,7 +140,7 @@ class Fixtures:
         return store
 
 
-_ACCOUNT_PATH = re.compile(r"(?P<provider>elks|seven)\.accounts\[(?P<index>[0-9]+)\]")
+_ACCOUNT_PATH = re.compile(rf"(?P<provider>{'|'.join(PROVIDERS)})\.accounts\[(?P<index>[0-9]+)\]")
 
 
 class _Checker:
@@ -167,6 +150,11 @@ class _Checker:
         self.source = source
         # provider -> how many default accounts come before the file's own after `extends: default`
         self.shifts = shifts or {}
+
+    def unique(self, seen: set, key: Any, where: str, what: str) -> None:
+        if key in seen:
+            raise self.fail(where, f"duplicate {what} {key!r}")
+        seen.add(key)
 
     def fail(self, where: str, problem: str) -> FixtureError:
         return FixtureError(f"{self.source}: {self.in_user_file(where)}: {problem}")
@@ -403,21 +391,15 @@ def _check(check: _Checker, data: dict[str, Any]) -> Fixtures:
     return Fixtures(source=check.source, data=data, prices=prices, rules=rules, default_outcome=default_outcome, price_lists=price_lists)
 
 
-def _check_unique(check: _Checker, seen: set, key: Any, where: str, what: str) -> None:
-    if key in seen:
-        raise check.fail(where, f"duplicate {what} {key!r}")
-    seen.add(key)
-
-
 def _check_account(check: _Checker, provider: str, raw: dict[str, Any], where: str, logins: set, ids: set) -> None:
-    _check_unique(check, ids, check.text(raw.get("id"), f"{where}.id"), f"{where}.id", "account id")
-    login_field = "username" if provider == "elks" else "api_key"
+    check.unique(ids, check.text(raw.get("id"), f"{where}.id"), f"{where}.id", "account id")
+    section = by_name(provider).fixtures
+    login_field = section.login_field
     login = check.text(raw.get(login_field), f"{where}.{login_field}")
-    _check_unique(check, logins, (provider, login), f"{where}.{login_field}", login_field)
-    if provider == "elks":
-        check.text(raw.get("password"), f"{where}.password")
+    check.unique(logins, (provider, login), f"{where}.{login_field}", login_field)
+    section.check_account(check, raw, where, logins)
     check.integer(raw.get("balance"), f"{where}.balance")
-    currency = raw.get("currency", "SEK" if provider == "elks" else "EUR")
+    currency = raw.get("currency", section.currency)
     if currency not in ("SEK", "EUR"):
         raise check.fail(f"{where}.currency", f"expected SEK or EUR, got {currency!r}")
     for j, number in enumerate(check.sequence(raw.get("numbers"), f"{where}.numbers")):
@@ -435,77 +417,16 @@ def _check_account(check: _Checker, provider: str, raw: dict[str, Any], where: s
         swhere = f"{where}.subaccounts[{j}]"
         sub = check.mapping(sub, swhere)
         sub_id = check.text(sub.get("id"), f"{swhere}.id")
-        _check_unique(check, ids, sub_id, f"{swhere}.id", "account id")
-        _check_unique(check, logins, (provider, sub_id), f"{swhere}.id", "login")
+        check.unique(ids, sub_id, f"{swhere}.id", "account id")
+        check.unique(logins, (provider, sub_id), f"{swhere}.id", "login")
         check.text(sub.get("secret"), f"{swhere}.secret")
         check.text(sub.get("name"), f"{swhere}.name")
         check.integer(sub.get("usagelimit", 0), f"{swhere}.usagelimit")
-    if raw.get("tokens") is not None and provider != "seven":
-        raise check.fail(f"{where}.tokens", "access tokens are a seven.io feature")
-    for j, token in enumerate(check.sequence(raw.get("tokens"), f"{where}.tokens")):
-        twhere = f"{where}.tokens[{j}]"
-        token = check.mapping(token, twhere)
-        value = check.text(token.get("token"), f"{twhere}.token")
-        _check_unique(check, logins, (provider, value), f"{twhere}.token", "api_key or token")
-        for scope in check.sequence(token.get("scopes"), f"{twhere}.scopes"):
-            if scope not in SEVEN_SCOPES:
-                raise check.fail(f"{twhere}.scopes", f"unknown scope {scope!r}; expected some of {list(SEVEN_SCOPES)}")
 
 
 def add_fixture_account(store: Store, provider: str, raw: dict[str, Any], created: int) -> None:
     """Add one checked fixture account (with its subaccounts and numbers) to `store`."""
-    if provider == "elks":
-        account = Account(
-            id=str(raw["id"]),
-            provider="elks",
-            name=str(raw.get("displayname") or raw["username"]),
-            currency=raw.get("currency", "SEK"),
-            balance=raw["balance"],
-            created=created,
-            email=raw.get("email"),
-            credentials={"username": str(raw["username"]), "password": str(raw["password"])},
-            attributes={
-                "mobilenumber": raw.get("mobilenumber"),
-                "creditalert": raw.get("creditalert"),
-                "opening_balance": raw["balance"],  # its one transaction (elks/billing.py)
-            },
-        )
-        store.add_account(account, str(raw["username"]))
-        for sub in raw.get("subaccounts") or []:
-            limit = sub.get("usagelimit", 0)
-            store.add_account(
-                Account(
-                    id=str(sub["id"]),
-                    provider="elks",
-                    name=str(sub["name"]),
-                    currency=account.currency,
-                    balance=limit,
-                    created=created,
-                    parent_id=account.id,
-                    credentials={"username": str(sub["id"]), "password": str(sub["secret"])},
-                    attributes={"usagelimit": limit},
-                ),
-                str(sub["id"]),
-            )
-    else:
-        account = Account(
-            id=str(raw["id"]),
-            provider="seven",
-            name=str(raw.get("name") or raw["id"]),
-            currency=raw.get("currency", "EUR"),
-            balance=raw["balance"],
-            created=created,
-            email=raw.get("email"),
-            credentials={"api_key": str(raw["api_key"]), **{k: str(raw[k]) for k in ("username", "password") if raw.get(k)}},
-            attributes={
-                "default_sender": raw.get("default_sender"),
-                "signing_secret": raw.get("signing_secret"),
-                **({"reload_lock": False} if raw.get("reload_lock") is False else {}),
-            },
-        )
-        store.add_account(account, str(raw["api_key"]))
-        for token in raw.get("tokens") or []:
-            register_token(store, account.id, str(token["token"]), token.get("scopes") or (), created)
+    account = by_name(provider).fixtures.add_account(store, raw, created)
     for number in raw.get("numbers") or []:
         store.numbers.add(
             str(number["id"]),

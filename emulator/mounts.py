@@ -1,6 +1,5 @@
 """Building blocks shared by the provider mounts: a sub-application whose every error, including
-unknown paths and wrong methods, goes through the provider's own renderer; and the discovery of
-a provider's resource modules.
+unknown paths and wrong methods, goes through the provider's own renderer.
 
 Webhook loops stop here: a request that carries the outbox's hop header
 (`X-Telco-Emulator-Hop: N`) was made by a webhook of the emulator itself. At N >= `hop_limit`
@@ -14,18 +13,16 @@ journal (`core/request_journal.py`), attached by the application with `record_in
 
 A resource module (`emulator/elks/sms.py`, `emulator/seven/hooks.py`, ...) declares its routes in
 a module-level `ROUTES` list and may define `install(engine)` to hook into the simulation (a
-lifecycle listener, a retry policy). Modules are taken in name order; inside a module, routes keep
-their order, so a module puts `/images/{id}.jpg` before `/images/{id}`.
+lifecycle listener, a retry policy). Each mount's `routes.py` names its modules' `ROUTES` and
+`install`s explicitly, in matching order; inside a module, routes keep their order, so a module
+puts `/images/{id}.jpg` before `/images/{id}`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-import pkgutil
 from time import perf_counter_ns
-from types import ModuleType
-from typing import Any, Awaitable, Callable
+from typing import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,7 +35,7 @@ from .core.webhook_targets import HOP_HEADER, MAX_HOPS, current_hop, parse_hop
 from .params import ProviderRequest
 from .reasons import log_refusal, marked_reason, reason_of, with_reason
 
-__all__ = ["ProviderApp", "provider_app", "resource_routes", "route_path"]
+__all__ = ["ProviderApp", "provider_app", "route_path"]
 
 log = logging.getLogger("emulator")
 
@@ -168,6 +165,7 @@ class ProviderApp:
             endpoint = endpoints.get(method)
             if endpoint is not None:
                 scope["path_params"] = {}
+                scope["endpoint"] = endpoint
                 return endpoint
         allowed: set[str] = set(endpoints) if endpoints else set()
         for route in self._patterns.get(_first_segment(path), ()):
@@ -178,6 +176,7 @@ class ProviderApp:
                 allowed |= route.methods
                 continue
             scope["path_params"] = {key: route.param_convertors[key].convert(value) for key, value in match.groupdict().items()}
+            scope["endpoint"] = route.endpoint
             return route.endpoint
         if allowed:
             raise errors.MethodNotAllowed(method, scope["path"], tuple(sorted(allowed)))
@@ -201,15 +200,3 @@ def _first_segment(path: str) -> str:
 
 def provider_app(routes: list[BaseRoute], render: Renderer, crash: Crash, hop_limit: int = MAX_HOPS) -> ProviderApp:
     return ProviderApp(routes, render, crash, hop_limit)
-
-
-def resource_routes(package: ModuleType, engine: Any) -> list[BaseRoute]:
-    """Every `ROUTES` entry of the package's modules; calls each module's `install(engine)`."""
-    routes: list[BaseRoute] = []
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        install = getattr(module, "install", None)
-        if callable(install):
-            install(engine)
-        routes.extend(getattr(module, "ROUTES", ()))
-    return routes

@@ -14,7 +14,6 @@ accounts), so they survive a `--state` restart and a snapshot restore.
 from __future__ import annotations
 
 import copy
-import hashlib
 import random
 import re
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from .core.errors import NotFound
 from .core.models import Message
 from .core.snapshot import Section, SnapshotError, Staging, copy_plain, parse_time, plain, register_section, time_text
 from .fixtures import PROVIDERS, _check_account, _Checker, add_fixture_account
+from .providers import by_name
 
 __all__ = ["Sandbox", "Sandboxes", "sandboxes_of"]
 
@@ -122,30 +122,17 @@ class Sandboxes:
         for account_id in owned:
             for record in engine.store.remove_account(account_id):
                 if isinstance(record, Message):
-                    record.attributes["discarded"] = True  # its scheduled status changes do nothing now
+                    engine.lifecycle.discard(record)
 
     # -- copying fixture accounts ------------------------------------------------------------
     def _copy(self, provider: str, raw: dict[str, Any], rng: random.Random, taken: set[str]) -> dict[str, Any]:
         ids = self.engine.ids
         account = copy.deepcopy(raw)
-        if provider == "elks":
-            account["id"] = ids.hex_id("u")
-            account["username"] = account["id"]
-            account["password"] = ids.secret()
-            for sub in account.get("subaccounts") or []:
-                sub["id"] = ids.hex_id("a", 31)
-                sub["secret"] = ids.secret()
-        else:
-            account["id"] = str(ids.sequence("sandbox.seven.account", 5_000_001))
-            account["api_key"] = ids.token(48)
-            for token in account.get("tokens") or []:
-                token["token"] = ids.token(48)
-            if account.get("password"):  # a legacy login of its own, not the copied account's
-                account["username"] = f"sandbox_{account['id']}"
-                account["password"] = hashlib.sha256(f"{account['api_key']}/password".encode()).hexdigest()[:20]
+        section = by_name(provider).fixtures
+        section.fresh_credentials(ids, account)
         for number in account.get("numbers") or []:
             number["number"] = _fresh_number(str(number["number"]), rng, taken)
-            number["id"] = ids.hex_id("n") if provider == "elks" else number["number"].lstrip("+")
+            number["id"] = section.number_id(ids, number["number"])
         return account
 
 

@@ -21,8 +21,7 @@ import orjson
 
 from . import sandboxes as _sandboxes  # noqa: F401  (registers the sandboxes' snapshot section)
 from .core.snapshot import SnapshotError, parse_document, restore, take
-from .elks import snapshot as _elks_snapshot  # noqa: F401  (registers 46elks' sections)
-from .seven import snapshot as _seven_snapshot  # noqa: F401  (registers seven.io's sections)
+from .providers import PROVIDERS as _PROVIDERS  # noqa: F401  (registers each provider's snapshot sections)
 
 __all__ = ["load_state_file", "save_state_file", "write_state_file", "Autosaver", "ChangeCounter", "STATE_FILE_MODE", "DEFAULT_AUTOSAVE"]
 

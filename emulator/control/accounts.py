@@ -17,10 +17,10 @@ from starlette.routing import Route
 from ..core.engine import Engine
 from ..core.errors import InvalidParameter
 from ..core.models import Account, Number
+from ..providers import NAMES as PROVIDERS
 
 __all__ = ["account_json", "number_json", "ROUTES"]
 
-PROVIDERS = ("elks", "seven")
 _NUMBER_URLS = ("sms_url", "mms_url", "voice_start")
 
 
@@ -56,7 +56,7 @@ async def list_accounts(request: Request) -> Response:
     engine: Engine = request.app.state.engine
     provider = request.query_params.get("provider")
     if provider is not None and provider not in PROVIDERS:
-        raise InvalidParameter("provider", provider, "expected one of: elks, seven")
+        raise InvalidParameter("provider", provider, f"expected one of: {', '.join(PROVIDERS)}")
     numbers: dict[str, list[Number]] = {}
     for number in engine.store.numbers:
         if number.active:

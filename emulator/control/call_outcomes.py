@@ -14,7 +14,7 @@ from ..core.errors import InvalidParameter
 from ..core.lifecycle import InvalidRule
 from ..core.snapshot import call_rule_to_resource
 from ..params import read_params
-from .inputs import engine_of, text_field
+from .inputs import engine_of, provider_field, text_field
 
 __all__ = ["ROUTES"]
 
@@ -33,9 +33,7 @@ async def add_call_outcome(request: Request) -> Response:
     calls = engine_of(request).calls
     params = await read_params(request)
     match = text_field(params, "match")
-    provider = params.get("provider")
-    if "provider" in params and provider not in ("elks", "seven"):
-        raise InvalidParameter("provider", provider, "expected elks or seven")
+    provider = provider_field(params)
     base = calls.default
     options: dict[str, Any] = {}
     for name in ("ring_time", "talk_time", "digits_after"):

@@ -15,6 +15,7 @@ from ..core.errors import InvalidParameter, NotFound
 from ..core.models import Call, Leg
 from ..core.phone import parse_e164
 from ..params import read_params
+from ..providers import NAMES
 from .inputs import engine_of, filters, list_page, page_json, same_number, text_field
 from .render import iso
 
@@ -63,7 +64,7 @@ def call_json(call: Call) -> dict[str, Any]:
     }
 
 
-_CHOICES = {"provider": ("elks", "seven"), "direction": ("outbound", "inbound"), "status": CALL_STATUSES}
+_CHOICES = {"provider": NAMES, "direction": ("outbound", "inbound"), "status": CALL_STATUSES}
 _FILTERS: dict[str, Callable[[Call, str], bool]] = {
     "provider": lambda c, v: c.provider == v,
     "account": lambda c, v: c.account_id == v,

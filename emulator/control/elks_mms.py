@@ -1,4 +1,5 @@
-"""`/_emulator/inbound/mms`: a phone sends an MMS (text and/or images) to a 46elks number.
+"""`/_emulator/inbound/mms`: a phone sends an MMS (text and/or images) to a number of the
+provider that takes inbound MMS (`Provider.inbound_mms`: 46elks).
 
 Images are `data:` URIs of JPEG, PNG or GIF images, checked like those of `POST /a1/MMS`. The MMS
 is stored as inbound for the number's account, its images become `/a1/images/<mms id>-i<k>`,
@@ -15,12 +16,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..core.engine import Engine
-from ..core.errors import InvalidParameter, MissingParameter, NotFound
+from ..core.errors import InvalidParameter, MissingParameter
 from ..core.phone import parse_e164
-from ..elks.image_data import ImagePayload, read_image
-from ..elks.images import image_url, store_images
-from ..elks.mms import MAX_IMAGES, MAX_MMS_TEXT
+from ..core.provider import InboundMms
 from ..params import read_params
+from ..providers import PROVIDERS
 from .render import message_json
 
 __all__ = ["ROUTES"]
@@ -35,20 +35,23 @@ def _text(params: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def _images(params: dict[str, Any]) -> list[ImagePayload]:
+_MMS: InboundMms = next(provider.inbound_mms for provider in PROVIDERS if provider.inbound_mms is not None)
+
+
+def _images(params: dict[str, Any]) -> list[Any]:
     raw = params.get("images")
     if raw is None:
         return []
     if isinstance(raw, str):
         raw = [raw]
-    if not isinstance(raw, list) or len(raw) > MAX_IMAGES:
-        raise InvalidParameter("images", raw, f"expected a list of at most {MAX_IMAGES} data: URIs")
+    if not isinstance(raw, list) or len(raw) > _MMS.max_images:
+        raise InvalidParameter("images", raw, f"expected a list of at most {_MMS.max_images} data: URIs")
     payloads = []
     for k, value in enumerate(raw):
         field = f"images[{k}]"
         if not isinstance(value, str) or value[:5].lower() != "data:":
             raise InvalidParameter(field, value, "expected a data: URI of a JPEG, PNG or GIF image")
-        payloads.append(read_image(field, value))
+        payloads.append(_MMS.read_image(field, value))
     return payloads
 
 
@@ -64,22 +67,13 @@ async def inject_mms(request: Request) -> Response:
         raise MissingParameter("from")
     sender = parse_e164(raw_from, "from").e164 if raw_from.startswith("+") else raw_from
     text = _text(params, "text") or ""
-    if len(text) > MAX_MMS_TEXT:
-        raise InvalidParameter("text", len(text), f"at most {MAX_MMS_TEXT} characters")
+    if len(text) > _MMS.max_text:
+        raise InvalidParameter("text", len(text), f"at most {_MMS.max_text} characters")
     payloads = _images(params)
     if not text and not payloads:
         raise MissingParameter("text")
-    number = engine.store.active_number(to, "elks")
-    if number is None:
-        raise NotFound("number", to)
-    if "mms" not in number.capabilities:
-        raise InvalidParameter("to", to, "this 46elks number cannot receive MMS")
-    mms_id = engine.ids.hex_id("m")
-    image_ids = store_images(engine, number.account_id, mms_id, payloads)
     base = f"{request.url.scheme}://{request.url.netloc}"
-    attributes = {"kind": "mms", "images": image_ids, "image_urls": [image_url(base, i) for i in image_ids]}
-    message = engine.receive_message(number, sender, text, attributes, make_id=lambda: mms_id)
-    return JSONResponse(message_json(message))
+    return JSONResponse(message_json(_MMS.receive(engine, to, sender, text, payloads, base)))
 
 
 ROUTES = [

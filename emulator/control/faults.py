@@ -12,6 +12,7 @@ from starlette.routing import Route
 from ..core.errors import InvalidParameter, NotFound
 from ..core.faults import FAULT_KINDS, Fault
 from ..params import read_params
+from ..providers import NAMES
 
 __all__ = ["ROUTES"]
 
@@ -55,7 +56,7 @@ def _text(params: dict[str, Any], name: str, choices: tuple[str, ...] | None = N
 async def add_fault(request: Request) -> Response:
     params = await read_params(request)
     kind = _text(params, "kind", FAULT_KINDS) or "status"
-    provider = _text(params, "provider", ("elks", "seven"))
+    provider = _text(params, "provider", NAMES)
     method = _text(params, "method", ("GET", "POST", "PUT", "PATCH", "DELETE"))
     path = _text(params, "path")
     if path is not None and not path.startswith("/"):

@@ -7,8 +7,9 @@ from typing import Any, Callable
 from ..core.errors import InvalidParameter, MissingParameter
 from ..core.store import Collection, Page
 from ..params import engine_of
+from ..providers import NAMES
 
-__all__ = ["MAX_LIMIT", "SCAN_BUDGET", "engine_of", "limit", "cursor", "list_page", "page_json", "filters", "same_number", "text_field"]
+__all__ = ["MAX_LIMIT", "SCAN_BUDGET", "engine_of", "limit", "cursor", "list_page", "page_json", "filters", "same_number", "text_field", "provider_field"]
 
 MAX_LIMIT = 1000
 SCAN_BUDGET = 10_000  # records a list request looks at, at most
@@ -82,3 +83,13 @@ def text_field(params: dict[str, Any], name: str, required: bool = True) -> str 
     if not isinstance(value, str):
         raise InvalidParameter(name, value, "expected a string")
     return value
+
+
+def provider_field(params: Any) -> str | None:
+    """The optional `provider` parameter: the name of a registered provider."""
+    if "provider" not in params:
+        return None
+    provider = params["provider"]
+    if provider not in NAMES:
+        raise InvalidParameter("provider", provider, f"expected {' or '.join(NAMES)}")
+    return provider

@@ -1,10 +1,13 @@
 """Media downloads for the web inbox, without provider credentials:
 `GET /_emulator/recordings/{id}.wav` (a call recording as WAV audio, made as 46elks'
 `/a1/recordings/{id}.wav` makes it) and `GET /_emulator/images/{id}` (an MMS image as it was
-sent, in its own format).
+sent, in its own format). Each provider with media (`Provider.media`) is asked in turn.
 """
 
 from __future__ import annotations
+
+from operator import attrgetter
+from typing import Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,34 +15,36 @@ from starlette.routing import Route
 
 from ..core.engine import Engine
 from ..core.errors import NotFound
-from ..elks.images import COLLECTION as IMAGES
-from ..elks.recordings import wav_bytes
+from ..core.provider import ControlMedia
+from ..providers import PROVIDERS
 
 __all__ = ["ROUTES"]
 
-_IMAGE_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
+_MEDIA = [provider.media for provider in PROVIDERS if provider.media is not None]
+
+
+def _find(request: Request, kind: str, ask: Callable[[ControlMedia], Callable[[Engine, str], tuple[bytes, str] | None]]) -> tuple[bytes, str]:
+    """The first answer a provider has for the `kind` with the path's id."""
+    engine: Engine = request.app.state.engine
+    wanted = request.path_params["id"]
+    for media in _MEDIA:
+        found = ask(media)(engine, wanted)
+        if found is not None:
+            return found
+    raise NotFound(kind, wanted)
 
 
 async def recording_wav(request: Request) -> Response:
-    engine: Engine = request.app.state.engine
-    recording_id = request.path_params["id"]
-    recording = engine.store.collection("recordings").get(recording_id)
-    if recording is None:
-        raise NotFound("recording", recording_id)
+    wav, filename = _find(request, "recording", attrgetter("recording_wav"))
     return Response(
-        wav_bytes(recording.duration),
-        media_type="audio/wav",
-        headers={"Content-Disposition": f'inline; filename="{recording.id}.wav"', "Cache-Control": "no-cache"},
+        wav, media_type="audio/wav",
+        headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-cache"},
     )
 
 
 async def image(request: Request) -> Response:
-    engine: Engine = request.app.state.engine
-    image_id = request.path_params["id"]
-    found = engine.store.collection(IMAGES).get(image_id)
-    if found is None or found.data is None or found.filetype not in _IMAGE_TYPES:
-        raise NotFound("image", image_id)
-    return Response(found.data, media_type=_IMAGE_TYPES[found.filetype], headers={"Cache-Control": "no-cache"})
+    data, media_type = _find(request, "image", attrgetter("image"))
+    return Response(data, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
 
 ROUTES = [

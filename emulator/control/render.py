@@ -25,8 +25,10 @@ def error_response(exc: errors.EmulatorError) -> JSONResponse:
         status = 404
     elif isinstance(exc, errors.MethodNotAllowed):
         status = 405
-    elif isinstance(exc, errors.PermissionDenied):
+    elif isinstance(exc, errors.Conflict):
         status = 409
+    elif isinstance(exc, errors.PermissionDenied):
+        status = 403
     elif isinstance(exc, errors.LoopDetected):
         status = 508
     elif isinstance(exc, errors.BodyTooLarge):
@@ -54,7 +56,7 @@ def message_json(message: Message) -> dict[str, Any]:
         "delivered": iso(message.delivered_at),
         "history": [{"status": change.status, "at": iso(change.at)} for change in message.history],
         "callback_url": message.callback_url,
-        "attributes": message.attributes,
+        "attributes": message.shown_attributes,
     }
 
 

@@ -19,16 +19,21 @@ from starlette.types import ASGIApp
 from .. import __version__
 from ..core.clock import MICROS, TimeOutOfRange, VirtualClock, check_time, micros_of
 from ..core.engine import Engine
-from ..core.errors import EmulatorError, InvalidParameter, MissingParameter, NotFound, PermissionDenied
+from ..core.errors import Conflict, EmulatorError, InvalidParameter, MissingParameter, NotFound
 from ..core.events import Closed, Event, EventLog, TooBusy
 from ..core.lifecycle import InvalidRule, Outcome, OutcomeRule
 from ..core.models import Delivery, Message
 from ..core.snapshot import outcome_rule_to_resource
 from ..core.phone import parse_e164
-from ..mounts import provider_app, resource_routes
+from ..mounts import provider_app
 from ..params import read_params
+from ..providers import NAMES
 from ..reasons import refused
-from .inputs import engine_of, filters, limit, list_page, page_json, same_number, text_field
+from . import (
+    accounts, call_outcomes, calls, elks_mms, faults, media, redeliver, requests, sandboxes, scenarios, seven_tokens,
+    seven_tracking, sink, snapshot, ui,
+)
+from .inputs import engine_of, filters, limit, list_page, page_json, provider_field, same_number, text_field
 from .render import delivery_json, error_response, iso, message_json
 
 __all__ = ["create_control_app", "ROUTES"]
@@ -36,7 +41,7 @@ __all__ = ["create_control_app", "ROUTES"]
 
 
 _CHOICES = {
-    "provider": ("elks", "seven"),
+    "provider": NAMES,
     "direction": ("outbound", "inbound"),
     "status": ("scheduled", "created", "sent", "buffered", "delivered", "failed", "expired", "rejected", "received"),
     "state": ("pending", "delivered", "failed"),
@@ -107,7 +112,7 @@ async def list_webhooks(request: Request) -> Response:
 
 def _virtual(engine: Engine) -> VirtualClock:
     if not isinstance(engine.clock, VirtualClock):
-        raise PermissionDenied("The clock is real; start the emulator with --clock virtual to move it.")
+        raise Conflict("The clock is real; start the emulator with --clock virtual to move it.")
     return engine.clock
 
 
@@ -333,9 +338,7 @@ async def add_outcome(request: Request) -> Response:
     engine = engine_of(request)
     params = await read_params(request)
     match = text_field(params, "match")
-    provider = params.get("provider")
-    if "provider" in params and provider not in _CHOICES["provider"]:
-        raise InvalidParameter("provider", provider, "expected elks or seven")
+    provider = provider_field(params)
     base = engine.lifecycle.default
     status = params.get("status", "delivered")
     if not isinstance(status, str):
@@ -385,6 +388,10 @@ ROUTES = [
 
 
 def create_control_app(engine: Engine) -> ASGIApp:
-    import emulator.control as package
-
-    return provider_app(resource_routes(package, engine), _render, _crash, hop_limit=1)  # no webhook may drive it
+    sandboxes.install(engine)
+    routes = [
+        *accounts.ROUTES, *call_outcomes.ROUTES, *calls.ROUTES, *elks_mms.ROUTES, *faults.ROUTES, *media.ROUTES,
+        *redeliver.ROUTES, *requests.ROUTES, *ROUTES, *sandboxes.ROUTES, *scenarios.ROUTES, *seven_tokens.ROUTES,
+        *seven_tracking.ROUTES, *sink.ROUTES, *snapshot.ROUTES, *ui.ROUTES,
+    ]
+    return provider_app(routes, _render, _crash, hop_limit=1)  # no webhook may drive it

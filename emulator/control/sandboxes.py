@@ -12,6 +12,7 @@ from starlette.routing import Route
 from ..core.engine import Engine
 from ..core.errors import InvalidParameter
 from ..params import read_params
+from ..providers import PROVIDERS
 from ..sandboxes import Sandbox, Sandboxes
 from .render import iso
 
@@ -27,39 +28,17 @@ def sandboxes_of(engine: Engine) -> Sandboxes:
     return engine.sandboxes  # type: ignore[attr-defined]
 
 
-def _numbers(raw: dict[str, Any]) -> list[str]:
-    return [str(number["number"]) for number in raw.get("numbers") or []]
-
-
 def sandbox_json(sandbox: Sandbox) -> dict[str, Any]:
-    elks = [
-        {
-            "account_id": raw["id"],
-            "username": raw["username"],
-            "password": raw["password"],
-            "numbers": _numbers(raw),
-            "subaccounts": [{"id": sub["id"], "secret": sub["secret"], "name": sub.get("name")} for sub in raw.get("subaccounts") or []],
-        }
-        for raw in sandbox.accounts.get("elks", [])
-    ]
-    seven = [
-        {
-            "account_id": raw["id"],
-            "api_key": raw["api_key"],
-            "numbers": _numbers(raw),
-            "tokens": [{"token": t["token"], "scopes": list(t.get("scopes") or [])} for t in raw.get("tokens") or []],
-        }
-        for raw in sandbox.accounts.get("seven", [])
-    ]
-    return {
-        "id": sandbox.id,
-        "name": sandbox.name,
-        "created": iso(sandbox.created),
-        "elks": elks,
-        "seven": seven,
-        "elks_auth": [elks[0]["username"], elks[0]["password"]] if elks else None,
-        "seven_api_key": seven[0]["api_key"] if seven else None,
-    }
+    """The sandbox with each provider's accounts (`elks`, `seven`) and the first account's login
+    (`elks_auth`, `seven_api_key`)."""
+    body: dict[str, Any] = {"id": sandbox.id, "name": sandbox.name, "created": iso(sandbox.created)}
+    logins: dict[str, Any] = {}
+    for provider in PROVIDERS:
+        section = provider.fixtures
+        accounts = body[provider.name] = [section.sandbox_json(raw) for raw in sandbox.accounts.get(provider.name, [])]
+        key, login_of = section.sandbox_login
+        logins[key] = login_of(accounts[0]) if accounts else None
+    return body | logins
 
 
 async def create_sandbox(request: Request) -> Response:

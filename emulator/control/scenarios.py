@@ -6,17 +6,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.errors import InvalidParameter
 from ..scenarios.export import webhooks_scenario
+from .inputs import provider_field
 
 __all__ = ["ROUTES"]
 
 
 async def export_webhooks(request: Request) -> Response:
     params = request.query_params
-    provider = params.get("provider")
-    if provider is not None and provider not in ("elks", "seven"):
-        raise InvalidParameter("provider", provider, "expected elks or seven")
+    provider = provider_field(params)
     url, event = params.get("url"), params.get("event")
     engine = request.app.state.engine
 

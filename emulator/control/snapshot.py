@@ -15,9 +15,8 @@ from starlette.routing import Route
 from .. import sandboxes as _sandboxes  # noqa: F401  (registers the sandboxes' snapshot section)
 from ..core.errors import MalformedBody, ValidationError
 from ..core import snapshot as snapshots
-from ..elks import snapshot as _elks_snapshot  # noqa: F401  (registers 46elks' sections)
 from ..params import check_json_depth
-from ..seven import snapshot as _seven_snapshot  # noqa: F401  (registers seven.io's sections)
+from ..providers import PROVIDERS as _PROVIDERS  # noqa: F401  (registers each provider's snapshot sections)
 
 __all__ = ["ROUTES"]
 

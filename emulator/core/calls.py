@@ -432,6 +432,7 @@ class CallEngine:
             account.balance -= debit
             if debit < call.cost:
                 call.attributes["unpaid"] = call.cost - debit
+            self._engine.apply_billing_rules(account)
         self._change(call, status, at=call.ended_at)
 
     def _end_leg(self, call: Call, leg: Leg, status: str) -> None:

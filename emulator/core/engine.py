@@ -18,12 +18,13 @@ from .ids import IdFactory
 from .events import EventLog
 from .faults import FaultSet
 from .lifecycle import Lifecycle, Outcome, OutcomeRule
-from .models import INBOUND, OUTBOUND, Account, Attempt, Delivery, Message, Number, StatusChange
+from .models import INBOUND, OUTBOUND, SMS, Account, Attempt, Delivery, Message, Number, StatusChange, new_message
 from .phone import ParsedNumber
 from .store import Store
 from .text import Segmentation, segment
 from .webhook_targets import current_hop
 from .webhooks import Outbox
+from .world import Fixtures
 
 __all__ = ["Engine", "Quote", "Outgoing", "CLOCK_MOVE_BUDGET"]
 
@@ -52,6 +53,7 @@ class Outgoing:
     text: str
     callback_url: str | None = None
     attributes: dict[str, Any] | None = None
+    kind: str = SMS
 
 
 class Engine:
@@ -60,7 +62,7 @@ class Engine:
         *,
         clock: Clock,
         seed: int,
-        fixtures: Any,  # emulator.fixtures.Fixtures; kept loose so the core does not import YAML code
+        fixtures: Fixtures,
     ) -> None:
         self.clock = clock
         self.seed = seed
@@ -71,6 +73,7 @@ class Engine:
         self.lifecycle = Lifecycle(clock, fixtures.rules, fixtures.default_outcome)
         self.outbox = Outbox(clock, self.store, self.ids, {})  # providers register their retry policies
         self.reset_listeners: list[Callable[[], None]] = []
+        self.billing_rules: list[Callable[[Account], None]] = []  # after each charge (seven.io: sub-account top-up)
         self.inbound_listeners: list[Callable[[Message, Number], None]] = []
         self.inbound_ids: dict[str, Callable[[], str]] = {}  # provider -> id of a new inbound message
         self._scheduled: dict[str, ScheduledEvent] = {}
@@ -82,9 +85,9 @@ class Engine:
         self.outbox.listeners.append(self._on_attempt)
         self.calls = CallEngine(  # voice calls of both providers; see core/calls.py
             self,
-            getattr(fixtures, "call_rules", []),
-            getattr(fixtures, "default_call_outcome", CallOutcome()),
-            getattr(fixtures, "call_prices", {}),
+            fixtures.call_rules,
+            fixtures.default_call_outcome,
+            fixtures.call_prices,
         )
 
     # -- control -------------------------------------------------------------------------
@@ -122,6 +125,17 @@ class Engine:
         found = (deliveries.get(delivery_id) for delivery_id in self.outbox.attempting())
         return [delivery for delivery in found if delivery is not None][:limit]
 
+    # -- billing -------------------------------------------------------------------------
+    def charge(self, account: Account, amount: int) -> None:
+        """Debit `amount` (or raise InsufficientBalance, changing nothing), then apply the billing rules."""
+        charge(account, amount)
+        self.apply_billing_rules(account)
+
+    def apply_billing_rules(self, account: Account) -> None:
+        """What follows a charge, in one place: each provider's rules (`billing_rules`), in order."""
+        for rule in self.billing_rules:
+            rule(account)
+
     def add_rule(self, rule: OutcomeRule) -> None:
         self.lifecycle.rules = (rule, *self.lifecycle.rules)
 
@@ -142,12 +156,12 @@ class Engine:
             outcome_for = self.lifecycle.outcome_for
             for item in batch:
                 outcome_for(account.provider, item.quote.recipient.e164)  # memoised: begin() finds it again
-        charge(account, sum([item.quote.cost for item in batch]))
+        self.charge(account, sum([item.quote.cost for item in batch]))
         messages = []
         for item in batch:
             created = self.clock.stamp()
             segmentation = item.quote.segmentation
-            message = Message(  # positional: several times cheaper than keywords, on the hottest path
+            message = Message(  # positional (order pinned by tests/unit/test_models.py): several times cheaper than keywords, on the hottest path
                 make_id(),  # id
                 account.provider,  # provider
                 account.id,  # account_id
@@ -164,6 +178,7 @@ class Engine:
                 item.callback_url,  # callback_url
                 None,  # delivered_at
                 dict(item.attributes or {}),  # attributes
+                item.kind,  # kind
             )
             self.store.messages.add(message.id, account.id, created, message)
             if scheduled:
@@ -181,7 +196,8 @@ class Engine:
         return messages
 
     def receive_message(
-        self, number: Number, sender: str, text: str, attributes: dict[str, Any] | None = None, make_id: Callable[[], str] | None = None
+        self, number: Number, sender: str, text: str, attributes: dict[str, Any] | None = None,
+        make_id: Callable[[], str] | None = None, kind: str = SMS,
     ) -> Message:
         """A phone sends `text` to one of the accounts' numbers: store it, note which outbound
         message it answers (the newest one from this number's account to `sender`), and let the
@@ -193,7 +209,7 @@ class Engine:
             limit=1,
             where=lambda m: m.direction == OUTBOUND and m.recipient == sender and m.status != "scheduled",
         ).items
-        message = Message(
+        message = new_message(
             id=(make_id or self.inbound_ids.get(number.provider) or (lambda: self.ids.hex_id("s")))(),
             provider=number.provider,
             account_id=number.account_id,
@@ -208,6 +224,7 @@ class Engine:
             status="received",
             history=[StatusChange("received", created)],
             attributes={**(attributes or {}), "reply_to": replied[0].id if replied else None, "number_id": number.id},
+            kind=kind,
         )
         self.store.messages.add(message.id, number.account_id, created, message)
         self._emit_message("message.received", message)

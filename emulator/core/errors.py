@@ -11,6 +11,7 @@ __all__ = [
     "EmulatorError",
     "AuthenticationFailed",
     "PermissionDenied",
+    "Conflict",
     "NotFound",
     "RouteNotFound",
     "MethodNotAllowed",
@@ -49,11 +50,17 @@ class PermissionDenied(EmulatorError):
     """Credentials are right but may not use this operation."""
 
 
-class NotFound(EmulatorError):
-    """A resource id that does not exist (or is not visible to the caller)."""
+class Conflict(EmulatorError):
+    """The operation does not fit the resource's present state (a call that has already ended,
+    a message already sent, a real clock asked to move): 409."""
 
-    def __init__(self, resource: str, identifier: str) -> None:
-        super().__init__(f"{resource} {identifier!r} not found")
+
+class NotFound(EmulatorError):
+    """A resource id that does not exist (or is not visible to the caller); `message` replaces
+    the usual wording where a provider has its own."""
+
+    def __init__(self, resource: str, identifier: str, message: str | None = None) -> None:
+        super().__init__(message or f"{resource} {identifier!r} not found")
         self.resource = resource
         self.identifier = identifier
 

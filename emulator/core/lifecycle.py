@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 FINAL_STATUSES = frozenset({"delivered", "failed", "expired", "rejected"})
+DISCARDED = "discarded"  # not a provider's status: a message taken out of its life (`Lifecycle.discard`)
+_STOPPED = FINAL_STATUSES | {DISCARDED}
 # "none": sent, then silence (the handset never reports).
 OUTCOME_STATUSES = FINAL_STATUSES | {"none"}
 
@@ -195,6 +197,8 @@ class Lifecycle:
             plan.lanes[0].add(now + plan.offsets[0], message)
 
     def _step(self, plan: _Plan, index: int, due: int, message: Message) -> None:
+        if message.status in _STOPPED:
+            return
         self.transition(message, plan.statuses[index])
         following = index + 1
         if following < len(plan.lanes):
@@ -211,8 +215,13 @@ class Lifecycle:
         if index < len(plan.lanes):
             plan.lanes[index].add(started + plan.offsets[index], message)
 
+    def discard(self, message: Message) -> None:
+        """Take a message out of its life for good (its account is gone): the status changes
+        still scheduled for it do nothing."""
+        message.status = DISCARDED
+
     def transition(self, message: Message, status: str) -> None:
-        if message.status in FINAL_STATUSES or message.attributes.get("discarded"):
+        if message.status in _STOPPED:
             return
         change = StatusChange(status, self.clock.stamp())
         message.status = status

@@ -50,7 +50,7 @@ from .clock import EARLIEST_TIME, LATEST_TIME, MICROS, VirtualClock, micros_of, 
 from .faults import FAULT_KINDS, Fault
 from .ids import IdFactory
 from .lifecycle import InvalidRule, Outcome, OutcomeRule
-from .models import Account, Attempt, Call, Delivery, Hook, Leg, Message, Number, Recording, StatusChange
+from .models import SMS, Account, Attempt, Call, Delivery, Hook, Leg, Message, Number, Recording, StatusChange, new_message
 from .store import Collection, Store
 
 __all__ = [
@@ -411,7 +411,7 @@ def number_from_resource(raw: dict[str, Any], path: str) -> Number:
 
 # -- messages ---------------------------------------------------------------------------------------
 def message_to_resource(message: Message) -> dict[str, Any]:
-    attributes = dict(message.attributes)
+    attributes = dict(message.shown_attributes)  # the kind among them, as snapshots have always kept it
     send_at = attributes.pop("send_at", None)
     return {
         "id": message.id,
@@ -444,7 +444,8 @@ def message_from_resource(raw: dict[str, Any], path: str) -> Message:
         raise SnapshotError(f"{path}.send_at", "a scheduled message needs its send time")
     if raw["status"] == "scheduled" and raw["direction"] != "outbound":
         raise SnapshotError(f"{path}.status", "only an outbound message can be scheduled")
-    return Message(
+    kind = attributes.pop("kind", SMS)
+    return new_message(
         id=raw["id"],
         provider=raw["provider"],
         account_id=raw["account_id"],
@@ -461,6 +462,7 @@ def message_from_resource(raw: dict[str, Any], path: str) -> Message:
         callback_url=raw["callback_url"],
         delivered_at=parse_optional_time(raw["delivered_at"], f"{path}.delivered_at"),
         attributes=attributes,
+        kind=kind,
     )
 
 

@@ -65,7 +65,7 @@ def _account_rows(engine: Engine, owner: str, before: int | None, after: int | N
     store = engine.store
     messages = store.messages.page(owner, kind=OUTBOUND, before=before, after=after, limit=limit,
                                    where=lambda m: m.provider == "elks" and m.cost > 0)
-    yield [BillingRow(m.created, f"/{'mms' if m.attributes.get('kind') == 'mms' else 'sms'}/{m.id}", m.cost, owner)
+    yield [BillingRow(m.created, f"/{m.kind}/{m.id}", m.cost, owner)
            for m in messages.items], messages.has_more
     calls = store.collection("calls").page(owner, before=before, after=after, limit=limit,
                                            where=lambda c: c.provider == "elks" and _call_charge(c) > 0)

@@ -1,6 +1,6 @@
 """46elks MMS: send (`POST /a1/MMS`), list, get one, delete.
 
-An MMS is a `Message` in the engine's message store with `attributes["kind"] == "mms"` and the
+An MMS is a `Message` in the engine's message store with `kind == "mms"` and the
 ids of its images in `attributes["images"]`: it shares the SMS machinery (atomic charge, the
 created -> sent -> delivered lifecycle and outcome rules, events, the control API's message
 list) while `/a1/SMS` and `/a1/MMS` each list only their own kind. One MMS costs the fixtures'
@@ -60,7 +60,7 @@ def mms_json(message: Message) -> dict[str, Any]:
 
 
 def mms_price(engine: Engine, region: str | None) -> int:
-    prices = engine.fixtures.price_lists.get("elks", {}).get("mms_prices", {})
+    prices = engine.fixtures.price_list("elks", "mms_prices")
     return prices.get(region or "", prices.get("default", 0))
 
 
@@ -114,7 +114,7 @@ async def send_mms(request: Request) -> Response:
     callback = url(params, "whendelivered")
     counted = segment(text)
     quote = Quote(to, Segmentation(counted.encoding, counted.units, 1, counted.characters), mms_price(engine, to.region))
-    outgoing = Outgoing(quote, sender, text, callback, {"kind": "mms"})
+    outgoing = Outgoing(quote, sender, text, callback, kind="mms")
     # The id is drawn only once the charge went through: a refused MMS leaves the seeded ids alone.
     (message,) = engine.send_messages(account, [outgoing], lambda: engine.ids.hex_id("m"))  # charges, or stores nothing
     message.attributes["images"] = [f"{message.id}-i{k}" for k in range(len(payloads))]

@@ -15,7 +15,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.billing import charge
 from ..core.clock import MICROS
 from ..core.engine import Engine
 from ..core.errors import InvalidNumber, InvalidParameter, NotFound, PermissionDenied, ValidationError
@@ -75,7 +74,7 @@ def own_number(engine: Engine, account: Account, number_id: str) -> Number:
 
 def monthly_price(engine: Engine, region: str) -> int | None:
     """The monthly rent of a number in `region`, or None when the country offers no numbers."""
-    prices = engine.fixtures.price_lists.get("elks", {}).get("number_prices", {})
+    prices = engine.fixtures.price_list("elks", "number_prices")
     return prices.get(region, prices.get("default"))
 
 
@@ -147,7 +146,7 @@ async def allocate_number(request: Request) -> Response:
         if e164 is None:
             raise ValidationError("country", f"{UNABLE} No free {category} numbers in {region}.")
     assert e164 is not None
-    charge(account, price)  # no await between the checks above and the record below
+    engine.charge(account, price)  # no await between the checks above and the record below
     created = engine.clock.stamp()
     number = Number(
         id=engine.ids.hex_id("n"),

@@ -15,7 +15,7 @@ from ..core.clock import micros_of, utc_text
 from ..core.models import INBOUND, Message
 from ..responses import JSONBody
 
-__all__ = ["timestamp", "error_response", "sms_json", "json_response", "list_json", "STATUS_NAMES", "NOT_FOUND_TEXTS"]
+__all__ = ["timestamp", "error_response", "fault_answer", "sms_json", "json_response", "list_json", "STATUS_NAMES", "NOT_FOUND_TEXTS"]
 
 # Neutral statuses in 46elks words.
 STATUS_NAMES = {
@@ -98,9 +98,22 @@ def error_response(exc: errors.EmulatorError) -> Response:
         return text_error(403, f"{exc.method} is not supported on {exc.path}.")
     if isinstance(exc, errors.PermissionDenied):
         return text_error(403, exc.message)
+    if isinstance(exc, errors.Conflict):
+        return text_error(409, exc.message)
     if isinstance(exc, errors.LoopDetected):
         return text_error(508, exc.message)
     return text_error(400, exc.message)
+
+
+_FAULT_TEXTS = {
+    429: "Too many requests. Please slow down.", 500: "Internal server error.", 502: "Bad gateway.",
+    503: "Service temporarily unavailable.", 504: "Gateway timeout.",
+}
+
+
+def fault_answer(status: int) -> tuple[bytes, str]:
+    """(body, content type) of an injected fault (`emulator/faults.py`)."""
+    return _FAULT_TEXTS.get(status, "Request failed.").encode(), "text/plain; charset=utf-8"
 
 
 def sms_json(message: Message) -> dict[str, Any]:

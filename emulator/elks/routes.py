@@ -1,5 +1,8 @@
 """The `/a1` mount: 46elks routes, matched case-insensitively (`/a1/SMS` and `/a1/sms`), with the
-`GET <resource>/POST?...` form that 46elks accepts in place of a POST."""
+`GET <resource>/POST?...` form that 46elks accepts in place of a POST.
+
+`ROUTES` lists every resource module's routes in matching order (inside a module, `/images/{id}.jpg`
+comes before `/images/{id}`); `install` adds 46elks' hooks to the engine."""
 
 from __future__ import annotations
 
@@ -10,10 +13,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..core.engine import Engine
 from ..core.errors import EmulatorError, MethodNotAllowed, RouteNotFound
 from ..core.webhooks import RetryPolicy
-from ..mounts import provider_app, resource_routes
+from ..mounts import provider_app
+from . import account, billing, calls, images, inbound, mms, numbers, recordings, sms, subaccounts
 from .render import error_response, text_error
 
-__all__ = ["create_elks_app", "RETRY_POLICY"]
+__all__ = ["create_elks_app", "install", "render", "RETRY_POLICY", "ROUTES"]
 
 # 46elks: success is 200-204; anything else is retried every 5 minutes for 6 hours.
 RETRY_POLICY = RetryPolicy(delays=(300.0,) * 72, success_statuses=range(200, 205), timeout=10.0)
@@ -37,7 +41,22 @@ class _ElksPaths:
         await self.app(scope, receive, send)
 
 
-def _render(request: Request, exc: EmulatorError) -> Response:
+ROUTES = [
+    *account.ROUTES, *billing.ROUTES, *calls.ROUTES, *images.ROUTES, *mms.ROUTES, *numbers.ROUTES,
+    *recordings.ROUTES, *sms.ROUTES, *subaccounts.ROUTES,
+]
+
+
+def install(engine: Engine) -> None:
+    """46elks' retry policy; running call scripts; incoming SMS, MMS and calls to numbers' URLs;
+    delivery reports."""
+    engine.outbox.policies["elks"] = RETRY_POLICY
+    calls.install(engine)
+    inbound.install(engine)
+    sms.install(engine)
+
+
+def render(request: Request, exc: EmulatorError) -> Response:
     if isinstance(exc, (RouteNotFound, MethodNotAllowed)):  # name the path as the client wrote it
         exc.path = request.scope.get("elks.path", exc.path)
     return error_response(exc)
@@ -48,7 +67,5 @@ def _crash(request: Request) -> Response:
 
 
 def create_elks_app(engine: Engine) -> ASGIApp:
-    import emulator.elks as package
-
-    engine.outbox.policies["elks"] = RETRY_POLICY
-    return _ElksPaths(provider_app(resource_routes(package, engine), _render, _crash))
+    install(engine)
+    return _ElksPaths(provider_app(ROUTES, render, _crash))

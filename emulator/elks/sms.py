@@ -99,7 +99,7 @@ async def delete_sms(request: Request) -> Response:
 
 def is_mms(message: Message) -> bool:
     """MMS share the message store (see `mms.py`); SMS operations leave them alone."""
-    return message.attributes.get("kind") == "mms"
+    return message.kind == "mms"
 
 
 def report_delivery(engine: Engine, message: Message, change: StatusChange) -> None:

@@ -23,9 +23,9 @@ from ..core.engine import Engine
 from ..core.errors import InvalidNumber, InvalidParameter, NotFound
 from ..core.phone import parse_loose
 from .addressbook import PROPERTY_NAMES, Contact, contacts, contacts_of, find_contact, find_group
-from .context import begin
+from .context import RequestContext, begin
 from .paging import paged, whole_number, window
-from .render import json_response, moment
+from .render import LEGACY_STYLE, answer_in, json_response, moment
 from .validate import text
 
 __all__ = ["contact_json", "list_contacts", "create_contact", "get_contact", "update_contact", "delete_contact", "ROUTES"]
@@ -201,7 +201,7 @@ def _ordered(found: list[Contact], order_by: str, descending: bool) -> list[Cont
 async def list_contacts(request: Request) -> Response:
     call = await begin(request)
     if "action" in call.params:
-        return _legacy(call)
+        return _legacy(request, call)
     params = call.params
     limit, offset = window(params, DEFAULT_LIMIT, MAX_LIMIT)
     group_id = whole_number(params, "group_id", 0, 0) or None
@@ -230,7 +230,7 @@ async def create_contact(request: Request) -> Response:
     call = await begin(request)
     engine = call.engine
     if "action" in call.params:  # a legacy call (action=read|write|del), never a new contact
-        return _legacy(call)
+        return _legacy(request, call)
     changes = _changes(engine, call.account.id, call.params)
     contact = Contact(
         id=engine.ids.sequence("seven.contact", FIRST_CONTACT_ID),
@@ -243,9 +243,10 @@ async def create_contact(request: Request) -> Response:
     return json_response(contact_json(contact))
 
 
-def _legacy(call) -> Response:
+def _legacy(request: Request, call: RequestContext) -> Response:
     from .legacy_contacts import legacy_action  # that module builds on this one
 
+    answer_in(request.scope, LEGACY_STYLE)
     return legacy_action(call)
 
 

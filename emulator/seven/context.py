@@ -19,7 +19,7 @@ from .auth import identify, require_scope
 from .request_signing import carries_signature, verify_request
 from .render import CODE_STYLE, REST_STYLE
 
-__all__ = ["Call", "begin", "wants_json", "style_of", "mount_path", "truthy"]
+__all__ = ["RequestContext", "begin", "wants_json", "style_of", "mount_path", "truthy"]
 
 # Endpoints that answer bare return codes on failure; all others answer JSON failure objects.
 _CODE_STYLE_ROOTS = frozenset({"sms", "status", "balance", "voice"})
@@ -53,14 +53,14 @@ def style_of(request: Request) -> str:
 
 
 @dataclass(slots=True)
-class Call:
+class RequestContext:
     engine: Engine
     account: Account
     params: dict[str, Any]
     as_json: bool
 
 
-async def begin(request: Request) -> Call:
+async def begin(request: Request) -> RequestContext:
     engine: Engine = engine_of(request)
     signed = carries_signature(request)
     if signed:
@@ -77,7 +77,8 @@ async def begin(request: Request) -> Call:
     if credential.scopes is not None:
         require_scope(credential, mount_path(request))
     account = _acting_account(engine, credential.account, request.headers.get("x-account-id"))
-    return Call(engine, account, params, as_json)
+    request.scope["seven.begun"] = True  # from here on, refusals take the route's declared style (render.py)
+    return RequestContext(engine, account, params, as_json)
 
 
 def _acting_account(engine: Engine, account: Account, acting_id: str | None) -> Account:

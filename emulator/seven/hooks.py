@@ -24,7 +24,7 @@ from ..core.engine import Engine
 from ..core.errors import InvalidParameter, MissingParameter, NotFound, ValidationError
 from ..core.models import Delivery, Hook, Message, StatusChange
 from ..core.webhook_targets import check_custom_headers, check_target_url, parse_custom_headers
-from .context import Call, begin
+from .context import RequestContext, begin
 from .render import STATUS_NAMES, json_response, moment
 from .signing import NonceSource, signed_headers
 from .validate import text
@@ -67,7 +67,7 @@ async def list_hooks(request: Request) -> Response:
     return _list(await begin(request))
 
 
-def _list(call: Call) -> Response:
+def _list(call: RequestContext) -> Response:
     page = call.engine.store.hooks.page(call.account.id, limit=10_000)
     return json_response({"success": True, "code": None, "hooks": [_hook_json(h) for h in reversed(page.items)]})
 
@@ -76,7 +76,7 @@ async def create_hook(request: Request) -> Response:
     return _create(await begin(request))
 
 
-def _create(call: Call) -> Response:
+def _create(call: RequestContext) -> Response:
     params = call.params
     target_url = text(params, "target_url")
     if not target_url:
@@ -117,7 +117,7 @@ async def delete_hook(request: Request) -> Response:
     return _delete(await begin(request))
 
 
-def _delete(call: Call) -> Response:
+def _delete(call: RequestContext) -> Response:
     raw = text(call.params, "id")
     if raw is None or raw.strip() == "":
         raise MissingParameter("id")
@@ -222,7 +222,7 @@ def install(engine: Engine) -> None:
 _ACTIONS = {"read": _list, "subscribe": _create, "unsubscribe": _delete}
 
 
-def _by_action(call: Call, default) -> Response:
+def _by_action(call: RequestContext, default) -> Response:
     action = (text(call.params, "action") or "").strip().lower()
     if not action:
         return default(call)

@@ -11,27 +11,28 @@ address book as the REST contacts (`addressbook`).
 
 A refused action (an unknown id, a number or e-mail address the REST API would refuse too) answers
 the old error code `151` (`{"return": "151"}` in JSON) with the 4xx status the emulator gives the
-same refusal elsewhere, and changes nothing.
+same refusal elsewhere, and changes nothing: the request declares `LEGACY_STYLE` and
+`render.error_response` builds that answer.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+
 from starlette.responses import Response
 
-from ..core.errors import EmulatorError, InvalidParameter, MissingParameter, NotFound
+from ..core.errors import InvalidParameter, MissingParameter, NotFound
 from .addressbook import PROPERTY_NAMES, Contact, contacts, contacts_of, find_contact
 from .contacts import FIRST_CONTACT_ID, _apply, _changes
-from .context import Call
-from .render import json_response, return_code, text_response
-from .results import REFUSALS
+from .context import RequestContext
+from .render import json_response, text_response
 from .validate import text
 
-__all__ = ["ACTIONS", "SUCCESS", "ERROR", "legacy_action"]
+__all__ = ["ACTIONS", "SUCCESS", "legacy_action"]
 
 ACTIONS = ("read", "write", "del")
-SUCCESS, ERROR = "152", "151"
+SUCCESS = "152"  # a refusal answers render.LEGACY_FAILURE, 151
 # Legacy field -> REST contact property.
 _FIELDS = {"nick": "firstname", "empfaenger": "mobile_number", "email": "email"}
 
@@ -40,7 +41,7 @@ def _row(contact: Contact) -> tuple[str, str, str]:
     return str(contact.id), contact.fullname or "", contact.properties.get("mobile_number") or ""
 
 
-def _read(call: Call) -> Response:
+def _read(call: RequestContext) -> Response:
     raw_id = text(call.params, "id")
     if raw_id is not None and raw_id.strip():
         contact = find_contact(call.engine.store, call.account.id, raw_id)
@@ -57,7 +58,7 @@ def _read(call: Call) -> Response:
     return text_response(out.getvalue().rstrip("\n"))
 
 
-def _write(call: Call) -> Response:
+def _write(call: RequestContext) -> Response:
     engine, account_id = call.engine, call.account.id
     raw_id = text(call.params, "id")
     contact = None
@@ -85,7 +86,7 @@ def _write(call: Call) -> Response:
     return text_response(f"{SUCCESS}\n{contact.id}")
 
 
-def _delete(call: Call) -> Response:
+def _delete(call: RequestContext) -> Response:
     raw_id = text(call.params, "id")
     if raw_id is None or not raw_id.strip():
         raise MissingParameter("id")
@@ -96,18 +97,10 @@ def _delete(call: Call) -> Response:
     return json_response({"return": SUCCESS}) if call.as_json else text_response(SUCCESS)
 
 
-def _refusal(exc: EmulatorError, as_json: bool) -> Response:
-    status = return_code(exc)[1]
-    return json_response({"return": ERROR}, status) if as_json else text_response(ERROR, status)
-
-
-def legacy_action(call: Call) -> Response:
+def legacy_action(call: RequestContext) -> Response:
     """Answer a request to `/contacts` that carries `action`."""
     action = (text(call.params, "action") or "").strip().lower()
     handler = {"read": _read, "write": _write, "del": _delete}.get(action)
-    try:
-        if handler is None:
-            raise InvalidParameter("action", action, "expected read, write or del")
-        return handler(call)
-    except REFUSALS as exc:
-        return _refusal(exc, call.as_json)
+    if handler is None:
+        raise InvalidParameter("action", action, "expected read, write or del")
+    return handler(call)

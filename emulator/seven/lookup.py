@@ -25,7 +25,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..reasons import refused
-from ..core.billing import charge
 from ..core.engine import Engine
 from ..core.errors import InvalidNumber, InvalidParameter, MissingParameter
 from ..core.models import Account
@@ -84,7 +83,7 @@ class Profile:
 
 
 def lookup_price(engine: Engine, kind: str) -> int:
-    listed = getattr(engine.fixtures, "price_lists", {}).get("seven", {}).get("lookup_prices", {})
+    listed = engine.fixtures.price_list("seven", "lookup_prices")
     return listed.get(kind.upper(), listed.get("default", DEFAULT_PRICES[kind]))
 
 
@@ -278,7 +277,7 @@ def perform(engine: Engine, account: Account, kind: str, raws: list[str]) -> tup
     infos = [facts(number) for number in parsed if number is not None]
     profiles = [_profile(engine, info) for info in infos]
     answers = [_answer(kind, info, profile, price) for info, profile in zip(infos, profiles)]  # before the charge
-    charge(account, price * len(infos))
+    engine.charge(account, price * len(infos))
     lookups = engine.store.collection(LOOKUPS)
     for info in infos:
         created = engine.clock.stamp()

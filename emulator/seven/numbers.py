@@ -28,15 +28,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core.billing import charge
 from ..core.clock import MICROS, micros_of, utc
 from ..core.engine import Engine
 from ..core.errors import InvalidNumber, InvalidParameter, MissingParameter, NotFound, ValidationError
 from ..core.models import Account, Number
 from ..core.phone import parse_loose, region_of
 from .context import begin
-from .render import euros, json_response, moment
-from .results import REFUSALS, failure, success, text_list
+from .render import RESULT_STYLE, answering, euros, json_response, moment
+from .results import success, text_list
 from .validate import boolean, text
 
 __all__ = ["Offer", "offers", "fees_for", "ROUTES"]
@@ -68,7 +67,7 @@ class Offer:
 
 
 def _price_list(engine: Engine, name: str) -> dict[str, int]:
-    return getattr(engine.fixtures, "price_lists", {}).get("seven", {}).get(name, {})
+    return engine.fixtures.price_list("seven", name)
 
 
 def fees_for(engine: Engine, region: str) -> Fees | None:
@@ -182,23 +181,20 @@ def _next_number_id(engine: Engine, e164: str) -> str:
 async def order(request: Request) -> Response:
     call = await begin(request)
     engine, account, params = call.engine, call.account, call.params
-    try:
-        raw = text(params, "number")
-        if raw is None or raw.strip() == "":
-            raise MissingParameter("number")
-        interval = (text(params, "payment_interval") or "annually").strip().lower()
-        if interval not in PAYMENT_INTERVALS:
-            raise InvalidParameter("payment_interval", interval, "expected annually or monthly")
-        wanted = parse_loose(raw, "number")
-        offer = next((o for o in offers(engine, wanted.region or "") if o.e164 == wanted.e164), None)
-        if offer is None or engine.store.active_number(offer.e164) is not None:
-            raise ValidationError("number", "This number is not available.")
-        fees = fees_for(engine, offer.region)
-        assert fees is not None
-        cost = fees.setup + fees.basic_charge(interval)
-        charge(account, cost)
-    except REFUSALS as exc:
-        return failure(exc)
+    raw = text(params, "number")
+    if raw is None or raw.strip() == "":
+        raise MissingParameter("number")
+    interval = (text(params, "payment_interval") or "annually").strip().lower()
+    if interval not in PAYMENT_INTERVALS:
+        raise InvalidParameter("payment_interval", interval, "expected annually or monthly")
+    wanted = parse_loose(raw, "number")
+    offer = next((o for o in offers(engine, wanted.region or "") if o.e164 == wanted.e164), None)
+    if offer is None or engine.store.active_number(offer.e164) is not None:
+        raise ValidationError("number", "This number is not available.")
+    fees = fees_for(engine, offer.region)
+    assert fees is not None
+    cost = fees.setup + fees.basic_charge(interval)
+    engine.charge(account, cost)
     created = engine.clock.stamp()
     number = Number(
         id=_next_number_id(engine, offer.e164),
@@ -379,7 +375,7 @@ async def delete_active(request: Request) -> Response:
 
 ROUTES = [
     Route("/numbers/available", list_available, methods=["GET"]),
-    Route("/numbers/order", order, methods=["POST"]),
+    *answering(RESULT_STYLE, [Route("/numbers/order", order, methods=["POST"])]),
     Route("/numbers/active", list_active, methods=["GET"]),
     Route("/numbers/active/{number}", get_active, methods=["GET"]),
     Route("/numbers/active/{number}", update_active, methods=["PATCH"]),

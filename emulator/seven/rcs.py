@@ -24,17 +24,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..reasons import refused
 from ..core.engine import Engine, Outgoing, Quote
-from ..core.errors import InvalidNumber, InvalidParameter, InvalidSender, MissingParameter, NotFound, TextTooLong, ValidationError
+from ..core.errors import Conflict, InvalidNumber, InvalidParameter, InvalidSender, MissingParameter, NotFound, TextTooLong, ValidationError
 from ..core.models import INBOUND, Account, Message, StatusChange
 from ..core.phone import ParsedNumber, parse_loose
 from .addressbook import recipients_for
 from .context import begin
 from .hooks import dispatch
 from .lookup import rcs_capabilities
-from .render import STATUS_NAMES, euros, json_response, moment
-from .results import REFUSALS, failure
+from .render import RESULT_STYLE, STATUS_NAMES, answering, euros, json_response, moment
 from .sms import MAX_TEXT_LENGTH as MAX_SMS_LENGTH, message_json, next_sms_id
 from .validate import boolean, required, send_time, tag, text
 
@@ -58,7 +56,7 @@ class NotRcsCapable(InvalidNumber):
 
 
 def rcs_price(engine: Engine, recipient: ParsedNumber) -> int:
-    listed = getattr(engine.fixtures, "price_lists", {}).get("seven", {}).get("rcs_prices", {})
+    listed = engine.fixtures.price_list("seven", "rcs_prices")
     return listed.get(recipient.region or "", listed.get("default", DEFAULT_PRICE))
 
 
@@ -158,10 +156,9 @@ async def delete_rcs(request: Request) -> Response:
     message_id = request.path_params["id"]
     message = call.engine.store.messages.get(message_id)
     if message is None or message.account_id != call.account.id or not is_rcs(message):
-        return failure(NotFound("RCS message", message_id))
+        raise NotFound("RCS message", message_id)
     if not call.engine.cancel_scheduled(call.account, [message_id]):
-        return refused(json_response({"success": False, "error": "The message has already been sent and cannot be deleted."}, 409),
-                       f"RCS message {message_id} has already been sent: only a scheduled message can be deleted")
+        raise Conflict("The message has already been sent and cannot be deleted.")
     return json_response({"success": True})
 
 
@@ -186,20 +183,17 @@ async def send_event(request: Request) -> Response:
     default the newest RCS message received)."""
     call = await begin(request)
     engine, account = call.engine, call.account
-    try:
-        event = (text(call.params, "event") or "").strip()
-        if not event:
-            raise MissingParameter("event")
-        if event not in RCS_EVENTS:
-            raise InvalidParameter("event", event, "expected IS_TYPING or READ")
-        raw_to = (text(call.params, "to") or "").strip()
-        raw_id = (text(call.params, "msg_id") or "").strip()
-        phone = parse_loose(raw_to, "to") if raw_to else None
-        if phone is not None and not rcs_capabilities(engine, phone):
-            raise NotRcsCapable(phone, "")
-        message = _rcs_message(engine, account, raw_id) if raw_id else (None if phone else _last_received(engine, account))
-    except REFUSALS as exc:
-        return failure(exc)
+    event = (text(call.params, "event") or "").strip()
+    if not event:
+        raise MissingParameter("event")
+    if event not in RCS_EVENTS:
+        raise InvalidParameter("event", event, "expected IS_TYPING or READ")
+    raw_to = (text(call.params, "to") or "").strip()
+    raw_id = (text(call.params, "msg_id") or "").strip()
+    phone = parse_loose(raw_to, "to") if raw_to else None
+    if phone is not None and not rcs_capabilities(engine, phone):
+        raise NotRcsCapable(phone, "")
+    message = _rcs_message(engine, account, raw_id) if raw_id else (None if phone else _last_received(engine, account))
     if phone is not None:
         target = phone.e164
     else:
@@ -231,6 +225,8 @@ def install(engine: Engine) -> None:
 
 ROUTES = [
     Route("/rcs/messages", send_rcs, methods=["POST"]),
-    Route("/rcs/messages/{id}", delete_rcs, methods=["DELETE"]),
-    Route("/rcs/events", send_event, methods=["POST"]),
+    *answering(RESULT_STYLE, [
+        Route("/rcs/messages/{id}", delete_rcs, methods=["DELETE"]),
+        Route("/rcs/events", send_event, methods=["POST"]),
+    ]),
 ]

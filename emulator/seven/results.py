@@ -1,10 +1,9 @@
-"""The answer shape of seven.io operations that report `{"success": bool, "error": text or null}`
+"""The success answer of seven.io operations that report `{"success": bool, "error": text or null}`
 (`/subaccounts/*`, `POST /numbers/order`), and reading lists and euro amounts from their
 parameters.
 
-A refused request answers `{"success": false, "error": "<text>"}` with the 4xx status the
-emulator gives the same failure elsewhere (seven itself sends HTTP 200); credentials and scope
-failures still answer seven's return codes through the mount's renderer.
+Their refusals (`{"success": false, "error": "<text>"}`) are built by `render.error_response`:
+their routes declare `RESULT_STYLE`.
 """
 
 from __future__ import annotations
@@ -14,23 +13,15 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ..reasons import reason_of, refused
 from ..core.billing import UNITS
-from ..core.errors import EmulatorError, InsufficientBalance, InvalidParameter, MissingParameter, NotFound, ValidationError
-from .render import json_response, return_code
+from ..core.errors import InvalidParameter, MissingParameter
+from .render import json_response
 
-__all__ = ["REFUSALS", "failure", "success", "euro_units", "text_list"]
-
-# Errors a handler answers in the success/error shape; anything else goes to the mount's renderer.
-REFUSALS = (ValidationError, InsufficientBalance, NotFound)
+__all__ = ["success", "euro_units", "text_list"]
 
 
 def success(**extra: Any) -> Response:
     return json_response({"success": True, "error": None, **extra})
-
-
-def failure(exc: EmulatorError) -> Response:
-    return refused(json_response({"success": False, "error": exc.message}, return_code(exc)[1]), reason_of(exc))
 
 
 def euro_units(params: dict[str, Any], name: str, *, positive: bool = False) -> int:

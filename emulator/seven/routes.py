@@ -1,4 +1,7 @@
-"""The `/api` mount: seven.io routes."""
+"""The `/api` mount: seven.io routes.
+
+`ROUTES` lists every resource module's routes in matching order; `install` adds seven.io's hooks
+to the engine."""
 
 from __future__ import annotations
 
@@ -9,12 +12,15 @@ from starlette.types import ASGIApp
 from ..core.engine import Engine
 from ..core.errors import EmulatorError
 from ..core.webhooks import RetryPolicy
-from ..mounts import provider_app, resource_routes
-from . import hooks
+from ..mounts import provider_app
+from . import (
+    account, analytics, contacts, groups, hooks, inbound, journal, legacy_lookup, lookup, numbers, pricing, rcs, sms,
+    status, subaccounts, voice, voice_validation,
+)
 from .context import style_of, wants_json
-from .render import error_response, json_response
+from .render import crash_response, error_response, refusal_style
 
-__all__ = ["create_seven_app", "retry_policy"]
+__all__ = ["create_seven_app", "install", "render", "retry_policy", "ROUTES"]
 
 # seven.io: 2xx and 3xx are success; 429 and 5xx (and timeouts, connection errors) are retried,
 # other 4xx are not. Up to 14 attempts over about a day here (the provider spreads them over days).
@@ -31,16 +37,34 @@ def retry_policy(engine: Engine) -> RetryPolicy:
     )
 
 
-def _render(request: Request, exc: EmulatorError) -> Response:
-    return error_response(exc, style=style_of(request), as_json=wants_json(request))
+ROUTES = [
+    *account.ROUTES, *analytics.ROUTES, *contacts.ROUTES, *groups.ROUTES, *hooks.ROUTES, *journal.ROUTES,
+    *legacy_lookup.ROUTES, *lookup.ROUTES, *numbers.ROUTES, *pricing.ROUTES, *rcs.ROUTES, *sms.ROUTES, *status.ROUTES,
+    *subaccounts.ROUTES, *voice.ROUTES, *voice_validation.ROUTES,
+]
+
+
+def install(engine: Engine) -> None:
+    """seven.io's retry policy; delivery reports and RCS status webhooks; inbound ids and
+    webhooks; sub-account auto top-up; voice calls."""
+    engine.outbox.policies["seven"] = retry_policy(engine)
+    hooks.install(engine)
+    inbound.install(engine)
+    rcs.install(engine)
+    subaccounts.install(engine)
+    voice.install(engine)
+
+
+def render(request: Request, exc: EmulatorError) -> Response:
+    scope = request.scope
+    answers = refusal_style(scope)
+    return error_response(exc, style=style_of(request), as_json=wants_json(request), answers=answers)
 
 
 def _crash(request: Request) -> Response:
-    return json_response({"success": False, "code": "700", "error_message": "Internal error in the emulator."}, 500)
+    return crash_response()
 
 
 def create_seven_app(engine: Engine) -> ASGIApp:
-    import emulator.seven as package
-
-    engine.outbox.policies["seven"] = retry_policy(engine)
-    return provider_app(resource_routes(package, engine), _render, _crash)
+    install(engine)
+    return provider_app(ROUTES, render, _crash)

@@ -23,13 +23,12 @@ from starlette.routing import Route
 from ..core.billing import charge, format_units, refund
 from ..core.engine import Engine
 from ..core.errors import InvalidParameter, MissingParameter, NotFound, PermissionDenied
-from ..core.events import Event
 from ..core.models import INBOUND, Account
 from .auth import TOKENS
-from .context import Call, begin
+from .context import RequestContext, begin
 from .lookup import LOOKUPS
-from .render import json_response
-from .results import REFUSALS, euro_units, failure, success
+from .render import RESULT_STYLE, answering, json_response
+from .results import euro_units, success
 from .validate import text
 
 __all__ = ["create_subaccount", "top_up", "install", "ROUTES"]
@@ -39,7 +38,7 @@ API_KEY_LENGTH = 64
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-def _main_account(call: Call) -> Account:
+def _main_account(call: RequestContext) -> Account:
     if call.account.parent_id is not None:
         raise PermissionDenied("A subaccount cannot manage subaccounts.")
     return call.account
@@ -85,7 +84,7 @@ def _subaccount_json(engine: Engine, account: Account) -> dict[str, Any]:
 
 # -- operations ----------------------------------------------------------------------------
 
-async def list_subaccounts(call: Call) -> Response:
+async def list_subaccounts(call: RequestContext) -> Response:
     parent = _main_account(call)
     found = _subaccounts(call.engine, parent)
     wanted = text(call.params, "id")
@@ -126,60 +125,48 @@ def create_subaccount(engine: Engine, parent: Account, name: str, email: str) ->
     return account
 
 
-async def create(call: Call) -> Response:
+async def create(call: RequestContext) -> Response:
     parent = _main_account(call)
-    try:
-        name = text(call.params, "name")
-        email = text(call.params, "email")
-        if name is None or not name.strip():
-            raise MissingParameter("name")
-        if email is None or not email.strip():
-            raise MissingParameter("email")
-        if not _EMAIL.fullmatch(email.strip()):
-            raise InvalidParameter("email", email, "expected an e-mail address")
-    except REFUSALS as exc:
-        return failure(exc)
+    name = text(call.params, "name")
+    email = text(call.params, "email")
+    if name is None or not name.strip():
+        raise MissingParameter("name")
+    if email is None or not email.strip():
+        raise MissingParameter("email")
+    if not _EMAIL.fullmatch(email.strip()):
+        raise InvalidParameter("email", email, "expected an e-mail address")
     account = create_subaccount(call.engine, parent, name.strip(), email.strip())
     return success(subaccount=_subaccount_json(call.engine, account))
 
 
-async def update(call: Call) -> Response:
+async def update(call: RequestContext) -> Response:
     """Automatic top-up: `amount` from the main account whenever the balance falls below
     `threshold`; an amount of 0 switches it off."""
     parent = _main_account(call)
-    try:
-        account = _find(call.engine, parent, call.params)
-        threshold = euro_units(call.params, "threshold")
-        amount = euro_units(call.params, "amount")
-    except REFUSALS as exc:
-        return failure(exc)
+    account = _find(call.engine, parent, call.params)
+    threshold = euro_units(call.params, "threshold")
+    amount = euro_units(call.params, "amount")
     account.attributes["auto_topup_threshold"] = threshold
     account.attributes["auto_topup_amount"] = amount
     return success()
 
 
-async def transfer_credits(call: Call) -> Response:
+async def transfer_credits(call: RequestContext) -> Response:
     parent = _main_account(call)
-    try:
-        account = _find(call.engine, parent, call.params)
-        amount = euro_units(call.params, "amount", positive=True)
-        charge(parent, amount)
-    except REFUSALS as exc:
-        return failure(exc)
+    account = _find(call.engine, parent, call.params)
+    amount = euro_units(call.params, "amount", positive=True)
+    charge(parent, amount)
     refund(account, amount)
     call.engine.events.emit("subaccount.transfer", "seven", account.id, parent=parent.id, amount=amount, balance=account.balance)
     return success()
 
 
-async def delete(call: Call) -> Response:
+async def delete(call: RequestContext) -> Response:
     """The subaccount's credentials stop working at once; what is left of its balance goes back
     to the main account and its numbers are released."""
     parent = _main_account(call)
     engine = call.engine
-    try:
-        account = _find(engine, parent, call.params)
-    except REFUSALS as exc:
-        return failure(exc)
+    account = _find(engine, parent, call.params)
     refund(parent, account.balance)
     account.balance = 0
     del engine.store.accounts[account.id]
@@ -196,12 +183,10 @@ async def delete(call: Call) -> Response:
 
 # -- automatic top-up ------------------------------------------------------------------------
 
-def top_up(engine: Engine, event: Event) -> None:
-    """Event listener: refill a subaccount that fell below its threshold."""
-    if event.provider != "seven" or event.account_id is None or event.kind.startswith("subaccount."):
-        return
-    account = engine.store.accounts.get(event.account_id)
-    if account is None or account.parent_id is None:
+def top_up(engine: Engine, account: Account) -> None:
+    """Billing rule, after each charge: refill a subaccount that fell below its threshold from
+    its main account (when the main account can pay)."""
+    if account.provider != "seven" or account.parent_id is None:
         return
     amount = account.attributes.get("auto_topup_amount") or 0
     if amount <= 0 or account.balance >= (account.attributes.get("auto_topup_threshold") or 0):
@@ -215,12 +200,12 @@ def top_up(engine: Engine, event: Event) -> None:
 
 
 def install(engine: Engine) -> None:
-    engine.events.listeners.append(partial(top_up, engine))
+    engine.billing_rules.append(partial(top_up, engine))
 
 
 # -- routes ----------------------------------------------------------------------------------
 
-Operation = Callable[[Call], Awaitable[Response]]
+Operation = Callable[[RequestContext], Awaitable[Response]]
 ACTIONS: dict[str, Operation] = {
     "create": create,
     "update": update,
@@ -253,8 +238,10 @@ async def legacy(request: Request) -> Response:
 
 ROUTES = [
     Route("/subaccounts/list", _route(list_subaccounts), methods=["GET"]),
-    *(Route(f"/subaccounts/{name}", _route(operation), methods=["POST"]) for name, operation in ACTIONS.items()),
+    *answering(RESULT_STYLE, [
+        Route(f"/subaccounts/{name}", _route(operation), methods=["POST"]) for name, operation in ACTIONS.items()
+    ]),
     # Forms older clients use: the JS SDK's `/read`, the PHP SDK's `?action=`.
     Route("/subaccounts/read", _route(list_subaccounts), methods=["GET"]),
-    Route("/subaccounts", legacy, methods=["GET", "POST"]),
+    *answering(RESULT_STYLE, [Route("/subaccounts", legacy, methods=["GET", "POST"])]),
 ]

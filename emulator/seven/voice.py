@@ -26,18 +26,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..reasons import reason_of, refused
 from ..core.calls import FINAL_CALL_STATUSES, CallPrices
 from ..core.clock import MICROS
 from ..core.engine import Engine
-from ..core.errors import AuthenticationFailed, EmulatorError, InsufficientBalance, InvalidNumber, InvalidParameter, InvalidSender, TextTooLong
+from ..core.errors import Conflict, InsufficientBalance, InvalidNumber, InvalidParameter, InvalidSender, NotFound, TextTooLong
 from ..core.models import INBOUND, OUTBOUND, Account, Call, StatusChange
 from ..core.phone import parse_loose
 from .addressbook import recipients_for
-from .context import Call as Context, begin
+from .context import RequestContext, begin
 from .hooks import dispatch
 from .journal import voice_status
-from .render import euro_text, euros, json_response, return_code, text_response
+from .render import LINES_STYLE, RESULT_STYLE, answering, euro_text, euros, json_response, text_response
 from .validate import boolean, required, tag, text
 from .voice_validation import caller_id
 
@@ -128,7 +127,7 @@ def _cost_text(units: int) -> str:
     return "0" if units == 0 else euro_text(units)
 
 
-def _place(call: Context) -> Response:
+def _place(call: RequestContext) -> Response:
     engine, account, params = call.engine, call.account, call.params
     numbers = recipients_for(params, engine.store, account)
     body = required(params, "text")
@@ -176,14 +175,7 @@ def _place(call: Context) -> Response:
 
 
 async def send_voice(request: Request) -> Response:
-    call = await begin(request)
-    try:
-        return _place(call)
-    except EmulatorError as exc:
-        if call.as_json or isinstance(exc, AuthenticationFailed):
-            raise
-        code, status = return_code(exc)
-        return refused(text_response(f"{code}\n\n0", status), reason_of(exc))  # seven's three lines, with no call id
+    return _place(await begin(request))
 
 
 # -- POST /voice/{call_id}/hangup -----------------------------------------------------------
@@ -194,12 +186,10 @@ async def hangup(request: Request) -> Response:
     call_id = request.path_params["call_id"]
     found = call.engine.calls.get(call_id)
     if found is None or found.provider != "seven" or found.account_id != call.account.id:
-        return refused(json_response({"success": False, "error": f"Call {call_id} not found."}, 404),
-                       f"call {call_id!r} not found among this account's seven.io calls")
+        raise NotFound("call", call_id, f"Call {call_id} not found.")
     if found.status not in _LIVE:
         reason = "has already ended" if found.status in FINAL_CALL_STATUSES else "is not in progress yet"
-        return refused(json_response({"success": False, "error": f"Call {call_id} {reason}."}, 409),
-                       f"call {call_id} {reason}: only a call in progress can be hung up")
+        raise Conflict(f"Call {call_id} {reason}.")
     call.engine.calls.hangup(found, by="api")
     return json_response({"success": True, "error": None})
 
@@ -288,6 +278,6 @@ def install(engine: Engine) -> None:
 
 
 ROUTES = [
-    Route("/voice", send_voice, methods=["POST"]),
-    Route("/voice/{call_id}/hangup", hangup, methods=["POST"]),
+    *answering(LINES_STYLE, [Route("/voice", send_voice, methods=["POST"])]),
+    *answering(RESULT_STYLE, [Route("/voice/{call_id}/hangup", hangup, methods=["POST"])]),
 ]

@@ -72,3 +72,36 @@ def test_indexed_headers_answer_as_starlette_headers_do():
     assert ours["x-api-key"] == "first" and ours.getlist("x-api-key") == ["first", "second"]
     with pytest.raises(KeyError):
         ours["missing"]
+
+
+# -- what Starlette must still read from the private attributes we write ----------------------
+# (`pyproject.toml` bounds Starlette below 2; these fail first if a release reads them otherwise)
+
+async def test_starlettes_own_readers_see_a_body_read_in_one_piece():
+    request = ProviderRequest(
+        {"type": "http", "method": "POST", "path": "/", "query_string": b"",
+         "headers": [(b"content-type", b"application/x-www-form-urlencoded")]},
+        _receiver([{"type": "http.request", "body": b"a=1&b=%C3%A5", "more_body": False}]),
+    )
+    assert await request.body() == b"a=1&b=%C3%A5"
+    assert dict(await request.form()) == {"a": "1", "b": "å"}  # from `_body`, no second receive
+    assert b"".join([chunk async for chunk in request.stream()]) == b"a=1&b=%C3%A5"
+    assert request.headers.items() == [("content-type", "application/x-www-form-urlencoded")]  # `_list`
+
+
+async def test_a_json_body_is_sent_as_starlette_sends_a_response():
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    await JSONBody({"a": 1}, 201)({"type": "http", "method": "GET", "path": "/"}, _receiver([]), send)
+    assert sent[0]["status"] == 201 and sorted(sent[0]["headers"]) == [(b"content-length", b"7"), (b"content-type", b"application/json")]
+    assert sent[1]["body"] == b'{"a":1}'
+
+
+def _receiver(messages):
+    async def receive():
+        return messages.pop(0)
+
+    return receive

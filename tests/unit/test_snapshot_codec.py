@@ -33,7 +33,7 @@ def _every_field_set(record) -> set[str]:
 
 MESSAGE = Message(
     "s1", "elks", "u1", "outbound", "A", "+46700000001", "hi ✓", "ucs2", 1, 3500, T0, "scheduled",
-    [StatusChange("created", T0 + 1)], "http://cb", T0 + 2, {"send_at": T0 + 3_000_000, "flags": ["a"], "n": {"x": 1.5}},
+    [StatusChange("created", T0 + 1)], "http://cb", T0 + 2, {"send_at": T0 + 3_000_000, "flags": ["a"], "n": {"x": 1.5}}, "mms",
 )
 ACCOUNT = Account("u1", "elks", "A", "SEK", -5, T0, "a@b", "u0", {"username": "u1", "password": "p"}, {"deactivated": T0 + 7, "usagelimit": 3})
 NUMBER = Number("n1", "elks", "u1", "+46700000001", "se", ("sms", "voice"), T0, False, {"deallocated": T0 + 9, "name": "x"})
