@@ -26,8 +26,10 @@ REASON_HEADER = "X-Telco-Emulator-Reason"
 MAX_REASON = 300
 _REASON_ATTRIBUTE = "telco_emulator_reason"
 
-# Logged with uvicorn's own handler, so it shows at the default level like its other lines.
-log = logging.getLogger("uvicorn.error")
+# Logged with uvicorn's own handler, so it shows like its other lines; a logger of its own, so
+# that it stays at `info` when uvicorn's start-up chatter is quieted (`server.uvicorn_config`).
+REFUSALS_LOGGER = "uvicorn.error.refusals"
+log = logging.getLogger(REFUSALS_LOGGER)
 
 
 def _shown(value: Any) -> str:

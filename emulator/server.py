@@ -28,6 +28,7 @@ def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
     import uvicorn
 
     from .header_deadline import header_deadline_protocol
+    from .reasons import REFUSALS_LOGGER
 
     config = uvicorn.Config(
         app, log_level=settings.log_level, access_log=settings.log_level == "debug", lifespan="on",
@@ -36,8 +37,9 @@ def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
     if settings.log_level == "info":
         # uvicorn's own start-up and shutdown lines ("Started server process", "Waiting for
         # application startup." ...) repeat what the ready line says: shown at debug only. Its
-        # warnings and errors still show.
+        # warnings and errors still show, and so do the refusals' lines (`reasons.log_refusal`).
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+        logging.getLogger(REFUSALS_LOGGER).setLevel(logging.INFO)
     return config
 
 
