@@ -116,11 +116,11 @@ def replay_main(argv: Sequence[str]) -> int:
     """`telco-emulator replay FILE... [--target URL]`: run scenarios and report."""
     parser = argparse.ArgumentParser(prog="telco-emulator replay", description="Run scenario files against an emulator and report pass/fail.")
     parser.add_argument("files", nargs="+", help="scenario YAML files (format: specs/scenario.schema.json)")
-    parser.add_argument("--target", help="URL of a running emulator (default: start one in-process on a virtual clock)")
+    parser.add_argument("--target", help="URL of a running emulator (default: start one as a child process on a virtual clock)")
     parser.add_argument("--webhook-target", help="base URL that `deliver_webhook` steps are sent to instead of the recorded host")
     parser.add_argument("--junit", metavar="PATH", help="also write the results as JUnit XML")
-    parser.add_argument("--fixtures", default=_env("FIXTURES", None), help="fixture file of the in-process emulator")
-    parser.add_argument("--seed", type=int, default=int(_env("SEED", "46")), help="seed of the in-process emulator")
+    parser.add_argument("--fixtures", default=_env("FIXTURES", None), help="fixture file of the emulator replay starts")
+    parser.add_argument("--seed", type=int, default=int(_env("SEED", "46")), help="seed of the emulator replay starts")
     parser.add_argument("--control-token", metavar="TOKEN", default=_env("CONTROL_TOKEN", None), help="control token of the --target emulator (env TELCO_EMULATOR_CONTROL_TOKEN)")
     args = parser.parse_args(argv)
 
@@ -136,15 +136,15 @@ def replay_main(argv: Sequence[str]) -> int:
     if args.target:
         base_url = args.target
     else:
+        from .child import ChildServer
         from .fixtures import load_fixtures
-        from .server import BackgroundServer
 
         try:
             load_fixtures(args.fixtures)
         except FixtureError as exc:
             print(f"telco-emulator replay: {exc.message}", file=sys.stderr)
             return 2
-        server = BackgroundServer("virtual", args.fixtures, args.seed)
+        server = ChildServer("virtual", args.fixtures, args.seed)  # its own process: the command line's GC policy, no lock contention
         server.start()
         base_url = server.url
     runner = Runner(base_url, webhook_target=args.webhook_target, control_token=args.control_token if args.target else None)

@@ -190,9 +190,9 @@ def _params(filters: dict[str, Any]) -> dict[str, str]:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("telco-emulator")
     group.addoption("--telco-emulator-url", default=None, help="use the emulator running at this URL instead of starting one")
-    group.addoption("--telco-emulator-fixtures", default=None, help="fixture file for the in-process emulator")
-    group.addoption("--telco-emulator-clock", default="virtual", choices=("virtual", "real"), help="clock of the in-process emulator (default virtual)")
-    group.addoption("--telco-emulator-seed", default=46, type=int, help="seed of the in-process emulator")
+    group.addoption("--telco-emulator-fixtures", default=None, help="fixture file of the emulator the plugin starts")
+    group.addoption("--telco-emulator-clock", default="virtual", choices=("virtual", "real"), help="clock of the emulator the plugin starts (default virtual)")
+    group.addoption("--telco-emulator-seed", default=46, type=int, help="seed of the emulator the plugin starts")
     group.addoption("--telco-emulator-mode", default="process", choices=("process", "thread"), help="run the emulator as a child process (default) or in a thread of the test process")
     group.addoption("--telco-emulator-token", default=None, help="control token of the --telco-emulator-url emulator (default: env TELCO_EMULATOR_CONTROL_TOKEN)")
 
