@@ -13,10 +13,12 @@ them alike:
   module-wide httpx client and wait for its `message.created` event (the default: the emulator
   in a child process);
 - `thread`: the same with `--telco-emulator-mode thread` (the emulator in-process, in a thread);
-- `xdist`: the same suite over 2 pytest-xdist workers, each test in the worker's own sandbox
-  (`telco_sandbox`), when pytest-xdist is importable (`pip install pytest-xdist`).
+- `xdist`: the same suite over 2 pytest-xdist workers sharing one emulator (started here, given
+  with `--telco-emulator-url`), each test in its worker's own sandbox (`telco_sandbox`), against
+  `bare-xdist` (the bare tests over 2 workers), when pytest-xdist is
+  importable (`pip install pytest-xdist`, in the test extras).
 
-The overhead of a test is its time minus the median time of a `bare` test of the same round;
+The overhead of a test is its time minus the median time of a bare test of the same round;
 the first test of each process (which starts the emulator) is left out and shown on its own.
 Target: overhead median <= 2 ms, p95 <= 5 ms. Nothing is asserted; exit status 1 when a
 generated test failed, 2 when pytest could not run.
@@ -87,7 +89,7 @@ def xdist_available() -> bool:
     return importlib.util.find_spec("xdist") is not None
 
 
-def run_case(case: str, tests: int, workdir: Path) -> dict:
+def run_case(case: str, tests: int, workdir: Path, shared_url: str | None = None) -> dict:
     suite = workdir / case
     out = workdir / (case + "-out")
     suite.mkdir(exist_ok=True)
@@ -96,13 +98,15 @@ def run_case(case: str, tests: int, workdir: Path) -> dict:
         old.unlink()
     (suite / "conftest.py").write_text(CONFTEST)
     fixture = "telco_sandbox" if case == "xdist" else "telco_emulator"
-    body = BARE.format(n=tests) if case == "bare" else WITH_FIXTURE.format(n=tests, fixture=fixture)
+    body = BARE.format(n=tests) if case.startswith("bare") else WITH_FIXTURE.format(n=tests, fixture=fixture)
     (suite / "test_generated.py").write_text(body)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", str(suite)]
     if case == "thread":
         command.append("--telco-emulator-mode=thread")
-    if case == "xdist":
+    if case.endswith("xdist"):
         command += ["-n", "2"]
+    if case == "xdist" and shared_url:
+        command.append(f"--telco-emulator-url={shared_url}")
     env = {**os.environ, "BENCH_PLUGIN_OUT": str(out), "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     started = time.perf_counter()
     done = subprocess.run(command, cwd=suite, env=env, capture_output=True, text=True, timeout=600)
@@ -125,36 +129,48 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tests", type=int, default=300, help="generated tests per case (default 300)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every case (default 3)")
-    parser.add_argument("--modes", default="plugin,thread,xdist", help="cases besides bare (default plugin,thread,xdist)")
+    parser.add_argument("--modes", default="plugin,thread,xdist", help="cases besides the bare ones (default plugin,thread,xdist)")
     parser.add_argument("--json", metavar="PATH", help="write the figures as JSON")
     args = parser.parse_args(argv)
     cases = ["bare", *[m.strip() for m in args.modes.split(",") if m.strip()]]
     if "xdist" in cases and not xdist_available():
         print("bench_plugin: pytest-xdist is not installed: the xdist case is left out (pip install pytest-xdist)")
         cases.remove("xdist")
+    if "xdist" in cases:
+        cases.insert(cases.index("xdist"), "bare-xdist")
     results: dict[str, list[float]] = {case: [] for case in cases}
     firsts: dict[str, list[float]] = {case: [] for case in cases}
     walls: dict[str, list[float]] = {case: [] for case in cases}
     status = 0
+    shared = None
+    if "xdist" in cases:
+        sys.path.insert(0, str(ROOT))
+        from emulator.child import ChildServer
+
+        shared = ChildServer("virtual", None, 46)
+        shared.start()
     with tempfile.TemporaryDirectory(prefix="bench-plugin-") as tmp:
         for round_number in range(1, args.rounds + 1):
-            bare_median = None
+            bare_medians: dict[str, float] = {}
             for case in cases:
-                result = run_case(case, args.tests, Path(tmp))
+                result = run_case(case, args.tests, Path(tmp), shared.url if shared else None)
                 if result["failed"]:
                     print(f"round {round_number} {case}: pytest exit status {result['exit_status']}\n{result['output']}")
                     status = max(status, 1 if result["exit_status"] == 1 else 2)
                     continue
                 times = result["times_s"]
-                if case == "bare":
-                    bare_median = statistics.median(times)
+                if case.startswith("bare"):
+                    bare_medians[case] = statistics.median(times)
                     results[case].extend(t * 1000 for t in times)
                 else:
-                    results[case].extend((t - (bare_median or 0)) * 1000 for t in times)
+                    baseline = bare_medians.get("bare-xdist" if case == "xdist" else "bare", 0.0)
+                    results[case].extend((t - baseline) * 1000 for t in times)
                 firsts[case].append(result["first_test_s"])
                 walls[case].append(result["wall_s"])
                 print(f"round {round_number} {case:7s}: {len(times) + 1} tests in {result['wall_s']:.2f} s,"
                       f" median {statistics.median(times) * 1000:.2f} ms a test, first test {result['first_test_s'] * 1000:.0f} ms", flush=True)
+    if shared is not None:
+        shared.stop()
     report: dict = {"tests": args.tests, "rounds": args.rounds, "target_median_ms": TARGET_MEDIAN_MS, "target_p95_ms": TARGET_P95_MS, "cases": {}}
     print(f"\nper test, {args.tests} tests x {args.rounds} rounds (overhead = time - median bare test of the same round):")
     for case in cases:
@@ -164,11 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         row = {"median_ms": statistics.median(values), "p95_ms": percentile(values, 0.95),
                "first_test_ms": statistics.median(firsts[case]) * 1000, "wall_s": statistics.median(walls[case])}
         report["cases"][case] = row
-        if case == "bare":
-            print(f"  bare     test time  median {row['median_ms']:.2f} ms  p95 {row['p95_ms']:.2f} ms  (baseline)")
+        if case.startswith("bare"):
+            row["baseline_of"] = ["xdist"] if case == "bare-xdist" else ["plugin", "thread"]
+            print(f"  {case:10s} test time  median {row['median_ms']:.2f} ms  p95 {row['p95_ms']:.2f} ms  (baseline)")
         else:
             ok = row["median_ms"] <= TARGET_MEDIAN_MS and row["p95_ms"] <= TARGET_P95_MS
-            print(f"  {case:8s} overhead   median {row['median_ms']:.2f} ms  p95 {row['p95_ms']:.2f} ms"
+            print(f"  {case:10s} overhead   median {row['median_ms']:.2f} ms  p95 {row['p95_ms']:.2f} ms"
                   f"  (target <= {TARGET_MEDIAN_MS:g} / {TARGET_P95_MS:g} ms: {'ok' if ok else 'MISSED'});"
                   f" first test (starts the emulator) {row['first_test_ms']:.0f} ms")
     if args.json:

@@ -3,7 +3,7 @@
     python tests/bench/run_all.py [--quick] [--only NAME[,NAME]] [--json PATH]
 
 Runs, one after another (each is a separate script, see README.md): bench_startup.py,
-bench_send_sms.py (emulator, bare Starlette, Prism), bench_list.py (10k, 100k, 1M messages),
+bench_plugin.py (what a test with the pytest fixture costs), bench_send_sms.py (emulator, bare Starlette, Prism), bench_list.py (10k, 100k, 1M messages),
 bench_webhooks.py and bench_waits.py, each with `--json` into a temporary directory, showing their output as
 they go. Then prints one table: each measurement, its value, the project's target and whether
 it is met. `--quick` uses smaller sizes and shorter runs (about 2.5 minutes instead of about 7 on
@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("startup", "send_sms", "list", "webhooks", "waits")
+NAMES = ("startup", "plugin", "send_sms", "list", "webhooks", "waits")
 ARGS = {
-    "full": {"startup": ["--runs", "7", "--importtime"], "send_sms": ["--rounds", "2", "--warmup", "3"], "list": [], "webhooks": [], "waits": []},
-    "quick": {"startup": ["--runs", "5"], "send_sms": ["--duration", "3"], "list": ["--sizes", "10000,100000", "--requests", "100"],
+    "full": {"startup": ["--runs", "7", "--importtime"], "plugin": ["--tests", "300", "--rounds", "3"], "send_sms": ["--rounds", "2", "--warmup", "3"], "list": [], "webhooks": [], "waits": []},
+    "quick": {"startup": ["--runs", "5"], "plugin": ["--tests", "200", "--rounds", "1"], "send_sms": ["--duration", "3"], "list": ["--sizes", "10000,100000", "--requests", "100"],
               "webhooks": ["--burst", "2000", "--sustained", "2000"],
               "waits": ["--events", "50000", "--waits", "500", "--streams", "200", "--seconds", "3"]},
 }
@@ -67,6 +67,18 @@ def rows_startup(report: dict) -> list[tuple]:
         ("startup", "VmRSS when ready, MB", f"{report['rss_at_ready_mb']['median']:.0f}", "", ""),
         ("startup", "bare Starlette+uvicorn, spawn to answer, s", f"{report['bare_starlette_first_answer_s']['median']:.3f}", "", ""),
     ]
+
+
+def rows_plugin(report: dict) -> list[tuple]:
+    rows = []
+    for name, row in report["cases"].items():
+        if name.startswith("bare"):
+            rows.append(("pytest plugin", f"{name}: a test without the fixture, median (p95) ms", f"{row['median_ms']:.2f} ({row['p95_ms']:.2f})", "baseline", ""))
+            continue
+        ok = row["median_ms"] <= report["target_median_ms"] and row["p95_ms"] <= report["target_p95_ms"]
+        rows.append(("pytest plugin", f"{name}: overhead a test (reset, send, wait), median (p95) ms", f"{row['median_ms']:.2f} ({row['p95_ms']:.2f})",
+                     f"<= {report['target_median_ms']:g} ({report['target_p95_ms']:g})", verdict(ok)))
+    return rows
 
 
 def rows_send_sms(report: dict) -> list[tuple]:
@@ -140,7 +152,7 @@ def rows_waits(report: dict) -> list[tuple]:
     return rows
 
 
-ROWS = {"startup": rows_startup, "send_sms": rows_send_sms, "list": rows_list, "webhooks": rows_webhooks, "waits": rows_waits}
+ROWS = {"startup": rows_startup, "plugin": rows_plugin, "send_sms": rows_send_sms, "list": rows_list, "webhooks": rows_webhooks, "waits": rows_waits}
 
 
 def main(argv: list[str] | None = None) -> int:
