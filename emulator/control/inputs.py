@@ -38,14 +38,21 @@ def cursor(params: dict[str, Any]) -> int | None:
     return int(raw)
 
 
-def list_page(collection: Collection, params: dict[str, Any], where: Callable[[Any], bool]) -> Page:
-    """One page of a filtered control-API list: from the `cursor`, at most `limit` records, read
-    through the account's own index when `account` is given, and looking at no more than
-    `SCAN_BUDGET` records (so a filter that matches little answers in bounded time: a short or
-    empty page with `next` set)."""
+def list_page(collection: Collection, params: dict[str, Any], where: Callable[[Any], bool],
+              indexed: dict[str, Callable[[str], str]] | None = None) -> Page:
+    """One page of a filtered control-API list: from the `cursor`, at most `limit` records.
+
+    When `account` or a filter in `indexed` (name -> how its value is written in the collection's
+    index of that name) is given, the page reads the shortest of those indexes: it costs about
+    what it finds, and a page is short only at the end. Otherwise (no filter, or only filters
+    without an index) it looks at no more than `SCAN_BUDGET` records, so a filter that matches
+    little answers in bounded time: a short or empty page with `next` set."""
     account = params.get("account")
     owner = account if isinstance(account, str) and account else None
-    return collection.page(owner, before=cursor(params), limit=limit(params), where=where, scan=SCAN_BUDGET)
+    matching = {name: normal(value) for name, normal in (indexed or {}).items()
+                if isinstance(value := params.get(name), str) and value != "" and collection.indexed(name)}
+    scan = None if owner is not None or matching else SCAN_BUDGET
+    return collection.page(owner, before=cursor(params), limit=limit(params), where=where, scan=scan, matching=matching)
 
 
 def page_json(page: Page, render: Callable[[Any], dict]) -> dict[str, Any]:

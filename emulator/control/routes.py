@@ -71,6 +71,15 @@ _MESSAGE_FILTERS: dict[str, Callable[[Message, str], bool]] = {
     "direction": lambda m, v: m.direction == v,
 }
 
+# Filters the store indexes (`MESSAGE_FIELDS`), with how a filter's value is written there.
+_MESSAGE_INDEXES: dict[str, Callable[[str], str]] = {
+    "to": lambda value: value.lstrip("+"),
+    "from": lambda value: value.lstrip("+"),
+    "status": str,
+    "provider": str,
+    "direction": str,
+}
+
 _DELIVERY_FILTERS: dict[str, Callable[[Delivery, str], bool]] = {
     "provider": lambda d, v: d.provider == v,
     "account": lambda d, v: d.account_id == v,
@@ -93,7 +102,7 @@ def _in_sandbox(request: Request, params: dict[str, Any]) -> Callable[[Any], boo
 async def list_messages(request: Request) -> Response:
     params = await read_params(request)
     where = _both(filters(params, _MESSAGE_FILTERS, _CHOICES), _in_sandbox(request, params))
-    page = list_page(engine_of(request).store.messages, params, where)
+    page = list_page(engine_of(request).store.messages, params, where, _MESSAGE_INDEXES)
     return JSONResponse(page_json(page, message_json))
 
 

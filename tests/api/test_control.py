@@ -45,19 +45,40 @@ async def test_messages_page_with_cursor(client):
     assert not {m["id"] for m in first["data"]} & {m["id"] for m in second["data"]}
 
 
-async def test_a_filter_that_matches_little_pages_through_a_bounded_scan(client, monkeypatch):
+async def test_a_filter_without_an_index_pages_through_a_bounded_scan(client, monkeypatch):
     import emulator.control.inputs as inputs
 
     monkeypatch.setattr(inputs, "SCAN_BUDGET", 3)
-    elks, _ = await send_both(client)  # the only 46elks message, below five seven.io ones
-    for _ in range(5):
+    sandbox = (await client.post("/_emulator/sandboxes", json={})).json()
+    sandboxed = (await client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "x"},
+                                   auth=tuple(sandbox["elks_auth"]))).json()  # below six other messages
+    for _ in range(6):
         await client.post("/api/sms", json={"to": "+4917612345678", "text": "s"}, headers=SEVEN_JSON)
     found, cursor, requests = [], "", 0
     while cursor is not None:
-        page = (await client.get("/_emulator/messages", params={"provider": "elks", "cursor": cursor})).json()
+        page = (await client.get("/_emulator/messages", params={"sandbox": sandbox["id"], "cursor": cursor})).json()
         found += [m["id"] for m in page["data"]]
         cursor, requests = page["next"], requests + 1
-    assert found == [elks["id"]] and requests == 3  # 3 + 3 records looked at, then the last one
+    assert found == [sandboxed["id"]] and requests == 3  # 3 + 3 records looked at, then the last one
+
+
+@pytest.mark.parametrize("name, value", [("provider", "elks"), ("to", "+46700000404"), ("from", "ElkCo"), ("status", "failed"),
+                                         ("account", ELKS_ACCOUNT), ("direction", "inbound")])
+async def test_an_indexed_filter_finds_a_rare_match_in_one_page(client, monkeypatch, name, value):
+    """Issue 17, item 5: a filter read through an index never answers an empty or short page
+    with a `next` (before, it looked at a budget of records and could)."""
+    import emulator.control.inputs as inputs
+
+    monkeypatch.setattr(inputs, "SCAN_BUDGET", 3)
+    if name == "direction":  # the one inbound message, older than the rest
+        rare = (await client.post("/_emulator/inbound/sms", json={"to": "+46766861001", "from": "+46700000009", "text": "in"})).json()
+    else:  # the one 46elks message (to a number whose messages fail), older than the rest
+        rare = (await client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000404", "message": "x"}, auth=ELKS_AUTH)).json()
+    for _ in range(6):
+        await client.post("/api/sms", json={"to": "+4917612345678", "text": "s"}, headers=SEVEN_JSON)
+    await client.post("/_emulator/clock/advance", json={"seconds": 5})  # statuses move on: failed for the rare one
+    page = (await client.get("/_emulator/messages", params={name: value, "limit": 5})).json()
+    assert [m["id"] for m in page["data"]] == [rare["id"]] and page["next"] is None
 
 
 async def test_advance_moves_messages_and_records_webhooks(emulator, client):
