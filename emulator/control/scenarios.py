@@ -7,12 +7,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.errors import InvalidParameter
-from ..scenarios.export import webhooks_scenario
 
 __all__ = ["ROUTES"]
 
 
 async def export_webhooks(request: Request) -> Response:
+    from ..scenarios.export import webhooks_scenario  # the scenario package (jsonschema, a runner) only when asked
+
     params = request.query_params
     provider = params.get("provider")
     if provider is not None and provider not in ("elks", "seven"):

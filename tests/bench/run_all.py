@@ -107,6 +107,8 @@ def rows_list(report: dict) -> list[tuple]:
     for name in first["endpoints"]:
         a, b = first["endpoints"][name]["p50_ms"], last["endpoints"][name]["p50_ms"]
         rows.append(("list", f"{name}: p50 ms {label}", f"{a:.2f} -> {b:.2f} (x{b / a:.2f})", "flat", verdict(b / a < 1.5)))
+    empty = sum(result.get("empty_pages_with_next", 0) for step in steps for result in step["endpoints"].values())
+    rows.append(("list", "filtered: empty pages that said there was more", str(empty), "0", verdict(empty == 0)))
     for step in steps:
         size = step["size"]
         target = "< 1536" if size == 1_000_000 else ""
