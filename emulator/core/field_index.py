@@ -4,8 +4,10 @@ its own records (newest first, from a cursor) instead of walking the whole colle
 
 A field that changes (a message's status) is moved lazily: the record's entry is added under its
 new value and its old entry stays behind, stale, until there are enough of them to be worth
-dropping (more than `STALE_SLACK` and an eighth of the list): a reader checks each record's
-current value anyway, and the stale entries it may step over stay a small part of what it reads.
+dropping (more than `STALE_SLACK` and as many as the live ones): a reader checks each record's
+current value anyway, and the stale entries it may step over are never more than the matches it
+can find (plus the slack). Dropping them walks the list, at most once per as many changes as the
+list has live entries: about two entries looked at per change.
 Records removed from the collection leave stale entries the same way.
 """
 
@@ -35,12 +37,17 @@ class FieldIndex:
 
     def moved(self, entry: Entry, old: str, new: str, by_id: dict[str, Any]) -> None:
         """The record of `entry` now has `new` instead of `old`."""
-        target = self.lists.setdefault(new, [])
-        position = bisect_left(target, entry)
-        if position < len(target) and target[position] == entry:  # back to a value it had: live again
-            self.stale[new] = max(0, self.stale.get(new, 0) - 1)
+        target = self.lists.get(new)
+        if target is None:
+            self.lists[new] = [entry]
+        elif target[-1] < entry:  # the usual case: records change in about the order they were made
+            target.append(entry)
         else:
-            target.insert(position, entry)
+            position = bisect_left(target, entry)
+            if position < len(target) and target[position] == entry:  # back to a value it had: live again
+                self.stale[new] = max(0, self.stale.get(new, 0) - 1)
+            else:
+                target.insert(position, entry)
         self._went_stale(old, by_id)
 
     def dropped(self, item: Any, by_id: dict[str, Any]) -> None:
@@ -48,16 +55,19 @@ class FieldIndex:
         self._went_stale(self.value_of(item), by_id)
 
     def _went_stale(self, value: str, by_id: dict[str, Any]) -> None:
-        stale = self.stale[value] = self.stale.get(value, 0) + 1
         entries = self.lists.get(value)
-        if entries is not None and stale > STALE_SLACK + len(entries) // 8:
+        if entries is None:
+            return
+        stale = self.stale.get(value, 0) + 1
+        if 2 * stale > STALE_SLACK + len(entries):  # more stale entries than live ones, about
             value_of = self.value_of
             live = [entry for entry in entries if (item := by_id.get(entry[1])) is not None and value_of(item) == value]
             if live:
                 self.lists[value] = live
             else:
                 del self.lists[value]
-            self.stale[value] = 0
+            stale = 0
+        self.stale[value] = stale
 
 
 def _insert(index: list[Entry], entry: Entry) -> None:
