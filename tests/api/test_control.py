@@ -147,3 +147,28 @@ async def test_wrong_method_names_every_allowed_method(client):
     response = await client.put("/_emulator/faults")
     assert response.status_code == 405 and response.json()["error"]["type"] == "MethodNotAllowed"
     assert response.headers["allow"] == "DELETE, GET, HEAD, POST"
+
+
+async def test_indexed_filters_after_a_snapshot_restore_a_sandbox_reset_and_a_global_reset(client):
+    """The field indexes are rebuilt with the store (restore, reset) and lose what a sandbox
+    discards, so filtered lists answer the same as before."""
+    sandbox = (await client.post("/_emulator/sandboxes", json={})).json()
+    await client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000404", "message": "x"}, auth=ELKS_AUTH)
+    await client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000404", "message": "y"}, auth=tuple(sandbox["elks_auth"]))
+    await client.post("/_emulator/clock/advance", json={"seconds": 5})
+
+    async def failed_texts():
+        page = (await client.get("/_emulator/messages", params={"status": "failed", "to": "+46700000404"})).json()
+        assert page["next"] is None
+        return sorted(m["text"] for m in page["data"])
+
+    assert await failed_texts() == ["x", "y"]
+    document = (await client.get("/_emulator/snapshot")).json()
+    await client.post("/_emulator/reset")
+    assert await failed_texts() == []
+    assert (await client.put("/_emulator/snapshot", json=document)).status_code == 200
+    assert await failed_texts() == ["x", "y"]
+    restored = (await client.get("/_emulator/sandboxes")).json()
+    sandbox_id = (restored["data"] if isinstance(restored, dict) else restored)[0]["id"]
+    assert (await client.post(f"/_emulator/sandboxes/{sandbox_id}/reset")).status_code == 200
+    assert await failed_texts() == ["x"]
