@@ -23,51 +23,72 @@ STALE_SLACK = 16
 Entry = tuple[int, str]
 
 
+class _Postings:
+    """The entries of one value, and how many of them are stale."""
+
+    __slots__ = ("entries", "stale")
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self.entries = entries
+        self.stale = 0
+
+
 class FieldIndex:
     def __init__(self, value_of: Callable[[Any], str]) -> None:
         self.value_of = value_of
-        self.lists: dict[str, list[Entry]] = {}
-        self.stale: dict[str, int] = {}
+        self.postings: dict[str, _Postings] = {}
 
     def entries(self, value: str) -> list[Entry]:
-        return self.lists.get(value, [])
+        found = self.postings.get(value)
+        return found.entries if found is not None else []
 
     def add(self, entry: Entry, item: Any) -> None:
-        _insert(self.lists.setdefault(self.value_of(item), []), entry)
+        value = self.value_of(item)
+        found = self.postings.get(value)
+        if found is None:
+            self.postings[value] = _Postings([entry])
+        else:
+            _insert(found.entries, entry)
 
     def moved(self, entry: Entry, old: str, new: str, by_id: dict[str, Any]) -> None:
         """The record of `entry` now has `new` instead of `old`."""
-        target = self.lists.get(new)
+        target = self.postings.get(new)
         if target is None:
-            self.lists[new] = [entry]
-        elif target[-1] < entry:  # the usual case: records change in about the order they were made
-            target.append(entry)
+            self.postings[new] = _Postings([entry])
+        elif target.entries[-1] < entry:  # the usual case: records change in about the order they were made
+            target.entries.append(entry)
         else:
-            position = bisect_left(target, entry)
-            if position < len(target) and target[position] == entry:  # back to a value it had: live again
-                self.stale[new] = max(0, self.stale.get(new, 0) - 1)
+            entries = target.entries
+            position = bisect_left(entries, entry)
+            if position < len(entries) and entries[position] == entry:  # back to a value it had: live again
+                target.stale = max(0, target.stale - 1)
             else:
-                target.insert(position, entry)
-        self._went_stale(old, by_id)
+                entries.insert(position, entry)
+        source = self.postings.get(old)  # _went_stale, inlined: this runs for every status change
+        if source is not None:
+            source.stale += 1
+            if 2 * source.stale > STALE_SLACK + len(source.entries):
+                self._drop_stale(old, source, by_id)
 
     def dropped(self, item: Any, by_id: dict[str, Any]) -> None:
         """The record `item` is no longer in the collection."""
         self._went_stale(self.value_of(item), by_id)
 
     def _went_stale(self, value: str, by_id: dict[str, Any]) -> None:
-        entries = self.lists.get(value)
-        if entries is None:
+        found = self.postings.get(value)
+        if found is None:
             return
-        stale = self.stale.get(value, 0) + 1
-        if 2 * stale > STALE_SLACK + len(entries):  # more stale entries than live ones, about
-            value_of = self.value_of
-            live = [entry for entry in entries if (item := by_id.get(entry[1])) is not None and value_of(item) == value]
-            if live:
-                self.lists[value] = live
-            else:
-                del self.lists[value]
-            stale = 0
-        self.stale[value] = stale
+        found.stale += 1
+        if 2 * found.stale > STALE_SLACK + len(found.entries):  # more stale entries than live ones, about
+            self._drop_stale(value, found, by_id)
+
+    def _drop_stale(self, value: str, found: _Postings, by_id: dict[str, Any]) -> None:
+        value_of = self.value_of
+        live = [entry for entry in found.entries if (item := by_id.get(entry[1])) is not None and value_of(item) == value]
+        if live:
+            found.entries, found.stale = live, 0
+        else:
+            del self.postings[value]
 
 
 def _insert(index: list[Entry], entry: Entry) -> None:

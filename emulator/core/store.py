@@ -11,6 +11,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Callable, Generic, Iterator, Mapping, TypeVar
 
 from .field_index import FieldIndex
@@ -168,12 +169,14 @@ class Collection(Generic[T]):
         return Page(items, False)
 
 
+# The message fields the control API filters on, as the index keeps them (numbers without their
+# "+": a filter matches with or without it).
 MESSAGE_FIELDS: dict[str, Callable[[Message], str]] = {
     "to": lambda message: message.recipient.lstrip("+"),
     "from": lambda message: message.sender.lstrip("+"),
-    "status": lambda message: message.status,
-    "provider": lambda message: message.provider,
-    "direction": lambda message: message.direction,
+    "status": attrgetter("status"),
+    "provider": attrgetter("provider"),
+    "direction": attrgetter("direction"),
 }
 
 
