@@ -81,9 +81,7 @@ class ControlConnection:
             self._opened.append(connection)
         return connection
 
-    def request(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None,
-                timeout: float | None = None) -> tuple[int, bytes]:
-        """(status, body) of `method /_emulator<path>?params` with `body` sent as JSON."""
+    def _prepare(self, method: str, path: str, params: dict[str, Any] | None, body: Any) -> tuple[str, dict[str, str], bytes | None]:
         target = self.prefix + path + ("?" + urlencode(params) if params else "")
         headers = dict(self.headers)
         payload = None
@@ -92,6 +90,43 @@ class ControlConnection:
             headers["Content-Type"] = "application/json"
         elif method in ("POST", "PUT", "PATCH"):
             payload = b""
+        return target, headers, payload
+
+    def send_ahead(self, method: str, path: str) -> None:
+        """Send `method /_emulator<path>` now and read its answer later (`collect_ahead`, or
+        before the next request of this thread), so the emulator does the work while the caller
+        does its own. A failure to send is kept quiet: `collect_ahead` then answers None."""
+        self.collect_ahead()
+        target, headers, payload = self._prepare(method, path, None, None)
+        connection = self._connection()
+        try:
+            connection.request(method, target, body=payload, headers=headers)
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            return
+        self._local.ahead = (method, path)
+
+    def collect_ahead(self, expected: tuple[str, str] | None = None) -> tuple[int, bytes] | None:
+        """The answer of the request `send_ahead` sent on this thread (when it was `expected`,
+        if given), or None when there is none or the connection failed meanwhile."""
+        ahead = getattr(self._local, "ahead", None)
+        if ahead is None:
+            return None
+        self._local.ahead = None
+        connection = self._connection()
+        try:
+            response = connection.getresponse()
+            answer = response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            return None
+        return answer if expected is None or ahead == expected else None
+
+    def request(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None,
+                timeout: float | None = None) -> tuple[int, bytes]:
+        """(status, body) of `method /_emulator<path>?params` with `body` sent as JSON."""
+        self.collect_ahead()
+        target, headers, payload = self._prepare(method, path, params, body)
         for attempt in (1, 2):
             connection = self._connection()
             reused = connection.sock is not None
@@ -112,6 +147,7 @@ class ControlConnection:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
+        self.collect_ahead()
         for connection in self._opened:
             connection.close()
         self._opened.clear()

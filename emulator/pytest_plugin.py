@@ -53,6 +53,7 @@ class TelcoEmulator:
         self._owns_connection = connection is None
         self.connection = connection or ControlConnection(self.url, control_token)
         self._client: httpx.Client | None = None
+        self._resets_ahead = False  # whether a test's reset is sent as the previous one ends
         self.sandbox_id: str | None = None  # set on the handles `sandbox()` returns
         self.sandbox_info: dict | None = None
 
@@ -76,12 +77,24 @@ class TelcoEmulator:
         return params
 
     # -- state -----------------------------------------------------------------------------
+    def _reset_path(self) -> str:
+        return f"/sandboxes/{self.sandbox_id}/reset" if self.sandbox_id is not None else "/reset"
+
     def reset(self) -> None:
         """Back to the fixtures (a sandbox handle resets only its sandbox)."""
-        if self.sandbox_id is not None:
-            self._call("POST", f"/sandboxes/{self.sandbox_id}/reset")
-        else:
-            self._call("POST", "/reset")
+        self._call("POST", self._reset_path())
+
+    def _reset_for_the_next_test(self) -> None:
+        """Send the reset as a test ends; `_reset_before_the_test` waits for its answer."""
+        if self._resets_ahead:
+            self.connection.send_ahead("POST", self._reset_path())
+
+    def _reset_before_the_test(self) -> None:
+        answer = self.connection.collect_ahead(("POST", self._reset_path()))
+        if answer is None:
+            self.reset()  # the first test, or the reset sent ahead was lost with its connection
+        elif answer[0] >= 400:
+            raise AssertionError(f"POST /_emulator{self._reset_path()} answered {answer[0]}: {answer[1].decode(errors='replace')}")
 
     def _list(self, path: str, params: dict[str, str]) -> list[dict]:
         """Up to `limit` (default 100) records, newest first, across short pages."""
@@ -105,6 +118,7 @@ class TelcoEmulator:
 
     def _with_sandbox(self, info: dict) -> "TelcoEmulator":
         handle = TelcoEmulator(self.url, self.control_token, connection=self.connection)
+        handle._resets_ahead = self._resets_ahead
         handle.sandbox_id, handle.sandbox_info = info["id"], info
         handle.elks_auth = tuple(info["elks_auth"])
         handle.seven_api_key = info["seven_api_key"]
@@ -223,6 +237,9 @@ def _telco_emulator_url(request: pytest.FixtureRequest) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def _telco_emulator_session(request: pytest.FixtureRequest, _telco_emulator_url: str) -> Iterator[TelcoEmulator]:
     handle = TelcoEmulator(_telco_emulator_url, request.config.getoption("--telco-emulator-token"))
+    # In another process the emulator resets while pytest moves on to the next test; in a thread
+    # of this one it would only compete with pytest for the interpreter lock.
+    handle._resets_ahead = request.config.getoption("--telco-emulator-mode") != "thread" or bool(request.config.getoption("--telco-emulator-url"))
     try:
         yield handle
     finally:
@@ -234,26 +251,44 @@ def telco_emulator(_telco_emulator_session: TelcoEmulator) -> Iterator[TelcoEmul
     """A running telco-emulator, reset to its fixtures before the test."""
     session = _telco_emulator_session
     handle = TelcoEmulator(session.url, session.control_token, connection=session.connection)  # a test may change its handle
-    handle.reset()
+    handle._resets_ahead = session._resets_ahead
+    # The reset is sent as the previous test ended (the emulator does it while pytest moves on)
+    # and its answer is awaited here, before the test starts.
+    handle._reset_before_the_test()
     yield handle
     handle.close()
+    handle._reset_for_the_next_test()
 
 
 @pytest.fixture(scope="session")
-def _telco_sandbox_session(_telco_emulator_session: TelcoEmulator) -> Iterator[TelcoEmulator]:
-    handle = _telco_emulator_session.sandbox()
+def _telco_sandbox_session(_telco_emulator_session: TelcoEmulator) -> Iterator[dict[str, Any]]:
+    holder: dict[str, Any] = {"sandbox": None}  # the session's sandbox, made at first use
     try:
-        yield handle
+        yield holder
     finally:
-        handle.delete_sandbox()
+        if holder["sandbox"] is not None:
+            try:
+                holder["sandbox"].delete_sandbox()
+            except AssertionError:
+                pass  # already gone (a global reset removes every sandbox)
 
 
 @pytest.fixture
-def telco_sandbox(_telco_sandbox_session: TelcoEmulator) -> Iterator[TelcoEmulator]:
+def telco_sandbox(_telco_emulator_session: TelcoEmulator, _telco_sandbox_session: dict[str, Any]) -> Iterator[TelcoEmulator]:
     """A sandbox of this session (of this xdist worker) in the running emulator, reset to its
     starting state before the test: its own accounts, credentials and numbers, so workers that
-    share one emulator (`--telco-emulator-url`) never see each other's messages."""
-    handle = _telco_sandbox_session._with_sandbox(_telco_sandbox_session.sandbox_info or {})
-    handle.reset()
+    share one emulator (`--telco-emulator-url`) never see each other's messages. (A global reset,
+    such as `telco_emulator` makes, removes it: the next test gets a new one.)"""
+    known = _telco_sandbox_session["sandbox"]
+    handle = None
+    if known is not None:
+        handle = known._with_sandbox(known.sandbox_info or {})
+        try:
+            handle._reset_before_the_test()  # sent as the previous test ended, as with telco_emulator
+        except AssertionError:
+            handle = None  # the sandbox is gone
+    if handle is None:
+        handle = _telco_sandbox_session["sandbox"] = _telco_emulator_session.sandbox()
     yield handle
     handle.close()
+    handle._reset_for_the_next_test()

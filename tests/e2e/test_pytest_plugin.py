@@ -179,3 +179,30 @@ def test_plugin_in_thread_mode_serves_the_same_suite(pytester):
     pytester.makepyfile(test_user_suite=EXAMPLE)
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "--telco-emulator-mode=thread")
     result.assert_outcomes(passed=7)
+
+
+MIXED = '''
+import httpx
+
+
+def test_a_sandbox(telco_sandbox):
+    httpx.post(telco_sandbox.elks_url + "/SMS", auth=telco_sandbox.elks_auth,
+               data={"from": "ElkCo", "to": "+46700000123", "message": "one"}).raise_for_status()
+
+
+def test_the_whole_emulator(telco_emulator):  # its reset removes every sandbox
+    assert telco_emulator.messages() == []
+
+
+def test_a_sandbox_again(telco_sandbox):
+    assert telco_sandbox.messages() == []
+    httpx.post(telco_sandbox.elks_url + "/SMS", auth=telco_sandbox.elks_auth,
+               data={"from": "ElkCo", "to": "+46700000123", "message": "two"}).raise_for_status()
+    assert [m["text"] for m in telco_sandbox.messages()] == ["two"]
+'''
+
+
+def test_tests_of_sandboxes_and_of_the_whole_emulator_mix_in_one_session(pytester):
+    pytester.makepyfile(test_mixed=MIXED)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=3)
