@@ -136,7 +136,7 @@ def endpoints(port: int, size: int) -> list[tuple[str, str, dict[str, str], int]
         ("seven /api/journal/outbound deep (offset)", f"/api/journal/outbound?offset={size // 4}", SEVEN_HEADERS, 100),
         ("control /_emulator/messages first", "/_emulator/messages?limit=100", {}, 100),
         ("control /_emulator/messages?to= no match", "/_emulator/messages?limit=100&to=%2B46999999999", {}, 0),
-        ("control ?to= one recipient", "/_emulator/messages?limit=100&to=%2B46701000007", {}, min(100, max(1, size // 2 // 5000))),
+        ("control ?to= one recipient, limit=1", "/_emulator/messages?limit=1&to=%2B46701000007", {}, 1),
         ("control ?status=delivered", "/_emulator/messages?limit=100&status=delivered", {}, 100),
         ("control ?provider=seven", "/_emulator/messages?limit=100&provider=seven", {}, 100),
         ("control ?direction=inbound (none)", "/_emulator/messages?limit=100&direction=inbound", {}, 0),
