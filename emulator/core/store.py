@@ -8,11 +8,12 @@ total even under a virtual clock where many records are made in the same instant
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Callable, Generic, Iterator, Mapping, TypeVar
+from typing import Callable, Generic, Iterator, Mapping, Sequence, TypeVar
 
 from .field_index import FieldIndex
 from .models import Account, Delivery, Hook, Message, Number
@@ -80,12 +81,38 @@ class Collection(Generic[T]):
         else:  # records loaded from fixtures may arrive out of order
             index.insert(bisect_left(index, entry), entry)
 
-    def _narrowest(self, index: list[tuple[int, str]], matching: Mapping[str, str]) -> list[tuple[int, str]]:
+    def _shortest_posting(self, matching: Mapping[str, str]) -> list[tuple[int, str]] | None:
+        shortest = None
         for name, value in matching.items():
             entries = self._fields[name].entries(value)
-            if len(entries) < len(index):
-                index = entries
-        return index
+            if shortest is None or len(entries) < len(shortest):
+                shortest = entries
+        return shortest
+
+    def _merged_page(self, sources: list[list[tuple[int, str]]], before: int | None, after: int | None, limit: int,
+                     where: Callable[[T], bool] | None, offset: int) -> Page[T]:
+        """`page` over several creation-ordered indexes at once, newest first."""
+        streams = []
+        for index in sources:
+            position = len(index) if before is None else bisect_left(index, (before, ""))
+            if position:
+                streams.append(map(index.__getitem__, range(position - 1, -1, -1)))
+        items: list[T] = []
+        last = None
+        for created, key in heapq.merge(*streams, reverse=True):
+            if after is not None and created <= after:
+                break
+            item = self.by_id.get(key)
+            if item is None or (where is not None and not where(item)):
+                continue
+            if offset:
+                offset -= 1
+                continue
+            if len(items) == limit:
+                return Page(items, True, last)
+            items.append(item)
+            last = created
+        return Page(items, False)
 
     def get(self, key: str) -> T | None:
         return self.by_id.get(key)
@@ -130,19 +157,37 @@ class Collection(Generic[T]):
         offset: int = 0,
         scan: int | None = None,
         matching: Mapping[str, str] | None = None,
+        owners: Sequence[str] | None = None,
     ) -> Page[T]:
         """Newest first; `before`/`after` are exclusive bounds on `created`; `kind` (with an
-        owner, in a collection made with `kind_of`) reads only that kind. The first `offset`
-        matches are skipped: by position when there is no filter and nothing was ever removed,
-        else counted. With `scan`, at most that many records are looked at: a page can then end
-        early, with `has_more` and where to resume."""
-        if kind is not None:
-            assert owner is not None and self._kind_of is not None, "kind needs an owner and a collection with kind_of"
-            index = self._by_kind.get((owner, kind), [])
+        owner or `owners`, in a collection made with `kind_of`) reads only that kind. The first
+        `offset` matches are skipped: by position when there is no filter and nothing was ever
+        removed, else counted. With `scan`, at most that many records are looked at: a page can
+        then end early, with `has_more` and where to resume.
+
+        Narrowing, for filters that must cost what they find (`where` still checks every
+        condition): `owners` reads only the records of those owners (their indexes merged
+        newest first), `matching` names indexed fields and the value `where` requires of each;
+        the page reads the shortest of what these allow."""
+        if owners is not None:
+            assert owner is None, "owner or owners, not both"
+            sources = [found for one in owners if (found := self._by_kind.get((one, kind)) if kind is not None else self._by_owner.get(one))]
+            posting = self._shortest_posting(matching) if matching else None
+            if posting is not None and len(posting) <= sum(map(len, sources)):
+                index = posting
+            elif len(sources) > 1:
+                return self._merged_page(sources, before, after, limit, where, offset)
+            else:
+                index = sources[0] if sources else []
         else:
-            index = self._all if owner is None else self._by_owner.get(owner, [])
-        if matching:
-            index = self._narrowest(index, matching)
+            if kind is not None:
+                assert owner is not None and self._kind_of is not None, "kind needs an owner and a collection with kind_of"
+                index = self._by_kind.get((owner, kind), [])
+            else:
+                index = self._all if owner is None else self._by_owner.get(owner, [])
+            posting = self._shortest_posting(matching) if matching else None
+            if posting is not None and len(posting) < len(index):
+                index = posting
         position = len(index) if before is None else bisect_left(index, (before, ""))
         if offset and where is None and self._all_live:
             position, offset = max(0, position - offset), 0
@@ -171,12 +216,12 @@ class Collection(Generic[T]):
 
 # The message fields the control API filters on, as the index keeps them (numbers without their
 # "+": a filter matches with or without it).
+# (A provider's or a direction's messages are read through the indexes per owner and per owner and
+# direction, merged: see `Collection.page(owners=...)`.)
 MESSAGE_FIELDS: dict[str, Callable[[Message], str]] = {
     "to": lambda message: message.recipient.lstrip("+"),
     "from": lambda message: message.sender.lstrip("+"),
     "status": attrgetter("status"),
-    "provider": attrgetter("provider"),
-    "direction": attrgetter("direction"),
 }
 
 

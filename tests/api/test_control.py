@@ -49,17 +49,28 @@ async def test_a_filter_without_an_index_pages_through_a_bounded_scan(client, mo
     import emulator.control.inputs as inputs
 
     monkeypatch.setattr(inputs, "SCAN_BUDGET", 3)
+    for url in ["http://hooks.test/rare"] + ["http://hooks.test/e"] * 6:  # the rare one below the others
+        await client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "x", "whendelivered": url}, auth=ELKS_AUTH)
+    await client.post("/_emulator/clock/advance", json={"seconds": 5})
+    found, cursor, requests = [], "", 0
+    while cursor is not None:
+        page = (await client.get("/_emulator/webhooks", params={"url": "http://hooks.test/rare", "cursor": cursor})).json()
+        found += [d["url"] for d in page["data"]]
+        cursor, requests = page["next"], requests + 1
+    assert found and set(found) == {"http://hooks.test/rare"} and requests >= 3  # 3 records looked at a request
+
+
+async def test_a_sandbox_filter_reads_only_the_sandboxs_records(client, monkeypatch):
+    import emulator.control.inputs as inputs
+
+    monkeypatch.setattr(inputs, "SCAN_BUDGET", 3)
     sandbox = (await client.post("/_emulator/sandboxes", json={})).json()
     sandboxed = (await client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "x"},
                                    auth=tuple(sandbox["elks_auth"]))).json()  # below six other messages
     for _ in range(6):
         await client.post("/api/sms", json={"to": "+4917612345678", "text": "s"}, headers=SEVEN_JSON)
-    found, cursor, requests = [], "", 0
-    while cursor is not None:
-        page = (await client.get("/_emulator/messages", params={"sandbox": sandbox["id"], "cursor": cursor})).json()
-        found += [m["id"] for m in page["data"]]
-        cursor, requests = page["next"], requests + 1
-    assert found == [sandboxed["id"]] and requests == 3  # 3 + 3 records looked at, then the last one
+    page = (await client.get("/_emulator/messages", params={"sandbox": sandbox["id"]})).json()
+    assert [m["id"] for m in page["data"]] == [sandboxed["id"]] and page["next"] is None
 
 
 @pytest.mark.parametrize("name, value", [("provider", "elks"), ("to", "+46700000404"), ("from", "ElkCo"), ("status", "failed"),

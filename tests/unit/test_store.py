@@ -215,3 +215,20 @@ def test_removed_records_leave_the_field_indexes():
     where = Counting(lambda r: r.to == "rare")
     assert [r.id for r in collection.page(where=where, matching={"to": "rare"}).items] == ["id2000"]
     assert where.calls == 1
+
+
+def test_owners_are_read_merged_newest_first_and_only_theirs():
+    collection: Collection[Record] = Collection(kind_of=lambda r: r.to)
+    for i in range(3_000):
+        owner = f"owner{i % 30}"
+        collection.add(f"id{i}", owner, 1000 + i, Record(f"id{i}", owner, 1000 + i, "in" if i % 1000 == 7 else "out", "created"))
+    where = Counting(lambda r: r.owner in ("owner1", "owner2"))
+    first = collection.page(owners=["owner1", "owner2"], limit=3, where=where)
+    assert [r.id for r in first.items] == ["id2972", "id2971", "id2942"] and first.has_more
+    rest = collection.page(owners=["owner1", "owner2"], limit=1000, before=first.resume, where=where)
+    assert len(first.items) + len(rest.items) == 200 and not rest.has_more
+    assert where.calls == 4 + 197  # one look past the first page, then each of the rest once
+    by_kind = Counting(lambda r: r.to == "in")
+    inbound = collection.page(owners=[f"owner{n}" for n in range(30)], kind="in", where=by_kind)
+    assert [r.id for r in inbound.items] == ["id2007", "id1007", "id7"] and by_kind.calls == 3
+    assert collection.page(owners=[], where=lambda r: True).items == []
