@@ -89,6 +89,13 @@ def rows_send_sms(report: dict) -> list[tuple]:
         if "ratio_to_bare" in row:
             ratio = row["ratio_to_bare"]
             rows.append(("send SMS", f"{name}: emulator / bare", f"{ratio:.2f}", f">= {report['ratio_target']}", verdict(ratio >= report["ratio_target"])))
+        if "p99_ratio_to_bare" in row:
+            ratio = row["p99_ratio_to_bare"]
+            target = report.get("p99_ratio_target", 2.0)
+            rows.append(("send SMS", f"{name}: p99 / bare p99", f"{ratio:.2f}", f"<= {target:g}", verdict(ratio <= target)))
+        if "ratio_to_wiremock" in row:
+            rows.append(("send SMS", f"{name}: emulator / WireMock", f"{row['ratio_to_wiremock']:.2f}", "> 1 (follows from 1.2x bare)",
+                         verdict(row["ratio_to_wiremock"] > 1)))
         if "ratio_to_prism" in row:
             ratio = row["ratio_to_prism"]
             rows.append(("send SMS", f"{name}: emulator / Prism", f"{ratio:.2f}", f">= {report['prism_ratio_target']:g}",
@@ -96,7 +103,7 @@ def rows_send_sms(report: dict) -> list[tuple]:
     if report["errors"]:
         rows.append(("send SMS", "failed requests (emulator, bare)", str(report["errors"]), "0", verdict(False)))
     if report.get("peer_errors"):
-        rows.append(("send SMS", "failed requests (Prism)", str(report["peer_errors"]), "", ""))
+        rows.append(("send SMS", "failed requests (Prism, WireMock)", str(report["peer_errors"]), "", ""))
     return rows
 
 
