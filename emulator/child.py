@@ -48,8 +48,9 @@ class ChildServer:
 
     def _environment(self) -> dict[str, str]:
         env = {name: value for name, value in os.environ.items() if not name.startswith("TELCO_EMULATOR_")}
-        package_root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        package_root = Path(__file__).resolve().parent.parent
+        if package_root.name not in ("site-packages", "dist-packages"):  # a checkout: the child imports it, not an installed copy
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(package_root), env.get("PYTHONPATH")]))
         return env
 
     def _read_output(self) -> None:
