@@ -1,11 +1,16 @@
 """pytest plugin: the `telco_emulator` fixture.
 
 Installing telco-emulator registers this plugin (entry point `pytest11`). The fixture runs one
-emulator per test session in-process (a uvicorn server on a free loopback port, in a background
-thread, on a virtual clock by default), resets it before each test, and hands the test a
-`TelcoEmulator` with helpers to drive and observe it. With `--telco-emulator-url` the tests use
-an emulator that is already running instead; when that one is shared with a control token, pass it
-with `--telco-emulator-token` or the `TELCO_EMULATOR_CONTROL_TOKEN` environment variable.
+emulator per test session (per pytest-xdist worker), on a free loopback port and a virtual clock
+by default, resets it before each test, and hands the test a `TelcoEmulator` with helpers to drive
+and observe it. The emulator runs as a child process (`python -m emulator`, stopped at the end of
+the session): a server thread inside the test process would compete with the test for the
+interpreter lock and make every request some 20 ms slower; `--telco-emulator-mode thread` runs it
+in-process all the same. `telco_sandbox` is the same handle on a sandbox of its own, made once per
+session (per xdist worker) and reset before each test, for workers that share one emulator. With
+`--telco-emulator-url` the tests use an emulator that is already running instead; when that one is
+shared with a control token, pass it with `--telco-emulator-token` or the
+`TELCO_EMULATOR_CONTROL_TOKEN` environment variable.
 
     def test_delivery_report(telco_emulator):
         sms = httpx.post(telco_emulator.elks_url + "/SMS", auth=telco_emulator.elks_auth,
@@ -18,13 +23,14 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+import json as _json
+
 import httpx
 import pytest
 
-from .control_client import collect, control_token_auth
-from .server import BackgroundServer
+from .control_client import ControlConnection, collect, control_token_auth
 
-__all__ = ["TelcoEmulator", "telco_emulator"]
+__all__ = ["TelcoEmulator", "telco_emulator", "telco_sandbox"]
 
 ELKS_AUTH = ("test_user", "test_password")
 SEVEN_API_KEY = "test_api_key"
@@ -33,7 +39,7 @@ SEVEN_API_KEY = "test_api_key"
 class TelcoEmulator:
     """A handle on a running emulator: URLs, default credentials, and control helpers."""
 
-    def __init__(self, url: str, control_token: str | None = None) -> None:
+    def __init__(self, url: str, control_token: str | None = None, connection: ControlConnection | None = None) -> None:
         self.url = url.rstrip("/")
         self.control_token = control_token
         self.elks_url = self.url + "/a1"
@@ -42,15 +48,27 @@ class TelcoEmulator:
         self.elks_auth = ELKS_AUTH
         self.seven_api_key = SEVEN_API_KEY
         self.seven_headers = {"X-Api-Key": SEVEN_API_KEY, "Accept": "application/json"}
-        self.client = httpx.Client(base_url=self.control_url, timeout=60, auth=control_token_auth(control_token))
+        # One keep-alive connection (per thread) for every handle of a session: a new httpx
+        # client per test would pay for a TLS context and a TCP connection each time.
+        self._owns_connection = connection is None
+        self.connection = connection or ControlConnection(self.url, control_token)
+        self._client: httpx.Client | None = None
+        self._resets_ahead = False  # whether a test's reset is sent as the previous one ends
         self.sandbox_id: str | None = None  # set on the handles `sandbox()` returns
         self.sandbox_info: dict | None = None
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.client.request(method, path, **kwargs)
-        if response.status_code >= 400:
-            raise AssertionError(f"{method} /_emulator{path} answered {response.status_code}: {response.text}")
-        return response.json()
+    @property
+    def client(self) -> httpx.Client:
+        """An httpx client of the control API (`/_emulator`), for calls the helpers do not cover."""
+        if self._client is None:
+            self._client = control_client(self.url, self.control_token)
+        return self._client
+
+    def _call(self, method: str, path: str, params: dict[str, Any] | None = None, json: Any = None) -> Any:
+        status, body = self.connection.request(method, path, params=params, body=json)
+        if status >= 400:
+            raise AssertionError(f"{method} /_emulator{path} answered {status}: {body.decode(errors='replace')}")
+        return _json.loads(body)
 
     def _scoped(self, filters: dict[str, Any]) -> dict[str, str]:
         params = _params(filters)
@@ -59,12 +77,24 @@ class TelcoEmulator:
         return params
 
     # -- state -----------------------------------------------------------------------------
+    def _reset_path(self) -> str:
+        return f"/sandboxes/{self.sandbox_id}/reset" if self.sandbox_id is not None else "/reset"
+
     def reset(self) -> None:
         """Back to the fixtures (a sandbox handle resets only its sandbox)."""
-        if self.sandbox_id is not None:
-            self._call("POST", f"/sandboxes/{self.sandbox_id}/reset")
-        else:
-            self._call("POST", "/reset")
+        self._call("POST", self._reset_path())
+
+    def _reset_for_the_next_test(self) -> None:
+        """Send the reset as a test ends; `_reset_before_the_test` waits for its answer."""
+        if self._resets_ahead:
+            self.connection.send_ahead("POST", self._reset_path())
+
+    def _reset_before_the_test(self) -> None:
+        answer = self.connection.collect_ahead(("POST", self._reset_path()))
+        if answer is None:
+            self.reset()  # the first test, or the reset sent ahead was lost with its connection
+        elif answer[0] >= 400:
+            raise AssertionError(f"POST /_emulator{self._reset_path()} answered {answer[0]}: {answer[1].decode(errors='replace')}")
 
     def _list(self, path: str, params: dict[str, str]) -> list[dict]:
         """Up to `limit` (default 100) records, newest first, across short pages."""
@@ -84,8 +114,11 @@ class TelcoEmulator:
         """An isolated copy of the fixture accounts in the same emulator: a handle whose
         credentials, numbers, `messages`, `webhooks` and waits see only that sandbox. Parallel
         test workers sharing one emulator each take one."""
-        info = self._call("POST", "/sandboxes", json={"name": name} if name else {})
-        handle = TelcoEmulator(self.url, self.control_token)
+        return self._with_sandbox(self._call("POST", "/sandboxes", json={"name": name} if name else {}))
+
+    def _with_sandbox(self, info: dict) -> "TelcoEmulator":
+        handle = TelcoEmulator(self.url, self.control_token, connection=self.connection)
+        handle._resets_ahead = self._resets_ahead
         handle.sandbox_id, handle.sandbox_info = info["id"], info
         handle.elks_auth = tuple(info["elks_auth"])
         handle.seven_api_key = info["seven_api_key"]
@@ -114,11 +147,12 @@ class TelcoEmulator:
         params = self._scoped(filters)
         if kind:
             params["kind"] = kind
-        response = self.client.get("/wait", params={**params, "after": after, "timeout": timeout})
-        if response.status_code == 408:
+        status, body = self.connection.request("GET", "/wait", params={**params, "after": after, "timeout": timeout}, timeout=timeout + 60)
+        if status == 408:
             raise AssertionError(f"no event matching {params} within {timeout} s")
-        response.raise_for_status()
-        return response.json()["event"]
+        if status >= 400:
+            raise AssertionError(f"GET /_emulator/wait answered {status}: {body.decode(errors='replace')}")
+        return _json.loads(body)["event"]
 
     def wait_for_message(self, timeout: float = 10.0, kind: str = "message.*", **filters: str) -> dict:
         """A message event (`message.created`, `.status` or `.received`) matching the filters,
@@ -150,7 +184,16 @@ class TelcoEmulator:
         return self._call("POST", "/faults", json=rule)
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._owns_connection:
+            self.connection.close()
+
+
+def control_client(url: str, control_token: str | None = None) -> httpx.Client:
+    """An httpx client of the control API at `url` (the emulator's base URL)."""
+    return httpx.Client(base_url=url.rstrip("/") + "/_emulator", timeout=60, auth=control_token_auth(control_token))
 
 
 def _params(filters: dict[str, Any]) -> dict[str, str]:
@@ -161,9 +204,10 @@ def _params(filters: dict[str, Any]) -> dict[str, str]:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("telco-emulator")
     group.addoption("--telco-emulator-url", default=None, help="use the emulator running at this URL instead of starting one")
-    group.addoption("--telco-emulator-fixtures", default=None, help="fixture file for the in-process emulator")
-    group.addoption("--telco-emulator-clock", default="virtual", choices=("virtual", "real"), help="clock of the in-process emulator (default virtual)")
-    group.addoption("--telco-emulator-seed", default=46, type=int, help="seed of the in-process emulator")
+    group.addoption("--telco-emulator-fixtures", default=None, help="fixture file of the emulator the plugin starts")
+    group.addoption("--telco-emulator-clock", default="virtual", choices=("virtual", "real"), help="clock of the emulator the plugin starts (default virtual)")
+    group.addoption("--telco-emulator-seed", default=46, type=int, help="seed of the emulator the plugin starts")
+    group.addoption("--telco-emulator-mode", default="process", choices=("process", "thread"), help="run the emulator as a child process (default) or in a thread of the test process")
     group.addoption("--telco-emulator-token", default=None, help="control token of the --telco-emulator-url emulator (default: env TELCO_EMULATOR_CONTROL_TOKEN)")
 
 
@@ -174,9 +218,15 @@ def _telco_emulator_url(request: pytest.FixtureRequest) -> Iterator[str]:
     if url:
         yield url
         return
-    server = BackgroundServer(
-        config.getoption("--telco-emulator-clock"), config.getoption("--telco-emulator-fixtures"), config.getoption("--telco-emulator-seed")
-    )
+    settings = (config.getoption("--telco-emulator-clock"), config.getoption("--telco-emulator-fixtures"), config.getoption("--telco-emulator-seed"))
+    if config.getoption("--telco-emulator-mode") == "thread":
+        from .server import BackgroundServer
+
+        server: Any = BackgroundServer(*settings)
+    else:
+        from .child import ChildServer
+
+        server = ChildServer(*settings)
     server.start()
     try:
         yield server.url
@@ -184,12 +234,61 @@ def _telco_emulator_url(request: pytest.FixtureRequest) -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture
-def telco_emulator(request: pytest.FixtureRequest, _telco_emulator_url: str) -> Iterator[TelcoEmulator]:
-    """A running telco-emulator, reset to its fixtures before the test."""
+@pytest.fixture(scope="session")
+def _telco_emulator_session(request: pytest.FixtureRequest, _telco_emulator_url: str) -> Iterator[TelcoEmulator]:
     handle = TelcoEmulator(_telco_emulator_url, request.config.getoption("--telco-emulator-token"))
-    handle.reset()
+    # In another process the emulator resets while pytest moves on to the next test; in a thread
+    # of this one it would only compete with pytest for the interpreter lock.
+    handle._resets_ahead = request.config.getoption("--telco-emulator-mode") != "thread" or bool(request.config.getoption("--telco-emulator-url"))
     try:
         yield handle
     finally:
         handle.close()
+
+
+@pytest.fixture
+def telco_emulator(_telco_emulator_session: TelcoEmulator) -> Iterator[TelcoEmulator]:
+    """A running telco-emulator, reset to its fixtures before the test."""
+    session = _telco_emulator_session
+    handle = TelcoEmulator(session.url, session.control_token, connection=session.connection)  # a test may change its handle
+    handle._resets_ahead = session._resets_ahead
+    # The reset is sent as the previous test ended (the emulator does it while pytest moves on)
+    # and its answer is awaited here, before the test starts.
+    handle._reset_before_the_test()
+    yield handle
+    handle.close()
+    handle._reset_for_the_next_test()
+
+
+@pytest.fixture(scope="session")
+def _telco_sandbox_session(_telco_emulator_session: TelcoEmulator) -> Iterator[dict[str, Any]]:
+    holder: dict[str, Any] = {"sandbox": None}  # the session's sandbox, made at first use
+    try:
+        yield holder
+    finally:
+        if holder["sandbox"] is not None:
+            try:
+                holder["sandbox"].delete_sandbox()
+            except AssertionError:
+                pass  # already gone (a global reset removes every sandbox)
+
+
+@pytest.fixture
+def telco_sandbox(_telco_emulator_session: TelcoEmulator, _telco_sandbox_session: dict[str, Any]) -> Iterator[TelcoEmulator]:
+    """A sandbox of this session (of this xdist worker) in the running emulator, reset to its
+    starting state before the test: its own accounts, credentials and numbers, so workers that
+    share one emulator (`--telco-emulator-url`) never see each other's messages. (A global reset,
+    such as `telco_emulator` makes, removes it: the next test gets a new one.)"""
+    known = _telco_sandbox_session["sandbox"]
+    handle = None
+    if known is not None:
+        handle = known._with_sandbox(known.sandbox_info or {})
+        try:
+            handle._reset_before_the_test()  # sent as the previous test ended, as with telco_emulator
+        except AssertionError:
+            handle = None  # the sandbox is gone
+    if handle is None:
+        handle = _telco_sandbox_session["sandbox"] = _telco_emulator_session.sandbox()
+    yield handle
+    handle.close()
+    handle._reset_for_the_next_test()

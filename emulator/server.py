@@ -1,7 +1,10 @@
 """The emulator served by uvicorn in a background thread, on a free loopback port — for the
-pytest plugin and for replaying scenarios without a separately started emulator — and what it
-shares with the command line: the uvicorn configuration (`uvicorn_config`) and the server that
-shuts down promptly (`emulator_server`)."""
+pytest plugin's `--telco-emulator-mode thread` (by default the plugin and `replay` start the
+emulator as a child process: `emulator/child.py`) — and what it shares with the command line:
+the uvicorn configuration (`uvicorn_config`) and the server that shuts down
+promptly (`emulator_server`). In the thread, the test process's own garbage collection
+applies: the command line's policy (freezing what survives a collection) would keep a test
+suite's cyclic garbage for good."""
 
 from __future__ import annotations
 

@@ -39,14 +39,29 @@ def cursor(params: dict[str, Any]) -> int | None:
     return int(raw)
 
 
-def list_page(collection: Collection, params: dict[str, Any], where: Callable[[Any], bool]) -> Page:
-    """One page of a filtered control-API list: from the `cursor`, at most `limit` records, read
-    through the account's own index when `account` is given, and looking at no more than
-    `SCAN_BUDGET` records (so a filter that matches little answers in bounded time: a short or
-    empty page with `next` set)."""
+def list_page(collection: Collection, params: dict[str, Any], where: Callable[[Any], bool],
+              indexed: dict[str, Callable[[str], str]] | None = None, owners: list[str] | None = None,
+              kind: str | None = None) -> Page:
+    """One page of a filtered control-API list: from the `cursor`, at most `limit` records.
+
+    Filters that narrow the records read: `account` (that owner's index), `owners` (the owners
+    that filters such as `provider` or `sandbox` allow; their indexes merged), `kind` (with
+    them: only that kind, e.g. a direction) and those in `indexed` (name -> how its value is
+    written in the collection's index of that name). With any of them the page reads the
+    shortest of those indexes: it costs about what it finds, and a page is short only at the
+    end. Otherwise (no filter, or only filters without an index) it looks at no more than
+    `SCAN_BUDGET` records, so a filter that matches little answers in bounded time: a short or
+    empty page with `next` set."""
     account = params.get("account")
     owner = account if isinstance(account, str) and account else None
-    return collection.page(owner, before=cursor(params), limit=limit(params), where=where, scan=SCAN_BUDGET)
+    matching = {name: normal(value) for name, normal in (indexed or {}).items()
+                if isinstance(value := params.get(name), str) and value != "" and collection.indexed(name)}
+    if owner is not None:  # the account's own index, when the other filters allow that owner at all
+        owners = [owner] if owners is None or owner in owners else []
+    assert kind is None or owners is not None, "a kind is read through the indexes of owners"
+    narrowed = owners is not None or bool(matching)
+    return collection.page(before=cursor(params), limit=limit(params), where=where,
+                           scan=None if narrowed else SCAN_BUDGET, matching=matching, owners=owners, kind=kind)
 
 
 def page_json(page: Page, render: Callable[[Any], dict]) -> dict[str, Any]:

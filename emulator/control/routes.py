@@ -77,6 +77,25 @@ _MESSAGE_FILTERS: dict[str, Callable[[Message, str], bool]] = {
     "direction": lambda m, v: m.direction == v,
 }
 
+# Filters the store indexes (`MESSAGE_FIELDS`), with how a filter's value is written there.
+_MESSAGE_INDEXES: dict[str, Callable[[str], str]] = {
+    "to": lambda value: value.lstrip("+"),
+    "from": lambda value: value.lstrip("+"),
+    "status": str,
+}
+
+
+def _owners(request: Request, params: dict[str, Any], everyone: bool = False) -> list[str] | None:
+    """The accounts whose records `provider=` and `sandbox=` allow (read through their own
+    indexes), or None when neither is given (all of them with `everyone`)."""
+    provider, sandbox = params.get("provider"), params.get("sandbox")
+    provider = provider if isinstance(provider, str) and provider else None
+    sandbox = sandbox if isinstance(sandbox, str) and sandbox else None
+    if provider is None and sandbox is None and not everyone:
+        return None
+    return [account.id for account in engine_of(request).store.accounts.values()
+            if (provider is None or account.provider == provider) and (sandbox is None or account.attributes.get("sandbox") == sandbox)]
+
 _DELIVERY_FILTERS: dict[str, Callable[[Delivery, str], bool]] = {
     "provider": lambda d, v: d.provider == v,
     "account": lambda d, v: d.account_id == v,
@@ -99,14 +118,16 @@ def _in_sandbox(request: Request, params: dict[str, Any]) -> Callable[[Any], boo
 async def list_messages(request: Request) -> Response:
     params = await read_params(request)
     where = _both(filters(params, _MESSAGE_FILTERS, _CHOICES), _in_sandbox(request, params))
-    page = list_page(engine_of(request).store.messages, params, where)
+    direction = params.get("direction") or None  # checked by `filters`: one of the directions
+    page = list_page(engine_of(request).store.messages, params, where, _MESSAGE_INDEXES,
+                     owners=_owners(request, params, everyone=direction is not None), kind=direction)
     return JSONResponse(page_json(page, message_json))
 
 
 async def list_webhooks(request: Request) -> Response:
     params = await read_params(request)
     where = _both(filters(params, _DELIVERY_FILTERS, _CHOICES), _in_sandbox(request, params))
-    page = list_page(engine_of(request).store.deliveries, params, where)
+    page = list_page(engine_of(request).store.deliveries, params, where, owners=_owners(request, params))
     return JSONResponse(page_json(page, delivery_json))
 
 

@@ -6,13 +6,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..scenarios.export import webhooks_scenario
 from .inputs import provider_field
 
 __all__ = ["ROUTES"]
 
 
 async def export_webhooks(request: Request) -> Response:
+    from ..scenarios.export import webhooks_scenario  # the scenario package (jsonschema, a runner) only when asked
+
     params = request.query_params
     provider = provider_field(params)
     url, event = params.get("url"), params.get("event")

@@ -71,6 +71,7 @@ class Engine:
         self.store: Store = fixtures.build_store(clock)
         self.prices: dict[str, PriceTable] = fixtures.prices
         self.lifecycle = Lifecycle(clock, fixtures.rules, fixtures.default_outcome)
+        self.lifecycle.set_status = self._set_status
         self.outbox = Outbox(clock, self.store, self.ids, {})  # providers register their retry policies
         self.reset_listeners: list[Callable[[], None]] = []
         self.billing_rules: list[Callable[[Account], None]] = []  # after each charge (seven.io: sub-account top-up)
@@ -260,11 +261,15 @@ class Engine:
         """Hold a scheduled message until `delay_seconds` from now (used when state is restored)."""
         self._scheduled[message.id] = self.clock.schedule(delay_seconds, partial(self._release, message.id))
 
+    def _set_status(self, message: Message, status: str) -> None:
+        """Through the store of the moment (a reset or a restore replaces it): it indexes messages by status."""
+        self.store.messages.update(message.id, message.created, message, "status", status)
+
     def _release(self, message_id: str) -> None:
         self._scheduled.pop(message_id, None)
         message = self.store.messages.get(message_id)
         if message is not None:
-            message.status = "created"
+            self._set_status(message, "created")
             self.lifecycle.begin(message)
 
     def cancel_scheduled(self, account: Account, message_ids: list[str]) -> list[str]:

@@ -138,6 +138,10 @@ class _Plan:
         self.lanes = [Lane(lifecycle.clock, partial(lifecycle._step, self, index)) for index in range(len(steps))]
 
 
+def _set_status(message: Message, status: str) -> None:
+    message.status = status
+
+
 class Lifecycle:
     def __init__(self, clock: Clock, rules: list[OutcomeRule], default: Outcome) -> None:
         self.clock = clock
@@ -147,6 +151,8 @@ class Lifecycle:
         self._plans: dict[Outcome, _Plan] = {}
         self.listeners: list[StatusListener] = []  # hear every message's changes
         self.provider_listeners: dict[str, list[StatusListener]] = {}  # hear one provider's
+        # How a status is set: the engine sets it through its store, which indexes messages by status.
+        self.set_status: Callable[[Message, str], None] = _set_status
 
     def listen(self, provider: str, listener: StatusListener) -> None:
         """Call `listener` for the changes of `provider`'s messages only."""
@@ -224,7 +230,7 @@ class Lifecycle:
         if message.status in _STOPPED:
             return
         change = StatusChange(status, self.clock.stamp())
-        message.status = status
+        self.set_status(message, status)
         message.history.append(change)
         if status == "delivered":
             message.delivered_at = change.at

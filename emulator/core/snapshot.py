@@ -38,13 +38,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable, Iterable
 
-import jsonschema
-
-try:  # a validator in Rust, about a hundred times faster on large snapshots; optional
-    import jsonschema_rs
-except ImportError:  # pragma: no cover - depends on the installation
-    jsonschema_rs = None
-
 from .calls import FINAL_CALL_STATUSES, CallOutcome, CallRule
 from .clock import EARLIEST_TIME, LATEST_TIME, MICROS, VirtualClock, micros_of, utc_text
 from .faults import FAULT_KINDS, Fault
@@ -794,7 +787,9 @@ def schema() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _validator() -> jsonschema.Draft202012Validator:
+def _validator() -> Any:
+    import jsonschema  # imported when first needed: it costs start-up time and memory
+
     return jsonschema.Draft202012Validator(schema())
 
 
@@ -869,7 +864,11 @@ class Prepared:
 
 @lru_cache(maxsize=1)
 def _fast_validator() -> Any:
-    return jsonschema_rs.Draft202012Validator(schema()) if jsonschema_rs is not None else None
+    try:  # a validator in Rust, about a hundred times faster on large snapshots; optional
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - depends on the installation
+        return None
+    return jsonschema_rs.Draft202012Validator(schema())
 
 
 def _json_path(parts: Iterable[str | int]) -> str:
@@ -892,7 +891,9 @@ def schema_problem(document: Any, fast: bool = True) -> SnapshotError | None:
     errors = list(_validator().iter_errors(document))
     if not errors:
         return None
-    error = jsonschema.exceptions.best_match(errors)
+    from jsonschema.exceptions import best_match
+
+    error = best_match(errors)
     return SnapshotError(error.json_path, _short(error.message))
 
 

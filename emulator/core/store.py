@@ -8,11 +8,14 @@ total even under a virtual clock where many records are made in the same instant
 
 from __future__ import annotations
 
+import heapq
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable, Generic, Iterator, TypeVar
+from operator import attrgetter
+from typing import Callable, Generic, Iterator, Mapping, Sequence, TypeVar
 
+from .field_index import FieldIndex
 from .models import Account, Delivery, Hook, Message, Number
 
 __all__ = ["Collection", "Page", "Store"]
@@ -29,19 +32,21 @@ class Page(Generic[T]):
 
 class Collection(Generic[T]):
     """Records by id, with a creation-ordered index per owner and one over all owners; with
-    `kind_of`, also one per owner and kind (messages: per direction).
+    `kind_of`, also one per owner and kind (messages: per direction); with `fields`, one per
+    value of each named field (see FieldIndex; a field that changes is changed through `update`).
 
     Removing a record leaves its index entries (pages skip ids that are gone); until the first
     removal every entry is live, and a page without a filter can skip an `offset` by position.
     """
 
-    def __init__(self, kind_of: Callable[[T], str] | None = None) -> None:
+    def __init__(self, kind_of: Callable[[T], str] | None = None, fields: Mapping[str, Callable[[T], str]] | None = None) -> None:
         self.by_id: dict[str, T] = {}
         self._by_owner: dict[str, list[tuple[int, str]]] = defaultdict(list)
         self._all: list[tuple[int, str]] = []
         self._kind_of = kind_of
         self._by_kind: dict[tuple[str, str], list[tuple[int, str]]] = {}
         self._all_live = True  # no record removed yet
+        self._fields = {name: FieldIndex(value_of) for name, value_of in (fields or {}).items()}
 
     def __len__(self) -> int:
         return len(self.by_id)
@@ -56,7 +61,18 @@ class Collection(Generic[T]):
         self._insert(self._all, entry)
         if self._kind_of is not None:
             self._insert(self._by_kind.setdefault((owner, self._kind_of(item)), []), entry)
+        for index in self._fields.values():
+            index.add(entry, item)
         return item
+
+    def update(self, key: str, created: int, item: T, name: str, value: str) -> None:
+        """Set `item.<name>` (an indexed field, or any other attribute) to `value`, keeping the
+        field's index in step."""
+        old = getattr(item, name)
+        setattr(item, name, value)
+        index = self._fields.get(name)
+        if index is not None and old != value and self.by_id.get(key) is item:
+            index.moved((created, key), old, value, self.by_id)
 
     @staticmethod
     def _insert(index: list[tuple[int, str]], entry: tuple[int, str]) -> None:
@@ -65,13 +81,50 @@ class Collection(Generic[T]):
         else:  # records loaded from fixtures may arrive out of order
             index.insert(bisect_left(index, entry), entry)
 
+    def _shortest_posting(self, matching: Mapping[str, str]) -> list[tuple[int, str]] | None:
+        shortest = None
+        for name, value in matching.items():
+            entries = self._fields[name].entries(value)
+            if shortest is None or len(entries) < len(shortest):
+                shortest = entries
+        return shortest
+
+    def _merged_page(self, sources: list[list[tuple[int, str]]], before: int | None, after: int | None, limit: int,
+                     where: Callable[[T], bool] | None, offset: int) -> Page[T]:
+        """`page` over several creation-ordered indexes at once, newest first."""
+        streams = []
+        for index in sources:
+            position = len(index) if before is None else bisect_left(index, (before, ""))
+            if position:
+                streams.append(map(index.__getitem__, range(position - 1, -1, -1)))
+        items: list[T] = []
+        last = None
+        for created, key in heapq.merge(*streams, reverse=True):
+            if after is not None and created <= after:
+                break
+            item = self.by_id.get(key)
+            if item is None or (where is not None and not where(item)):
+                continue
+            if offset:
+                offset -= 1
+                continue
+            if len(items) == limit:
+                return Page(items, True, last)
+            items.append(item)
+            last = created
+        return Page(items, False)
+
     def get(self, key: str) -> T | None:
         return self.by_id.get(key)
 
     def remove(self, key: str) -> T | None:
         # The indexes keep the stale entry; pages skip ids that are gone.
         self._all_live = False
-        return self.by_id.pop(key, None)
+        item = self.by_id.pop(key, None)
+        if item is not None:
+            for index in self._fields.values():
+                index.dropped(item, self.by_id)
+        return item
 
     def owns_any(self, owner: str) -> bool:
         """Whether `owner` may have records (a cheap test before a `page`; removed records can
@@ -84,7 +137,13 @@ class Collection(Generic[T]):
         for owned in [pair for pair in self._by_kind if pair[0] == owner]:
             del self._by_kind[owned]
         removed = [item for _, key in self._by_owner.pop(owner, []) if (item := self.by_id.pop(key, None)) is not None]
+        for index in self._fields.values():
+            for item in removed:
+                index.dropped(item, self.by_id)
         return removed
+
+    def indexed(self, name: str) -> bool:
+        return name in self._fields
 
     def page(
         self,
@@ -97,17 +156,38 @@ class Collection(Generic[T]):
         where: Callable[[T], bool] | None = None,
         offset: int = 0,
         scan: int | None = None,
+        matching: Mapping[str, str] | None = None,
+        owners: Sequence[str] | None = None,
     ) -> Page[T]:
         """Newest first; `before`/`after` are exclusive bounds on `created`; `kind` (with an
-        owner, in a collection made with `kind_of`) reads only that kind. The first `offset`
-        matches are skipped: by position when there is no filter and nothing was ever removed,
-        else counted. With `scan`, at most that many records are looked at: a page can then end
-        early, with `has_more` and where to resume."""
-        if kind is not None:
-            assert owner is not None and self._kind_of is not None, "kind needs an owner and a collection with kind_of"
-            index = self._by_kind.get((owner, kind), [])
+        owner or `owners`, in a collection made with `kind_of`) reads only that kind. The first
+        `offset` matches are skipped: by position when there is no filter and nothing was ever
+        removed, else counted. With `scan`, at most that many records are looked at: a page can
+        then end early, with `has_more` and where to resume.
+
+        Narrowing, for filters that must cost what they find (`where` still checks every
+        condition): `owners` reads only the records of those owners (their indexes merged
+        newest first), `matching` names indexed fields and the value `where` requires of each;
+        the page reads the shortest of what these allow."""
+        if owners is not None:
+            assert owner is None, "owner or owners, not both"
+            sources = [found for one in owners if (found := self._by_kind.get((one, kind)) if kind is not None else self._by_owner.get(one))]
+            posting = self._shortest_posting(matching) if matching else None
+            if posting is not None and len(posting) <= sum(map(len, sources)):
+                index = posting
+            elif len(sources) > 1:
+                return self._merged_page(sources, before, after, limit, where, offset)
+            else:
+                index = sources[0] if sources else []
         else:
-            index = self._all if owner is None else self._by_owner.get(owner, [])
+            if kind is not None:
+                assert owner is not None and self._kind_of is not None, "kind needs an owner and a collection with kind_of"
+                index = self._by_kind.get((owner, kind), [])
+            else:
+                index = self._all if owner is None else self._by_owner.get(owner, [])
+            posting = self._shortest_posting(matching) if matching else None
+            if posting is not None and len(posting) < len(index):
+                index = posting
         position = len(index) if before is None else bisect_left(index, (before, ""))
         if offset and where is None and self._all_live:
             position, offset = max(0, position - offset), 0
@@ -134,12 +214,23 @@ class Collection(Generic[T]):
         return Page(items, False)
 
 
+# The message fields the control API filters on, as the index keeps them (numbers without their
+# "+": a filter matches with or without it).
+# (A provider's or a direction's messages are read through the indexes per owner and per owner and
+# direction, merged: see `Collection.page(owners=...)`.)
+MESSAGE_FIELDS: dict[str, Callable[[Message], str]] = {
+    "to": lambda message: message.recipient.lstrip("+"),
+    "from": lambda message: message.sender.lstrip("+"),
+    "status": attrgetter("status"),
+}
+
+
 class Store:
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
         self.credentials: dict[tuple[str, str], str] = {}  # (provider, login) -> account id
         self.numbers = Collection[Number]()
-        self.messages = Collection[Message](kind_of=lambda message: message.direction)
+        self.messages = Collection[Message](kind_of=lambda message: message.direction, fields=MESSAGE_FIELDS)
         self.hooks = Collection[Hook]()
         self.deliveries = Collection[Delivery]()
         self._named: dict[str, Collection] = {}

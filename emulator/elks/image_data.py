@@ -14,9 +14,9 @@ import binascii
 import io
 import warnings
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
-from PIL import Image, UnidentifiedImageError
 
 from ..core.errors import InvalidParameter
 
@@ -50,7 +50,9 @@ def _sniff(data: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _open(data: bytes) -> Image.Image:
+def _open(data: bytes) -> Any:
+    from PIL import Image  # imported at the first image: it costs start-up time and memory
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         image = Image.open(io.BytesIO(data))
@@ -65,6 +67,8 @@ def _check_image(field: str, data: bytes) -> str:
     if found is None:
         raise InvalidParameter(field, "<data>", "the data is not a JPEG, PNG or GIF image")
     filetype, pillow_format = found
+    from PIL import Image, UnidentifiedImageError
+
     try:
         image = _open(data)
         if image.format != pillow_format:
@@ -113,6 +117,8 @@ def to_jpeg(data: bytes, filetype: str) -> bytes:
     transparency laid on white."""
     if filetype == "jpg":
         return data
+    from PIL import Image
+
     image = _open(data)
     image.seek(0)
     rgba = image.convert("RGBA")

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from faker import Faker
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -88,7 +87,9 @@ def lookup_price(engine: Engine, kind: str) -> int:
 
 
 @lru_cache(maxsize=1)
-def _faker() -> Faker:
+def _faker() -> Any:
+    from faker import Faker  # imported at the first lookup: it costs start-up time and memory
+
     return Faker("en_US")
 
 

@@ -13,7 +13,6 @@ import zlib
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import carrier as carriers
 
 from ..core.phone import ParsedNumber
 
@@ -142,6 +141,8 @@ def facts(number: ParsedNumber) -> NumberFacts:
     parsed = phonenumbers.parse(number.e164, None)
     region = number.region
     network_type = NETWORK_TYPES.get(phonenumbers.number_type(parsed), "unknown")
+    from phonenumbers import carrier as carriers  # large: imported when first needed
+
     carrier = carriers.name_for_number(parsed, "en")
     return NumberFacts(
         e164=number.e164,

@@ -17,7 +17,6 @@ from typing import Any
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
-from phonenumbers.carrierdata import CARRIER_DATA
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -62,6 +61,8 @@ def _region_of_prefix(prefix: str) -> str | None:
 @lru_cache(maxsize=1)
 def _carriers() -> dict[str, tuple[str, ...]]:
     """Carrier names per region, from the carrier data of `phonenumbers`."""
+    from phonenumbers.carrierdata import CARRIER_DATA  # large: imported when first needed
+
     names: dict[str, set[str]] = {}
     for prefix, by_language in CARRIER_DATA.items():
         name = by_language.get("en")

@@ -45,19 +45,51 @@ async def test_messages_page_with_cursor(client):
     assert not {m["id"] for m in first["data"]} & {m["id"] for m in second["data"]}
 
 
-async def test_a_filter_that_matches_little_pages_through_a_bounded_scan(client, monkeypatch):
+async def test_a_filter_without_an_index_pages_through_a_bounded_scan(client, monkeypatch):
     import emulator.control.inputs as inputs
 
     monkeypatch.setattr(inputs, "SCAN_BUDGET", 3)
-    elks, _ = await send_both(client)  # the only 46elks message, below five seven.io ones
-    for n in range(5):
-        await client.post("/api/sms", json={"to": "+4917612345678", "text": f"s{n}"}, headers=SEVEN_JSON)
+    for url in ["http://hooks.test/rare"] + ["http://hooks.test/e"] * 6:  # the rare one below the others
+        await client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "x", "whendelivered": url}, auth=ELKS_AUTH)
+    await client.post("/_emulator/clock/advance", json={"seconds": 5})
     found, cursor, requests = [], "", 0
     while cursor is not None:
-        page = (await client.get("/_emulator/messages", params={"provider": "elks", "cursor": cursor})).json()
-        found += [m["id"] for m in page["data"]]
+        page = (await client.get("/_emulator/webhooks", params={"url": "http://hooks.test/rare", "cursor": cursor})).json()
+        found += [d["url"] for d in page["data"]]
         cursor, requests = page["next"], requests + 1
-    assert found == [elks["id"]] and requests == 3  # 3 + 3 records looked at, then the last one
+    assert found and set(found) == {"http://hooks.test/rare"} and requests >= 3  # 3 records looked at a request
+
+
+async def test_a_sandbox_filter_reads_only_the_sandboxs_records(client, monkeypatch):
+    import emulator.control.inputs as inputs
+
+    monkeypatch.setattr(inputs, "SCAN_BUDGET", 3)
+    sandbox = (await client.post("/_emulator/sandboxes", json={})).json()
+    sandboxed = (await client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "x"},
+                                   auth=tuple(sandbox["elks_auth"]))).json()  # below six other messages
+    for n in range(6):
+        await client.post("/api/sms", json={"to": "+4917612345678", "text": f"s{n}"}, headers=SEVEN_JSON)
+    page = (await client.get("/_emulator/messages", params={"sandbox": sandbox["id"]})).json()
+    assert [m["id"] for m in page["data"]] == [sandboxed["id"]] and page["next"] is None
+
+
+@pytest.mark.parametrize("name, value", [("provider", "elks"), ("to", "+46700000404"), ("from", "ElkCo"), ("status", "failed"),
+                                         ("account", ELKS_ACCOUNT), ("direction", "inbound")])
+async def test_an_indexed_filter_finds_a_rare_match_in_one_page(client, monkeypatch, name, value):
+    """Issue 17, item 5: a filter read through an index never answers an empty or short page
+    with a `next` (before, it looked at a budget of records and could)."""
+    import emulator.control.inputs as inputs
+
+    monkeypatch.setattr(inputs, "SCAN_BUDGET", 3)
+    if name == "direction":  # the one inbound message, older than the rest
+        rare = (await client.post("/_emulator/inbound/sms", json={"to": "+46766861001", "from": "+46700000009", "text": "in"})).json()
+    else:  # the one 46elks message (to a number whose messages fail), older than the rest
+        rare = (await client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000404", "message": "x"}, auth=ELKS_AUTH)).json()
+    for n in range(6):
+        await client.post("/api/sms", json={"to": "+4917612345678", "text": f"s{n}"}, headers=SEVEN_JSON)
+    await client.post("/_emulator/clock/advance", json={"seconds": 5})  # statuses move on: failed for the rare one
+    page = (await client.get("/_emulator/messages", params={name: value, "limit": 5})).json()
+    assert [m["id"] for m in page["data"]] == [rare["id"]] and page["next"] is None
 
 
 async def test_advance_moves_messages_and_records_webhooks(emulator, client):
@@ -126,3 +158,28 @@ async def test_wrong_method_names_every_allowed_method(client):
     response = await client.put("/_emulator/faults")
     assert response.status_code == 405 and response.json()["error"]["type"] == "MethodNotAllowed"
     assert response.headers["allow"] == "DELETE, GET, HEAD, POST"
+
+
+async def test_indexed_filters_after_a_snapshot_restore_a_sandbox_reset_and_a_global_reset(client):
+    """The field indexes are rebuilt with the store (restore, reset) and lose what a sandbox
+    discards, so filtered lists answer the same as before."""
+    sandbox = (await client.post("/_emulator/sandboxes", json={})).json()
+    await client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000404", "message": "x"}, auth=ELKS_AUTH)
+    await client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000404", "message": "y"}, auth=tuple(sandbox["elks_auth"]))
+    await client.post("/_emulator/clock/advance", json={"seconds": 5})
+
+    async def failed_texts():
+        page = (await client.get("/_emulator/messages", params={"status": "failed", "to": "+46700000404"})).json()
+        assert page["next"] is None
+        return sorted(m["text"] for m in page["data"])
+
+    assert await failed_texts() == ["x", "y"]
+    document = (await client.get("/_emulator/snapshot")).json()
+    await client.post("/_emulator/reset")
+    assert await failed_texts() == []
+    assert (await client.put("/_emulator/snapshot", json=document)).status_code == 200
+    assert await failed_texts() == ["x", "y"]
+    restored = (await client.get("/_emulator/sandboxes")).json()
+    sandbox_id = (restored["data"] if isinstance(restored, dict) else restored)[0]["id"]
+    assert (await client.post(f"/_emulator/sandboxes/{sandbox_id}/reset")).status_code == 200
+    assert await failed_texts() == ["x"]

@@ -15,8 +15,10 @@ endpoint stops early once it has spent 10 s):
 
 - 46elks `GET /a1/SMS?limit=100`: the first page, and a deep page (`start` = the middle message)
 - seven.io `GET /api/journal/outbound` (100 rows): the first page, and a deep one (`offset` = half)
-- control `GET /_emulator/messages?limit=100`, and with a `to` filter that matches nothing
-  (which has to look at every message)
+- control `GET /_emulator/messages?limit=100`, and filtered: a `to` that matches nothing, a `to`
+  of one recipient (1 of 5000), `status=delivered`, `provider=seven`, `direction=inbound` (none).
+  Each filter reads the store's index of its field, so a page costs what it finds; an empty
+  page must not say there is more (`next`): such answers are counted and printed.
 
 Prints p50/p99 per endpoint and size, the ratio of the largest size's p50 to the smallest's
 (project target: flat, i.e. about 1), RSS per size (target: 1M messages under 1.5 GB) and the
@@ -134,6 +136,10 @@ def endpoints(port: int, size: int) -> list[tuple[str, str, dict[str, str], int]
         ("seven /api/journal/outbound deep (offset)", f"/api/journal/outbound?offset={size // 4}", SEVEN_HEADERS, 100),
         ("control /_emulator/messages first", "/_emulator/messages?limit=100", {}, 100),
         ("control /_emulator/messages?to= no match", "/_emulator/messages?limit=100&to=%2B46999999999", {}, 0),
+        ("control ?to= one recipient, limit=1", "/_emulator/messages?limit=1&to=%2B46701000007", {}, 1),
+        ("control ?status=delivered", "/_emulator/messages?limit=100&status=delivered", {}, 100),
+        ("control ?provider=seven", "/_emulator/messages?limit=100&provider=seven", {}, 100),
+        ("control ?direction=inbound (none)", "/_emulator/messages?limit=100&direction=inbound", {}, 0),
     ]
 
 
@@ -152,6 +158,7 @@ class Timer:
         self.path, self.headers, self.expected = path, headers, expected
         self.latencies: list[float] = []
         self.spent = 0.0
+        self.empty_with_next = 0  # empty pages that still say there is more (a filter's scan budget ran out)
 
     def get(self) -> float:
         before = time.perf_counter()
@@ -162,6 +169,8 @@ class Timer:
         self.spent += elapsed
         if response.status != 200 or count_items(body) != self.expected:
             raise RuntimeError(f"GET {self.path}: HTTP {response.status}, {body[:300]!r}")
+        if self.expected == 0 and json.loads(body).get("next") is not None:
+            self.empty_with_next += 1
         return elapsed * 1000
 
     def run(self, count: int) -> None:
@@ -178,7 +187,8 @@ class Timer:
         self.connection.close()
         ordered = sorted(self.latencies)
         return {"requests": len(ordered), "p50_ms": statistics.median(ordered),
-                "p99_ms": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], "mean_ms": statistics.fmean(ordered)}
+                "p99_ms": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], "mean_ms": statistics.fmean(ordered),
+                "empty_pages_with_next": self.empty_with_next}
 
 
 def time_endpoints(port: int, size: int, requests: int, warmup: int) -> dict[str, dict]:
@@ -239,6 +249,8 @@ def print_summary(report: dict) -> None:
         cells = "".join(f"{_cell(s['endpoints'][name]):>15}" for s in steps)
         ratio = last["endpoints"][name]["p50_ms"] / first["endpoints"][name]["p50_ms"]
         print(f"{name:<46}{cells}  {ratio:6.2f}{'' if ratio < 1.5 else '  NOT FLAT'}")
+    wrong = {name: sum(s["endpoints"][name].get("empty_pages_with_next", 0) for s in steps) for name in first["endpoints"]}
+    print(f"{'empty pages that said there was more':<46}{sum(wrong.values()):>15}  (target 0)")
     print(f"{'VmRSS MB':<46}" + "".join(f"{s['rss_mb']:>15.0f}" for s in steps))
     print(f"{'peak VmRSS (VmHWM) MB':<46}" + "".join(f"{s['peak_rss_mb']:>15.0f}" for s in steps))
     print(f"{'bytes per message (above the empty process)':<46}" + "".join(f"{s['bytes_per_message']:>15.0f}" for s in steps))

@@ -20,8 +20,11 @@ import asyncio
 import json
 import sys
 import time
+from pathlib import Path
 
-import emulator.app as app_module
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout this benchmark is in, not an installed copy
+
+import emulator.app as app_module  # noqa: E402
 from emulator.cli import main
 from emulator.core.engine import Engine, Outgoing
 from emulator.core.phone import parse_e164

@@ -17,7 +17,7 @@ from pathlib import Path
 
 __all__ = [
     "HERE", "ROOT", "BALANCE", "FIXTURE", "ELKS_AUTH", "SEVEN_KEY", "ELKS_ACCOUNT", "SEVEN_ACCOUNT",
-    "free_port", "start", "wait_ready", "stop_all", "memory_kb", "emulator_command", "prism_path", "http_json",
+    "free_port", "start", "wait_ready", "stop_all", "memory_kb", "emulator_command", "prism_path", "wiremock_jar", "http_json",
 ]
 
 HERE = Path(__file__).resolve().parent
@@ -101,6 +101,13 @@ def prism_path() -> str | None:
     if local.exists():
         return str(local)
     return shutil.which("prism")
+
+
+def wiremock_jar() -> str | None:
+    """WireMock's standalone jar as setup.sh installs it (npm package `wiremock`, into
+    tests/bench/node_modules), when `java` is on PATH too."""
+    jars = sorted((HERE / "node_modules" / "wiremock" / "build").glob("wiremock-standalone-*.jar"))
+    return str(jars[-1]) if jars and shutil.which("java") else None
 
 
 def http_json(method: str, url: str, body: object | None = None, headers: dict[str, str] | None = None, timeout: float = 600) -> object:

@@ -5,8 +5,11 @@
 # - Prism (@stoplight/prism-cli, pinned: 5.15 and later need Node >= 24) into
 #   tests/bench/node_modules with npm, never globally; without it bench_send_sms.py leaves the
 #   Prism rows out. Needs node and npm on PATH.
+# - WireMock (npm package `wiremock`, which ships the standalone jar) the same way; it runs on
+#   Java (17 or later: Debian's default-jre-headless); without both, the WireMock rows are left out.
 HERE=$(cd "$(dirname "$0")" && pwd)
 PRISM_VERSION=5.14.2
+WIREMOCK_VERSION=3.13.2
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -34,5 +37,17 @@ else
     else
         echo "could not install Prism; bench_send_sms.py will leave the Prism rows out" >&2
     fi
+fi
+if ls "$HERE"/node_modules/wiremock/build/wiremock-standalone-"$WIREMOCK_VERSION".jar >/dev/null 2>&1; then
+    echo "WireMock $WIREMOCK_VERSION already installed"
+elif ! command -v npm >/dev/null 2>&1; then
+    echo "npm not found: WireMock not installed; bench_send_sms.py will leave the WireMock rows out" >&2
+elif npm install --prefix "$HERE" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "wiremock@$WIREMOCK_VERSION"; then
+    echo "WireMock installed: $(ls "$HERE"/node_modules/wiremock/build/*.jar)"
+else
+    echo "could not install WireMock; bench_send_sms.py will leave the WireMock rows out" >&2
+fi
+if ! command -v java >/dev/null 2>&1; then
+    echo "java not found (apt-get install default-jre-headless): bench_send_sms.py will leave the WireMock rows out" >&2
 fi
 exit 0

@@ -1,5 +1,20 @@
 """The pytest plugin, as a user's test suite sees it: run in a separate pytest process."""
 
+import os
+from pathlib import Path
+
+import pytest
+
+import emulator
+
+
+@pytest.fixture(autouse=True)
+def _same_emulator_package_in_the_subprocess(monkeypatch):
+    """The pytest subprocess runs in a temporary directory: make it import the `emulator`
+    package under test, not whichever one is installed."""
+    root = str(Path(emulator.__file__).resolve().parent.parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+
 EXAMPLE = '''
 import json
 
@@ -111,3 +126,83 @@ def test_plugin_against_a_running_emulator(pytester, emulator_process):
     # does not move time passes.
     result.assert_outcomes(passed=1, failed=3)
     assert "virtual" in result.stdout.str()
+
+
+SHARED_SESSION = '''
+import sys
+
+import httpx
+
+SEEN = []
+
+
+def test_first(telco_emulator):
+    SEEN.append((telco_emulator.connection, telco_emulator.connection._opened[:]))
+    httpx.post(telco_emulator.elks_url + "/SMS", auth=telco_emulator.elks_auth,
+               data={"from": "ElkCo", "to": "+46700000123", "message": "one"}).raise_for_status()
+    assert len(telco_emulator.messages()) == 1
+
+
+def test_second_is_reset_over_the_same_connection(telco_emulator):
+    assert telco_emulator.messages() == []
+    (connection, opened), = SEEN
+    assert telco_emulator.connection is connection and telco_emulator.connection._opened == opened
+    assert len(opened) == 1  # one keep-alive connection for the whole session (one thread)
+
+
+def test_the_emulator_is_not_in_the_test_process(telco_emulator):
+    # In-process, the server's thread would compete with the test for the interpreter lock.
+    assert "uvicorn" not in sys.modules and "emulator.app" not in sys.modules
+    assert httpx.get(telco_emulator.control_url + "/health").status_code == 200
+
+
+def test_sandbox_of_the_session_first(telco_sandbox):
+    SEEN.append(telco_sandbox.sandbox_id)
+    httpx.post(telco_sandbox.elks_url + "/SMS", auth=telco_sandbox.elks_auth,
+               data={"from": "ElkCo", "to": "+46700000123", "message": "in a sandbox"}).raise_for_status()
+    assert [m["text"] for m in telco_sandbox.messages()] == ["in a sandbox"]
+
+
+def test_sandbox_of_the_session_is_reset_before_each_test(telco_sandbox):
+    assert telco_sandbox.sandbox_id == SEEN[-1]
+    assert telco_sandbox.messages() == []
+'''
+
+
+def test_plugin_keeps_one_child_emulator_and_one_connection_per_session(pytester):
+    pytester.makepyfile(test_shared=SHARED_SESSION)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=5)
+
+
+def test_plugin_in_thread_mode_serves_the_same_suite(pytester):
+    pytester.makepyfile(test_user_suite=EXAMPLE)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "--telco-emulator-mode=thread")
+    result.assert_outcomes(passed=7)
+
+
+MIXED = '''
+import httpx
+
+
+def test_a_sandbox(telco_sandbox):
+    httpx.post(telco_sandbox.elks_url + "/SMS", auth=telco_sandbox.elks_auth,
+               data={"from": "ElkCo", "to": "+46700000123", "message": "one"}).raise_for_status()
+
+
+def test_the_whole_emulator(telco_emulator):  # its reset removes every sandbox
+    assert telco_emulator.messages() == []
+
+
+def test_a_sandbox_again(telco_sandbox):
+    assert telco_sandbox.messages() == []
+    httpx.post(telco_sandbox.elks_url + "/SMS", auth=telco_sandbox.elks_auth,
+               data={"from": "ElkCo", "to": "+46700000123", "message": "two"}).raise_for_status()
+    assert [m["text"] for m in telco_sandbox.messages()] == ["two"]
+'''
+
+
+def test_tests_of_sandboxes_and_of_the_whole_emulator_mix_in_one_session(pytester):
+    pytester.makepyfile(test_mixed=MIXED)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+    result.assert_outcomes(passed=3)

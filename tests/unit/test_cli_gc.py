@@ -56,3 +56,25 @@ def test_a_reset_with_nothing_new_frozen_does_not_collect():
         assert keeper.collections == 0 and kept
     finally:
         gc.unfreeze()
+
+
+def test_resets_with_nothing_frozen_between_them_do_not_count_the_frozen_objects(monkeypatch):
+    """Counting walks every frozen object (milliseconds in a served emulator): the reset before
+    each test of a suite must not pay for it when no collection has frozen anything since."""
+    from emulator import cli
+
+    counts = []
+    real_count = gc.get_freeze_count
+    keeper = cli.FrozenGarbage(slack=10**9)  # never collects here: only the counting is observed
+    monkeypatch.setattr(cli.gc, "get_freeze_count", lambda: counts.append(1) or real_count())
+    for _ in range(100):
+        keeper.after_reset()
+    assert counts == []
+    gc.freeze()
+    try:
+        _freeze_survivors("stop", {"generation": 0})  # a collection froze its survivors: count once
+        keeper.after_reset()
+        keeper.after_reset()
+        assert len(counts) == 1
+    finally:
+        gc.unfreeze()

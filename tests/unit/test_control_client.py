@@ -47,3 +47,79 @@ def test_the_control_token_goes_to_the_control_api_only(monkeypatch):
         client.post("/api/sms", headers={"X-Api-Key": "key"})
     assert seen == {"/_emulator/messages": "from-env", "/api/sms": None}
     assert control_token_auth("given").token == "given"
+
+
+# -- ControlConnection: the plugin's keep-alive connection ----------------------------------------
+
+import socket  # noqa: E402
+import threading  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+from emulator.control_client import ControlConnection  # noqa: E402
+
+
+@contextmanager
+def one_answer_per_connection():
+    """A server that answers one request per connection, keeps-alive in its headers, then closes
+    the connection without saying so (as an idle keep-alive that timed out looks to a client).
+    Yields its URL and the request lines it received."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.05)  # so that the thread sees `stop` soon after the test ends
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            connection.settimeout(10)
+            with connection:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                if not data:
+                    continue
+                seen.append(data.split(b"\r\n", 1)[0].decode())
+                body = b'{"ok": true}'
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
+                                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d" % listener.getsockname()[1], seen
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
+def test_a_connection_the_server_closed_is_opened_again_once():
+    with one_answer_per_connection() as (url, seen):
+        connection = ControlConnection(url, "secret")
+        for _ in range(3):
+            assert connection.request("POST", "/reset") == (200, b'{"ok": true}')
+        connection.close()
+    assert seen == ["POST /_emulator/reset HTTP/1.1"] * 3
+
+
+def test_a_request_sent_ahead_is_answered_later_or_found_lost():
+    with one_answer_per_connection() as (url, seen):
+        connection = ControlConnection(url)
+        connection.send_ahead("POST", "/reset")
+        assert connection.collect_ahead(("POST", "/reset")) == (200, b'{"ok": true}')
+        assert connection.collect_ahead(("POST", "/reset")) is None  # nothing is pending any more
+        connection.send_ahead("POST", "/reset")  # on the connection the server has closed: lost
+        assert connection.collect_ahead(("POST", "/reset")) is None
+        assert connection.request("GET", "/health") == (200, b'{"ok": true}')  # and the connection recovers
+        connection.close()
+    assert seen[0] == "POST /_emulator/reset HTTP/1.1" and seen[-1] == "GET /_emulator/health HTTP/1.1"

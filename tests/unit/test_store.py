@@ -124,3 +124,111 @@ def test_an_offset_by_position_respects_the_after_bound():
     page = collection.page("o", after=1005, limit=5, offset=3)  # 9 8 7 skipped; 6 left above the bound
     assert [item["i"] for item in page.items] == [6] and not page.has_more
     assert collection.page("o", after=1005, limit=5, offset=6).items == []
+
+
+# -- field indexes (issue 17, item 5): a filtered page costs what it finds -------------------
+
+from dataclasses import dataclass  # noqa: E402
+
+from emulator.core.field_index import STALE_SLACK  # noqa: E402
+
+
+@dataclass
+class Record:
+    id: str
+    owner: str
+    created: int
+    to: str
+    status: str
+
+
+def indexed(n: int, rare_every: int = 0) -> Collection[Record]:
+    collection: Collection[Record] = Collection(fields={"to": lambda r: r.to, "status": lambda r: r.status})
+    for i in range(n):
+        to = "rare" if rare_every and i % rare_every == 0 else f"common{i % 50}"
+        collection.add(f"id{i}", f"owner{i % 3}", 1000 + i, Record(f"id{i}", f"owner{i % 3}", 1000 + i, to, "created"))
+    return collection
+
+
+class Counting:
+    """A `where` that counts the records a page looks at."""
+
+    def __init__(self, test):
+        self.test, self.calls = test, 0
+
+    def __call__(self, item):
+        self.calls += 1
+        return self.test(item)
+
+
+def test_an_indexed_filter_looks_only_at_its_matches():
+    collection = indexed(20_000, rare_every=5_000)  # 4 matches among 20,000
+    where = Counting(lambda r: r.to == "rare")
+    page = collection.page(limit=100, where=where, matching={"to": "rare"})
+    assert [r.id for r in page.items] == ["id15000", "id10000", "id5000", "id0"] and not page.has_more
+    assert where.calls == 4
+    where = Counting(lambda r: r.to == "rare")
+    first = collection.page(limit=2, where=where, matching={"to": "rare"})
+    rest = collection.page(limit=2, before=first.resume, where=where, matching={"to": "rare"})
+    assert [r.id for r in first.items + rest.items] == ["id15000", "id10000", "id5000", "id0"]
+    assert where.calls <= 4 + 1  # one look past the first page to know there is more
+
+
+def test_the_shortest_index_is_read_with_an_owner():
+    collection = indexed(9_000, rare_every=3_000)  # matches id0, id3000, id6000: all of owner0
+    where = Counting(lambda r: r.to == "rare" and r.owner == "owner0")
+    page = collection.page("owner0", limit=10, where=where, matching={"to": "rare"})
+    assert len(page.items) == 3 and where.calls == 3
+
+
+def test_a_changed_field_moves_between_values_and_stale_entries_stay_few():
+    collection = indexed(10_000)
+    for status in ("sent", "delivered"):
+        for i in range(10_000):
+            record = collection.get(f"id{i}")
+            collection.update(record.id, record.created, record, "status", status)
+    collection.update("id77", 1077, collection.get("id77"), "status", "failed")
+    for status, expected in (("created", []), ("sent", []), ("delivered", 9_999), ("failed", ["id77"])):
+        where = Counting(lambda r, status=status: r.status == status)
+        page = collection.page(limit=10_000, where=where, matching={"status": status})
+        if isinstance(expected, int):
+            assert len(page.items) == expected
+        else:
+            assert [r.id for r in page.items] == expected
+        assert where.calls <= 2 * len(page.items) + STALE_SLACK + 1, (status, where.calls)  # stale entries: no more than the live ones
+
+
+def test_a_value_a_record_comes_back_to_is_read_once():
+    collection = indexed(3)
+    record = collection.get("id1")
+    for status in ("sent", "created", "sent"):
+        collection.update(record.id, record.created, record, "status", status)
+    assert [r.id for r in collection.page(where=lambda r: r.status == "sent", matching={"status": "sent"}).items] == ["id1"]
+    assert [r.id for r in collection.page(where=lambda r: r.status == "created", matching={"status": "created"}).items] == ["id2", "id0"]
+
+
+def test_removed_records_leave_the_field_indexes():
+    collection = indexed(3_000, rare_every=1_000)
+    collection.remove("id1000")
+    removed = collection.remove_owner("owner0")  # id0 among them (id2000 is owner2's)
+    assert any(r.id == "id0" for r in removed)
+    where = Counting(lambda r: r.to == "rare")
+    assert [r.id for r in collection.page(where=where, matching={"to": "rare"}).items] == ["id2000"]
+    assert where.calls == 1
+
+
+def test_owners_are_read_merged_newest_first_and_only_theirs():
+    collection: Collection[Record] = Collection(kind_of=lambda r: r.to)
+    for i in range(3_000):
+        owner = f"owner{i % 30}"
+        collection.add(f"id{i}", owner, 1000 + i, Record(f"id{i}", owner, 1000 + i, "in" if i % 1000 == 7 else "out", "created"))
+    where = Counting(lambda r: r.owner in ("owner1", "owner2"))
+    first = collection.page(owners=["owner1", "owner2"], limit=3, where=where)
+    assert [r.id for r in first.items] == ["id2972", "id2971", "id2942"] and first.has_more
+    rest = collection.page(owners=["owner1", "owner2"], limit=1000, before=first.resume, where=where)
+    assert len(first.items) + len(rest.items) == 200 and not rest.has_more
+    assert where.calls == 4 + 197  # one look past the first page, then each of the rest once
+    by_kind = Counting(lambda r: r.to == "in")
+    inbound = collection.page(owners=[f"owner{n}" for n in range(30)], kind="in", where=by_kind)
+    assert [r.id for r in inbound.items] == ["id2007", "id1007", "id7"] and by_kind.calls == 3
+    assert collection.page(owners=[], where=lambda r: True).items == []

@@ -1,0 +1,98 @@
+"""An index of one field of a collection's records: for each value, the `(created, key)` entries
+of the records that have it, in creation order, so that a list filtered by that value reads only
+its own records (newest first, from a cursor) instead of walking the whole collection.
+
+A field that changes (a message's status) is moved lazily: the record's entry is added under its
+new value and its old entry stays behind, stale, until there are enough of them to be worth
+dropping (more than `STALE_SLACK` and as many as the live ones): a reader checks each record's
+current value anyway, and the stale entries it may step over are never more than the matches it
+can find (plus the slack). Dropping them walks the list, at most once per as many changes as the
+list has live entries: about two entries looked at per change.
+Records removed from the collection leave stale entries the same way.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import Any, Callable
+
+__all__ = ["FieldIndex"]
+
+STALE_SLACK = 16
+
+Entry = tuple[int, str]
+
+
+class _Postings:
+    """The entries of one value, and how many of them are stale."""
+
+    __slots__ = ("entries", "stale")
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self.entries = entries
+        self.stale = 0
+
+
+class FieldIndex:
+    def __init__(self, value_of: Callable[[Any], str]) -> None:
+        self.value_of = value_of
+        self.postings: dict[str, _Postings] = {}
+
+    def entries(self, value: str) -> list[Entry]:
+        found = self.postings.get(value)
+        return found.entries if found is not None else []
+
+    def add(self, entry: Entry, item: Any) -> None:
+        value = self.value_of(item)
+        found = self.postings.get(value)
+        if found is None:
+            self.postings[value] = _Postings([entry])
+        else:
+            _insert(found.entries, entry)
+
+    def moved(self, entry: Entry, old: str, new: str, by_id: dict[str, Any]) -> None:
+        """The record of `entry` now has `new` instead of `old`."""
+        target = self.postings.get(new)
+        if target is None:
+            self.postings[new] = _Postings([entry])
+        elif target.entries[-1] < entry:  # the usual case: records change in about the order they were made
+            target.entries.append(entry)
+        else:
+            entries = target.entries
+            position = bisect_left(entries, entry)
+            if position < len(entries) and entries[position] == entry:  # back to a value it had: live again
+                target.stale = max(0, target.stale - 1)
+            else:
+                entries.insert(position, entry)
+        source = self.postings.get(old)  # _went_stale, inlined: this runs for every status change
+        if source is not None:
+            source.stale += 1
+            if 2 * source.stale > STALE_SLACK + len(source.entries):
+                self._drop_stale(old, source, by_id)
+
+    def dropped(self, item: Any, by_id: dict[str, Any]) -> None:
+        """The record `item` is no longer in the collection."""
+        self._went_stale(self.value_of(item), by_id)
+
+    def _went_stale(self, value: str, by_id: dict[str, Any]) -> None:
+        found = self.postings.get(value)
+        if found is None:
+            return
+        found.stale += 1
+        if 2 * found.stale > STALE_SLACK + len(found.entries):  # more stale entries than live ones, about
+            self._drop_stale(value, found, by_id)
+
+    def _drop_stale(self, value: str, found: _Postings, by_id: dict[str, Any]) -> None:
+        value_of = self.value_of
+        live = [entry for entry in found.entries if (item := by_id.get(entry[1])) is not None and value_of(item) == value]
+        if live:
+            found.entries, found.stale = live, 0
+        else:
+            del self.postings[value]
+
+
+def _insert(index: list[Entry], entry: Entry) -> None:
+    if not index or index[-1] <= entry:
+        index.append(entry)
+    else:  # records loaded from fixtures or a snapshot may arrive out of order
+        index.insert(bisect_left(index, entry), entry)
