@@ -20,7 +20,7 @@ from typing import Any, Callable, Hashable
 import orjson
 
 from . import sandboxes as _sandboxes  # noqa: F401  (registers the sandboxes' snapshot section)
-from .core.snapshot import SnapshotError, parse_document, restore, take
+from .core.snapshot import Frozen, SnapshotError, freeze, parse_document, restore, take
 from .elks import snapshot as _elks_snapshot  # noqa: F401  (registers 46elks' sections)
 from .seven import snapshot as _seven_snapshot  # noqa: F401  (registers seven.io's sections)
 
@@ -95,6 +95,10 @@ def save_state_file(engine: Any, path: str) -> None:
         print(f"telco-emulator: cannot save the state to {path}: {exc}", file=sys.stderr)
 
 
+def _render_and_write(frozen: Frozen, path: str) -> None:
+    write_state_file(frozen.render(), path)
+
+
 class ChangeCounter:
     """An ASGI wrapper that counts the finished requests that may have changed the world: every
     request outside the control API (a provider's GET may send a message too) and every control
@@ -126,9 +130,11 @@ class Autosaver:
     """Saves the engine's world to the `--state` file every `interval` seconds, only when it
     changed since the last save (`changes()` gives a mark that moves with every change).
 
-    The snapshot is taken on the event loop, between two requests, so it is consistent; it is
-    turned into JSON and written in a worker thread (atomically, like every save: see
-    `write_state_file`), so a large world does not hold up the requests for the whole write. A
+    The world is copied on the event loop, between two requests, so the snapshot is one
+    instant's (`core.snapshot.freeze`: the bulk, messages and webhook deliveries, as plain values
+    at C speed); it is rendered into the document, turned into JSON and written in a worker
+    thread (atomically, like every save: see `write_state_file`), so a large world holds up the
+    requests only for the copy. A
     failed save is reported on stderr once per distinct reason and retried at the next tick.
     `stop()` ends the ticks and waits for a write in progress, so the save at shutdown that
     follows it is the last one written.
@@ -167,15 +173,15 @@ class Autosaver:
             self.skipped += 1
             return False
         try:
-            document = take(self.engine)
+            frozen = freeze(self.engine)
         except SnapshotError as exc:
             self._report(str(exc))
             return False
         loop = asyncio.get_running_loop()
-        self._writing = loop.run_in_executor(None, write_state_file, document, self.path)
+        self._writing = loop.run_in_executor(None, _render_and_write, frozen, self.path)
         try:
             await asyncio.shield(self._writing)  # a stop() waits for the write itself
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, SnapshotError) as exc:  # rendering refuses nothing freeze let through, but in case
             self._report(getattr(exc, "strerror", None) or str(exc))
             return False
         finally:
@@ -205,6 +211,6 @@ class Autosaver:
         if writing is not None:
             try:
                 await writing
-            except (OSError, ValueError):
+            except (OSError, ValueError, SnapshotError):
                 pass
 
