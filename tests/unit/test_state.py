@@ -175,3 +175,32 @@ async def test_an_autosave_writes_the_world_of_one_instant_while_it_changes(emul
     go_on.set()
     assert await saving is True
     assert orjson.dumps(json.loads(path.read_bytes())) == before
+
+
+def test_a_large_world_is_encoded_a_slice_at_a_time_into_the_same_bytes(tmp_path, monkeypatch):
+    """orjson holds the interpreter while it encodes; no single call encodes more than a slice
+    of the records (so the event loop runs between two), and the file is what one call gives."""
+    import orjson
+
+    from emulator import state
+
+    records = [{"id": f"m{index}", "text": "Grüße \N{SMILING FACE WITH SMILING EYES}", "n": index, "flag": index % 2 == 0, "none": None} for index in range(5 * state.RECORDS_PER_ENCODING + 7)]
+    document = {"format": "x", "messages": records, "small": [1, 2], "deliveries": records[:3], "after": {"k": [records[0]]}}
+    largest = []
+    real_dumps = orjson.dumps
+
+    class CountingOrjson:
+        JSONEncodeError = orjson.JSONEncodeError
+        Fragment = getattr(orjson, "Fragment", None)
+
+        @staticmethod
+        def dumps(value, *args, **kwargs):
+            lists = [value] if isinstance(value, list) else [item for item in value.values() if isinstance(item, list)] if isinstance(value, dict) else []
+            largest.append(max((len(item) for item in lists), default=0))
+            return real_dumps(value, *args, **kwargs)
+
+    monkeypatch.setattr(state, "orjson", CountingOrjson)
+    path = tmp_path / "state.json"
+    write_state_file(document, str(path))
+    assert path.read_bytes() == real_dumps(document)
+    assert max(largest) <= state.RECORDS_PER_ENCODING
