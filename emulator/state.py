@@ -20,7 +20,7 @@ from typing import Any, Callable, Hashable
 import orjson
 
 from . import sandboxes as _sandboxes  # noqa: F401  (registers the sandboxes' snapshot section)
-from .core.snapshot import Frozen, SnapshotError, freeze, parse_document, restore, take
+from .core.snapshot import Frozen, SnapshotError, collector_paused, freeze, parse_document, restore, take
 from .elks import snapshot as _elks_snapshot  # noqa: F401  (registers 46elks' sections)
 from .seven import snapshot as _seven_snapshot  # noqa: F401  (registers seven.io's sections)
 
@@ -113,8 +113,10 @@ def save_state_file(engine: Any, path: str) -> None:
         print(f"telco-emulator: cannot save the state to {path}: {exc}", file=sys.stderr)
 
 
-def _render_and_write(frozen: Frozen, path: str) -> None:
-    write_state_file(frozen.render(), path)
+def _render_and_write(holder: list[Frozen], path: str) -> None:
+    """Render and write the world that `holder` holds, and let go of it before the save is seen
+    to be done (the executor keeps its arguments a little longer)."""
+    write_state_file(holder.pop().render(), path)
 
 
 class ChangeCounter:
@@ -190,20 +192,22 @@ class Autosaver:
         if mark == self._saved_mark:
             self.skipped += 1
             return False
-        try:
-            frozen = freeze(self.engine)
-        except SnapshotError as exc:
-            self._report(str(exc))
-            return False
-        loop = asyncio.get_running_loop()
-        self._writing = loop.run_in_executor(None, _render_and_write, frozen, self.path)
-        try:
-            await asyncio.shield(self._writing)  # a stop() waits for the write itself
-        except (OSError, ValueError, SnapshotError) as exc:  # rendering refuses nothing freeze let through, but in case
-            self._report(getattr(exc, "strerror", None) or str(exc))
-            return False
-        finally:
-            self._writing = None
+        with collector_paused():  # until the copy and the document are gone (see `collector_paused`)
+            try:
+                frozen = freeze(self.engine)
+            except SnapshotError as exc:
+                self._report(str(exc))
+                return False
+            loop = asyncio.get_running_loop()
+            self._writing = loop.run_in_executor(None, _render_and_write, [frozen], self.path)
+            del frozen  # the writer thread holds the only reference, and drops it when done
+            try:
+                await asyncio.shield(self._writing)  # a stop() waits for the write itself
+            except (OSError, ValueError, SnapshotError) as exc:  # rendering refuses nothing freeze let through, but in case
+                self._report(getattr(exc, "strerror", None) or str(exc))
+                return False
+            finally:
+                self._writing = None
         self._saved_mark = mark
         self.saves += 1
         if self._last_problem is not None:

@@ -68,6 +68,7 @@ __all__ = [
     "take",
     "freeze",
     "Frozen",
+    "collector_paused",
     "parse_document",
     "prepare",
     "install",
@@ -890,11 +891,13 @@ _collector_was_enabled = False
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a snapshot is copied or rendered: it makes hundreds
     of thousands of containers that live on and form no cycle, and each of them counts toward
-    a collection, which walks the whole world (for as long as the snapshot takes, at 100k
-    messages). Reference counting still frees what is dropped; a collection runs after."""
+    a collection, which walks them all (a fifth of a second at 100k messages, on whichever
+    thread allocates). Reference counting still frees what is dropped; a collection runs after,
+    cheap when the snapshot is gone by then (hold the pause until it is: see `state.Autosaver`).
+    Nests, and is shared by threads: the collector is back when the last pause ends."""
     global _collector_pauses, _collector_was_enabled
     with _collector_lock:
         if _collector_pauses == 0:
@@ -925,7 +928,7 @@ class Frozen:
 
     def render(self) -> dict[str, Any]:
         document = dict(self.head)
-        with _collector_paused():
+        with collector_paused():
             document["messages"] = list(map(_render_message, self.messages))
             document["deliveries"] = list(map(_render_delivery, self.deliveries))
         return document
@@ -970,7 +973,7 @@ def freeze(engine: Any) -> Frozen:
         document["webhook_hops"] = hops
     for key in sorted(_SECTIONS):
         document[key] = _SECTIONS[key].take(engine)
-    with _collector_paused():
+    with collector_paused():
         messages = list(map(_freeze_message, sorted(store.messages.by_id.values(), key=_CREATION_ORDER)))
         deliveries = list(map(_freeze_delivery, sorted(store.deliveries.by_id.values(), key=_CREATION_ORDER)))
     return Frozen(document, messages, deliveries)
