@@ -48,19 +48,29 @@ def load_state_file(engine: Any, path: str) -> None:
 RECORDS_PER_ENCODING = 2000  # records orjson encodes in one call: between two, other threads run
 
 
-def _json_bytes(document: dict[str, Any]) -> bytes:
-    """orjson's bytes for `document`, its long lists of records encoded a slice at a time. orjson
-    holds the interpreter while it encodes: in one call, a world of 100k messages would hold up
-    the event loop (every request) for a third of a second. The bytes are those of one call."""
-    fragment = getattr(orjson, "Fragment", None)  # orjson 3.10 and later
-    if fragment is None:
-        return orjson.dumps(document)
-    encoded = {}
-    for key, value in document.items():
-        if isinstance(value, list) and len(value) > RECORDS_PER_ENCODING:
-            slices = [orjson.dumps(value[start:start + RECORDS_PER_ENCODING])[1:-1] for start in range(0, len(value), RECORDS_PER_ENCODING)]
-            encoded[key] = fragment(b"[" + b",".join(slices) + b"]")
-    return orjson.dumps({**document, **encoded} if encoded else document)
+def _json_pieces(document: dict[str, Any]) -> list[bytes]:
+    """orjson's bytes for `document`, in pieces: its long lists of records encoded a slice at a
+    time. orjson holds the interpreter while it encodes: in one call, a world of 100k messages
+    would hold up the event loop (every request) for a third of a second. The pieces, written
+    one after the other, are the bytes of one call (no copy joins them)."""
+    def long(value: Any) -> bool:
+        return isinstance(value, list) and len(value) > RECORDS_PER_ENCODING
+
+    if not (isinstance(document, dict) and all(type(key) is str for key in document) and any(map(long, document.values()))):
+        return [orjson.dumps(document)]
+    pieces = [b"{"]
+    for index, (key, value) in enumerate(document.items()):
+        pieces.append(b"," + orjson.dumps(key) + b":" if index else orjson.dumps(key) + b":")
+        if long(value):
+            pieces.append(b"[")
+            for start in range(0, len(value), RECORDS_PER_ENCODING):
+                encoded = orjson.dumps(value[start:start + RECORDS_PER_ENCODING])
+                pieces.append(encoded[1:-1] if start == 0 else b"," + encoded[1:-1])
+            pieces.append(b"]")
+        else:
+            pieces.append(orjson.dumps(value))
+    pieces.append(b"}")
+    return pieces
 
 
 def write_state_file(document: dict[str, Any], path: str) -> None:
@@ -70,10 +80,10 @@ def write_state_file(document: dict[str, Any], path: str) -> None:
         # orjson: about eight times faster than the json module on a large world (and it holds
         # the interpreter for that much less while an autosave writes). The snapshot never holds
         # a number JSON cannot write: `take` refuses them.
-        content = _json_bytes(document)
+        content = _json_pieces(document)
     except orjson.JSONEncodeError:  # an integer beyond 64 bits, say: the json module writes any
         try:
-            content = json.dumps(document, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            content = [json.dumps(document, ensure_ascii=False, allow_nan=False).encode("utf-8")]
         except TypeError as exc:
             raise ValueError(f"cannot write the snapshot as JSON: {exc}") from None
     directory = os.path.dirname(os.path.abspath(path))
@@ -81,7 +91,7 @@ def write_state_file(document: dict[str, Any], path: str) -> None:
     try:
         with os.fdopen(descriptor, "wb") as handle:
             os.fchmod(handle.fileno(), STATE_FILE_MODE)
-            handle.write(content)
+            handle.writelines(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
