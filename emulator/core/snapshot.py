@@ -210,17 +210,8 @@ def copy_plain(value: Any, path: str, depth: int = 0) -> Any:
     return value
 
 
-_FLAT_TYPES = frozenset({type(None), bool, int, str})  # values a shallow copy copies whole
+_FLAT_TYPES = frozenset({type(None), bool, int, str})  # values a shallow copy copies whole, as `plain` would
 _TEXT_TYPE = frozenset({str})
-
-
-def _plain_copy(copy: dict[str, Any], path: str) -> dict[str, Any]:
-    """`plain(copy, path)` for a shallow copy of a dict: the copy itself, found at C speed, when
-    every key is text and every value a text, an integer, a boolean or None (the attributes of
-    nearly every record)."""
-    if _FLAT_TYPES.issuperset(map(type, copy.values())) and _TEXT_TYPE.issuperset(map(type, copy)):
-        return copy
-    return plain(copy, path)
 
 
 def _attributes(attributes: dict[str, Any], times: Iterable[str], path: str) -> dict[str, Any]:
@@ -449,16 +440,33 @@ _MESSAGE_FIELDS = attrgetter(
 _STATUS_AND_TIME = attrgetter("status", "at")
 
 
+def _freeze_messages(messages: Iterable[Message]) -> list[tuple[Any, ...]]:
+    """Each message's values, history and attributes copied: (fields, [(status, at)...], send_at,
+    attributes without send_at). Attributes holding only texts, integers, booleans and None are a
+    shallow copy (checked at C speed), others are copied whole by `plain`; a key that is not text
+    is left for `_render_message` to refuse. One comprehension: this runs on the event loop."""
+    return [
+        (
+            _MESSAGE_FIELDS(message),
+            list(map(_STATUS_AND_TIME, message.history)),
+            attributes.pop("send_at", None),  # before the check below: the send time is no attribute
+            attributes if _FLAT_TYPES.issuperset(map(type, attributes.values())) else plain(attributes, "attributes"),
+        )
+        for message in messages
+        for attributes in (dict(message.attributes),)
+    ]
+
+
 def _freeze_message(message: Message) -> tuple[Any, ...]:
-    attributes = dict(message.attributes)
-    send_at = attributes.pop("send_at", None)
-    return _MESSAGE_FIELDS(message), list(map(_STATUS_AND_TIME, message.history)), send_at, _plain_copy(attributes, "attributes")
+    return _freeze_messages((message,))[0]
 
 
 def _render_message(frozen: tuple[Any, ...]) -> dict[str, Any]:
     fields, history, send_at, attributes = frozen
     (message_id, provider, account_id, direction, sender, recipient, text, encoding, parts, cost, created, status,
      callback_url, delivered_at) = fields
+    if not _TEXT_TYPE.issuperset(map(type, attributes)):
+        attributes = plain(attributes, "attributes")  # refuses the key that is not text
     created_text = time_text(created)  # also the time of the first status, as a rule
     return {
         "id": message_id,
@@ -892,11 +900,11 @@ _collector_was_enabled = False
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a snapshot is copied or rendered: it makes hundreds
-    of thousands of containers that live on and form no cycle, and each of them counts toward
-    a collection, which walks them all (a fifth of a second at 100k messages, on whichever
-    thread allocates). Reference counting still frees what is dropped; a collection runs after,
-    cheap when the snapshot is gone by then (hold the pause until it is: see `state.Autosaver`).
+    """No cyclic garbage collection while a snapshot is copied, rendered and written: it makes
+    hundreds of thousands of containers that form no cycle, and each of them counts toward a
+    collection, which walks those still alive (on whichever thread allocates: the event loop's
+    too). Held until the copy and the document are gone (see `state.Autosaver`), the collection
+    that follows finds nearly nothing; reference counting frees what is dropped meanwhile.
     Nests, and is shared by threads: the collector is back when the last pause ends."""
     global _collector_pauses, _collector_was_enabled
     with _collector_lock:
@@ -928,9 +936,8 @@ class Frozen:
 
     def render(self) -> dict[str, Any]:
         document = dict(self.head)
-        with collector_paused():
-            document["messages"] = list(map(_render_message, self.messages))
-            document["deliveries"] = list(map(_render_delivery, self.deliveries))
+        document["messages"] = list(map(_render_message, self.messages))
+        document["deliveries"] = list(map(_render_delivery, self.deliveries))
         return document
 
 
@@ -942,7 +949,8 @@ def take(engine: Any) -> dict[str, Any]:
 def freeze(engine: Any) -> Frozen:
     """The engine's whole world as it is now, to render (`Frozen.render`) later, elsewhere: the
     part of `take` that must run where the world changes (on the event loop). Raises
-    `SnapshotError` for what a snapshot cannot hold."""
+    `SnapshotError` for what a snapshot cannot hold (but for an attribute name that is not text,
+    which `Frozen.render` refuses)."""
     store: Store = engine.store
     clock = engine.clock
     named = _core_collections(store)
@@ -973,9 +981,8 @@ def freeze(engine: Any) -> Frozen:
         document["webhook_hops"] = hops
     for key in sorted(_SECTIONS):
         document[key] = _SECTIONS[key].take(engine)
-    with collector_paused():
-        messages = list(map(_freeze_message, sorted(store.messages.by_id.values(), key=_CREATION_ORDER)))
-        deliveries = list(map(_freeze_delivery, sorted(store.deliveries.by_id.values(), key=_CREATION_ORDER)))
+    messages = _freeze_messages(sorted(store.messages.by_id.values(), key=_CREATION_ORDER))
+    deliveries = list(map(_freeze_delivery, sorted(store.deliveries.by_id.values(), key=_CREATION_ORDER)))
     return Frozen(document, messages, deliveries)
 
 

@@ -103,3 +103,14 @@ async def test_a_busy_world_is_the_same_bytes_as_before_at_every_save(world):
         same_bytes(world.engine)
         await world.advance(0.7 * step)
         same_bytes(world.engine)
+
+
+@pytest.mark.parametrize("bad", [{1: "a number as a name"}, {"nested": {2: "deeper"}}, {"nan": float("nan")}, {"odd": object()}])
+async def test_what_json_cannot_hold_is_refused_as_before(world, bad):
+    message = world.engine.store.messages.get(world.made["elks_sms"])
+    message.attributes.update(bad)
+    with pytest.raises(snapshots.SnapshotError) as before:
+        reference_take(world.engine)
+    with pytest.raises(snapshots.SnapshotError) as now:
+        snapshots.take(world.engine)
+    assert str(now.value) == str(before.value)

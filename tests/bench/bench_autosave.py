@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -36,6 +37,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "bench")]
 
 import httpx  # noqa: E402
 
+from emulator.cli import _freeze_survivors  # noqa: E402
 from emulator.core.snapshot import freeze, take  # noqa: E402
 from emulator.state import Autosaver, write_state_file  # noqa: E402
 from fill_server import _batch_item  # noqa: E402
@@ -52,6 +54,13 @@ def filled_engine(count: int):
         batch = [_batch_item(engine, "seven", index) for index in range(start, min(count, start + 2000))]
         engine.send_messages(account, batch, lambda: engine.ids.hex_id("s"))
     engine.clock.advance(30)  # every message sent and delivered
+    # The garbage collector as the server process sets it up (emulator/cli.py): what exists is
+    # set aside, and so is what survives each collection.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+    if _freeze_survivors not in gc.callbacks:
+        gc.callbacks.append(_freeze_survivors)
     return engine
 
 

@@ -204,3 +204,13 @@ def test_a_large_world_is_encoded_a_slice_at_a_time_into_the_same_bytes(tmp_path
     write_state_file(document, str(path))
     assert path.read_bytes() == real_dumps(document)
     assert max(largest) <= state.RECORDS_PER_ENCODING
+
+
+@pytest.mark.parametrize("bad", [{1: "a name that is not text"}, {"odd": object()}])
+async def test_a_world_a_snapshot_cannot_hold_is_reported_and_no_file_written(emulator, tmp_path, capsys, bad):
+    path = tmp_path / "state.json"
+    saver = Autosaver(emulator.engine, str(path), 5)
+    ids = await _sent_messages(emulator, 1)
+    emulator.engine.store.messages.get(ids[0]).attributes.update(bad)
+    assert await saver.save_if_changed() is False and not path.exists()
+    assert "cannot save the state to" in capsys.readouterr().err
