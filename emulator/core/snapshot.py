@@ -943,7 +943,8 @@ class Frozen:
 
 def take(engine: Any) -> dict[str, Any]:
     """The engine's whole world as a snapshot document."""
-    return freeze(engine).render()
+    with collector_paused():  # the temporary copy dies unwalked; one collection after walks the document
+        return freeze(engine).render()
 
 
 def freeze(engine: Any) -> Frozen:

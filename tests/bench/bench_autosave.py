@@ -38,7 +38,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "bench")]
 import httpx  # noqa: E402
 
 from emulator.cli import _freeze_survivors  # noqa: E402
-from emulator.core.snapshot import freeze, take  # noqa: E402
+from emulator.core.snapshot import collector_paused, freeze, take  # noqa: E402
 from emulator.state import Autosaver, write_state_file  # noqa: E402
 from fill_server import _batch_item  # noqa: E402
 from processes import start_emulator  # noqa: E402
@@ -102,20 +102,26 @@ async def autosave_stall(engine, path: str, before: bool = False) -> tuple[float
     return total, max(gaps)
 
 
-def median_time(action, rounds: int) -> float:
-    times = []
+def median_times(actions: list, rounds: int) -> list[float]:
+    """The median time of each action, the actions taking turns (the machine's load moves)."""
+    times: list[list[float]] = [[] for _ in actions]
     for _ in range(rounds):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        for action, spent in zip(actions, times):
+            started = time.perf_counter()
+            action()
+            spent.append(time.perf_counter() - started)
+    return [statistics.median(spent) for spent in times]
+
+
+def freeze_as_autosave(engine) -> None:
+    """The autosave's part on the loop: the copy, the collector paused (until the copy is gone)."""
+    with collector_paused():
+        freeze(engine)
 
 
 def measure_size(count: int, directory: str, rounds: int) -> dict[str, float]:
     engine = filled_engine(count)
-    before = median_time(lambda: reference_take(engine), rounds)
-    taken = median_time(lambda: take(engine), rounds)
-    frozen = median_time(lambda: freeze(engine), rounds)
+    before, taken, frozen = median_times([lambda: reference_take(engine), lambda: take(engine), lambda: freeze_as_autosave(engine)], rounds)
     document = take(engine)
     path = os.path.join(directory, f"state-{count}.json")
     started = time.perf_counter()
@@ -124,8 +130,10 @@ def measure_size(count: int, directory: str, rounds: int) -> dict[str, float]:
     started = time.perf_counter()
     write_state_file(document, path)
     written = time.perf_counter() - started
-    saves = [asyncio.run(autosave_stall(engine, path)) for _ in range(rounds)]
-    saves_before = [asyncio.run(autosave_stall(engine, path, before=True)) for _ in range(rounds)]
+    saves, saves_before = [], []
+    for _ in range(rounds):  # taking turns
+        saves.append(asyncio.run(autosave_stall(engine, path)))
+        saves_before.append(asyncio.run(autosave_stall(engine, path, before=True)))
     return {"messages": count, "take_before_s": before, "take_s": taken, "freeze_s": frozen,
             "write_json_module_s": baseline, "write_orjson_s": written,
             "autosave_total_s": statistics.median(total for total, _ in saves),
