@@ -38,8 +38,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
-from operator import attrgetter
 from importlib import resources
+from operator import attrgetter
 from typing import Any, Callable, Iterable, Iterator
 
 import jsonschema
@@ -430,7 +430,7 @@ def number_from_resource(raw: dict[str, Any], path: str) -> Number:
 
 # -- messages ---------------------------------------------------------------------------------------
 # Messages (and webhook deliveries, below) are the bulk of a large world. An autosave copies
-# them on the event loop into tuples of values nothing changes afterwards (`_freeze_message`:
+# them on the event loop into tuples of values nothing changes afterwards (`_freeze_messages`:
 # a few calls that run at C speed) and renders those into resources in its writer thread
 # (`_render_message`), so the loop pauses for the copy only.
 _MESSAGE_FIELDS = attrgetter(
@@ -623,7 +623,7 @@ def _render_attempt(frozen: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _freeze_delivery(delivery: Delivery) -> tuple[Any, ...]:
-    """A delivery's values, copied (see `_freeze_message`); its body is bytes, which do not change."""
+    """A delivery's values, copied (see `_freeze_messages`); its body is bytes, which do not change."""
     return _DELIVERY_FIELDS(delivery), dict(delivery.headers), list(map(_freeze_attempt, delivery.attempts))
 
 
@@ -894,7 +894,7 @@ def _core_collections(store: Store) -> dict[str, Collection]:
 
 
 _collector_lock = threading.Lock()
-_collector_pauses = 0  # freezes and renders running now (the loop's and a writer thread's)
+_collector_pauses = 0  # pauses held now (a request's `take`, an autosave)
 _collector_was_enabled = False
 
 
