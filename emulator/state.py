@@ -20,7 +20,7 @@ from typing import Any, Callable, Hashable
 import orjson
 
 from . import sandboxes as _sandboxes  # noqa: F401  (registers the sandboxes' snapshot section)
-from .core.snapshot import SnapshotError, parse_document, restore, take
+from .core.snapshot import Frozen, SnapshotError, collector_paused, freeze, parse_document, restore, take
 from .providers import PROVIDERS as _PROVIDERS  # noqa: F401  (registers each provider's snapshot sections)
 
 __all__ = ["load_state_file", "save_state_file", "write_state_file", "Autosaver", "ChangeCounter", "STATE_FILE_MODE", "DEFAULT_AUTOSAVE"]
@@ -44,6 +44,34 @@ def load_state_file(engine: Any, path: str) -> None:
     restore(engine, data)
 
 
+RECORDS_PER_ENCODING = 2000  # records orjson encodes in one call: between two, other threads run
+
+
+def _json_pieces(document: dict[str, Any]) -> list[bytes]:
+    """orjson's bytes for `document`, in pieces: its long lists of records encoded a slice at a
+    time. orjson holds the interpreter while it encodes: in one call, a world of 100k messages
+    would hold up the event loop (every request) for a third of a second. The pieces, written
+    one after the other, are the bytes of one call (no copy joins them)."""
+    def long(value: Any) -> bool:
+        return isinstance(value, list) and len(value) > RECORDS_PER_ENCODING
+
+    if not (isinstance(document, dict) and all(type(key) is str for key in document) and any(map(long, document.values()))):
+        return [orjson.dumps(document)]
+    pieces = [b"{"]
+    for index, (key, value) in enumerate(document.items()):
+        pieces.append(b"," + orjson.dumps(key) + b":" if index else orjson.dumps(key) + b":")
+        if long(value):
+            pieces.append(b"[")
+            for start in range(0, len(value), RECORDS_PER_ENCODING):
+                encoded = orjson.dumps(value[start:start + RECORDS_PER_ENCODING])
+                pieces.append(encoded[1:-1] if start == 0 else b"," + encoded[1:-1])
+            pieces.append(b"]")
+        else:
+            pieces.append(orjson.dumps(value))
+    pieces.append(b"}")
+    return pieces
+
+
 def write_state_file(document: dict[str, Any], path: str) -> None:
     """Write `document` to `path` atomically, with mode 0600; OSError or ValueError on failure
     (the old file, if any, is then untouched)."""
@@ -51,10 +79,10 @@ def write_state_file(document: dict[str, Any], path: str) -> None:
         # orjson: about eight times faster than the json module on a large world (and it holds
         # the interpreter for that much less while an autosave writes). The snapshot never holds
         # a number JSON cannot write: `take` refuses them.
-        content = orjson.dumps(document)
+        content = _json_pieces(document)
     except orjson.JSONEncodeError:  # an integer beyond 64 bits, say: the json module writes any
         try:
-            content = json.dumps(document, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            content = [json.dumps(document, ensure_ascii=False, allow_nan=False).encode("utf-8")]
         except TypeError as exc:
             raise ValueError(f"cannot write the snapshot as JSON: {exc}") from None
     directory = os.path.dirname(os.path.abspath(path))
@@ -62,7 +90,7 @@ def write_state_file(document: dict[str, Any], path: str) -> None:
     try:
         with os.fdopen(descriptor, "wb") as handle:
             os.fchmod(handle.fileno(), STATE_FILE_MODE)
-            handle.write(content)
+            handle.writelines(content)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -92,6 +120,12 @@ def save_state_file(engine: Any, path: str) -> None:
         print(f"telco-emulator: cannot save the state to {path}: {exc.strerror or exc}", file=sys.stderr)
     except (ValueError, SnapshotError) as exc:
         print(f"telco-emulator: cannot save the state to {path}: {exc}", file=sys.stderr)
+
+
+def _render_and_write(holder: list[Frozen], path: str) -> None:
+    """Render and write the world that `holder` holds, and let go of it before the save is seen
+    to be done (the executor keeps its arguments a little longer)."""
+    write_state_file(holder.pop().render(), path)
 
 
 class ChangeCounter:
@@ -125,9 +159,11 @@ class Autosaver:
     """Saves the engine's world to the `--state` file every `interval` seconds, only when it
     changed since the last save (`changes()` gives a mark that moves with every change).
 
-    The snapshot is taken on the event loop, between two requests, so it is consistent; it is
-    turned into JSON and written in a worker thread (atomically, like every save: see
-    `write_state_file`), so a large world does not hold up the requests for the whole write. A
+    The world is copied on the event loop, between two requests, so the snapshot is one
+    instant's (`core.snapshot.freeze`: the bulk, messages and webhook deliveries, as plain values
+    at C speed); it is rendered into the document, turned into JSON and written in a worker
+    thread (atomically, like every save: see `write_state_file`), so a large world holds up the
+    requests only for the copy. A
     failed save is reported on stderr once per distinct reason and retried at the next tick.
     `stop()` ends the ticks and waits for a write in progress, so the save at shutdown that
     follows it is the last one written.
@@ -165,20 +201,22 @@ class Autosaver:
         if mark == self._saved_mark:
             self.skipped += 1
             return False
-        try:
-            document = take(self.engine)
-        except SnapshotError as exc:
-            self._report(str(exc))
-            return False
-        loop = asyncio.get_running_loop()
-        self._writing = loop.run_in_executor(None, write_state_file, document, self.path)
-        try:
-            await asyncio.shield(self._writing)  # a stop() waits for the write itself
-        except (OSError, ValueError) as exc:
-            self._report(getattr(exc, "strerror", None) or str(exc))
-            return False
-        finally:
-            self._writing = None
+        with collector_paused():  # until the copy and the document are gone (see `collector_paused`)
+            try:
+                frozen = freeze(self.engine)
+            except SnapshotError as exc:
+                self._report(str(exc))
+                return False
+            loop = asyncio.get_running_loop()
+            self._writing = loop.run_in_executor(None, _render_and_write, [frozen], self.path)
+            del frozen  # the writer thread holds the only reference, and drops it when done
+            try:
+                await asyncio.shield(self._writing)  # a stop() waits for the write itself
+            except (OSError, ValueError, SnapshotError) as exc:  # rendering refuses nothing freeze let through, but in case
+                self._report(getattr(exc, "strerror", None) or str(exc))
+                return False
+            finally:
+                self._writing = None
         self._saved_mark = mark
         self.saves += 1
         if self._last_problem is not None:
@@ -204,6 +242,6 @@ class Autosaver:
         if writing is not None:
             try:
                 await writing
-            except (OSError, ValueError):
+            except (OSError, ValueError, SnapshotError):
                 pass
 

@@ -29,17 +29,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import json
 import math
 import re
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable, Iterable
+from operator import attrgetter
+from typing import Any, Callable, Iterable, Iterator
 
 from .calls import FINAL_CALL_STATUSES, CallOutcome, CallRule
-from .clock import EARLIEST_TIME, LATEST_TIME, MICROS, VirtualClock, micros_of, utc_text
+from .clock import EARLIEST_TIME, LATEST_TIME, MICROS, VirtualClock, micros_of, utc
 from .faults import FAULT_KINDS, Fault
 from .ids import IdFactory
 from .lifecycle import InvalidRule, Outcome, OutcomeRule
@@ -55,6 +59,9 @@ __all__ = [
     "Prepared",
     "register_section",
     "take",
+    "freeze",
+    "Frozen",
+    "collector_paused",
     "parse_document",
     "prepare",
     "install",
@@ -110,9 +117,17 @@ def parse_document(text: str | bytes) -> Any:
 
 
 # -- values ---------------------------------------------------------------------------------------
+@lru_cache(maxsize=4096)
+def _second_text(seconds: int) -> str:
+    """`YYYY-MM-DDTHH:MM:SS` of a second since the epoch; cached, as the records of a busy
+    second share it."""
+    return utc(seconds * MICROS).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def time_text(micros: int) -> str:
     """A clock value as the snapshot writes every time: `2026-01-01T00:00:00.000000Z`."""
-    return utc_text(micros, "%Y-%m-%dT%H:%M:%S") + "Z"
+    seconds, fraction = divmod(micros, MICROS)
+    return f"{_second_text(seconds)}.{fraction:06d}Z"
 
 
 def optional_time_text(micros: int | None) -> str | None:
@@ -186,6 +201,10 @@ def copy_plain(value: Any, path: str, depth: int = 0) -> Any:
     if isinstance(value, dict):
         return {key: copy_plain(item, path, depth + 1) for key, item in value.items()}
     return value
+
+
+_FLAT_TYPES = frozenset({type(None), bool, int, str})  # values a shallow copy copies whole, as `plain` would
+_TEXT_TYPE = frozenset({str})
 
 
 def _attributes(attributes: dict[str, Any], times: Iterable[str], path: str) -> dict[str, Any]:
@@ -403,28 +422,68 @@ def number_from_resource(raw: dict[str, Any], path: str) -> Number:
 
 
 # -- messages ---------------------------------------------------------------------------------------
-def message_to_resource(message: Message) -> dict[str, Any]:
-    attributes = dict(message.shown_attributes)  # the kind among them, as snapshots have always kept it
-    send_at = attributes.pop("send_at", None)
+# Messages (and webhook deliveries, below) are the bulk of a large world. An autosave copies
+# them on the event loop into tuples of values nothing changes afterwards (`_freeze_messages`:
+# a few calls that run at C speed) and renders those into resources in its writer thread
+# (`_render_message`), so the loop pauses for the copy only.
+_MESSAGE_FIELDS = attrgetter(
+    "id", "provider", "account_id", "direction", "sender", "recipient", "text", "encoding", "parts", "cost", "created",
+    "status", "callback_url", "delivered_at",
+)
+_STATUS_AND_TIME = attrgetter("status", "at")
+
+
+def _freeze_messages(messages: Iterable[Message]) -> list[tuple[Any, ...]]:
+    """Each message's values, history and attributes copied: (fields, [(status, at)...], send_at,
+    attributes without send_at). Attributes holding only texts, integers, booleans and None are a
+    shallow copy (checked at C speed), others are copied whole by `plain`; a key that is not text
+    is left for `_render_message` to refuse. One comprehension: this runs on the event loop."""
+    return [
+        (
+            _MESSAGE_FIELDS(message),
+            list(map(_STATUS_AND_TIME, message.history)),
+            attributes.pop("send_at", None),  # before the check below: the send time is no attribute
+            attributes if _FLAT_TYPES.issuperset(map(type, attributes.values())) else plain(attributes, "attributes"),
+        )
+        for message in messages
+        for attributes in (dict(message.shown_attributes),)  # the kind among them, as snapshots have always kept it
+    ]
+
+
+def _freeze_message(message: Message) -> tuple[Any, ...]:
+    return _freeze_messages((message,))[0]
+
+
+def _render_message(frozen: tuple[Any, ...]) -> dict[str, Any]:
+    fields, history, send_at, attributes = frozen
+    (message_id, provider, account_id, direction, sender, recipient, text, encoding, parts, cost, created, status,
+     callback_url, delivered_at) = fields
+    if not _TEXT_TYPE.issuperset(map(type, attributes)):
+        attributes = plain(attributes, "attributes")  # refuses the key that is not text
+    created_text = time_text(created)  # also the time of the first status, as a rule
     return {
-        "id": message.id,
-        "provider": message.provider,
-        "account_id": message.account_id,
-        "direction": message.direction,
-        "from": message.sender,
-        "to": message.recipient,
-        "text": message.text,
-        "encoding": message.encoding,
-        "parts": message.parts,
-        "cost": message.cost,
-        "created": time_text(message.created),
-        "status": message.status,
-        "history": _history(message.history),
-        "callback_url": message.callback_url,
-        "delivered_at": optional_time_text(message.delivered_at),
-        "send_at": optional_time_text(send_at),
-        "attributes": plain(attributes, "attributes"),
+        "id": message_id,
+        "provider": provider,
+        "account_id": account_id,
+        "direction": direction,
+        "from": sender,
+        "to": recipient,
+        "text": text,
+        "encoding": encoding,
+        "parts": parts,
+        "cost": cost,
+        "created": created_text,
+        "status": status,
+        "history": [{"status": change_status, "at": created_text if at == created else time_text(at)} for change_status, at in history],
+        "callback_url": callback_url,
+        "delivered_at": None if delivered_at is None else time_text(delivered_at),
+        "send_at": None if send_at is None else time_text(send_at),
+        "attributes": attributes,
     }
+
+
+def message_to_resource(message: Message) -> dict[str, Any]:
+    return _render_message(_freeze_message(message))
 
 
 def message_from_resource(raw: dict[str, Any], path: str) -> Message:
@@ -534,22 +593,56 @@ def attempt_from_resource(raw: dict[str, Any], path: str) -> Attempt:
     )
 
 
-def delivery_to_resource(delivery: Delivery) -> dict[str, Any]:
+_DELIVERY_FIELDS = attrgetter("id", "provider", "account_id", "event", "url", "method", "body", "created", "subject_id", "state", "next_attempt_at")
+_ATTEMPT_FIELDS = attrgetter("number", "at", "url", "method", "request_body", "status", "response_body", "latency_ms", "error")
+
+
+def _freeze_attempt(attempt: Attempt) -> tuple[Any, ...]:
+    return _ATTEMPT_FIELDS(attempt), dict(attempt.request_headers)
+
+
+def _render_attempt(frozen: tuple[Any, ...]) -> dict[str, Any]:
+    (number, at, url, method, request_body, status, response_body, latency_ms, error), request_headers = frozen
     return {
-        "id": delivery.id,
-        "provider": delivery.provider,
-        "account_id": delivery.account_id,
-        "event": delivery.event,
-        "url": delivery.url,
-        "method": delivery.method,
-        "headers": dict(delivery.headers),
-        "body": _body_resource(delivery.body),
-        "created": time_text(delivery.created),
-        "subject_id": delivery.subject_id,
-        "state": delivery.state,
-        "attempts": [attempt_to_resource(attempt) for attempt in delivery.attempts],
-        "next_attempt_at": optional_time_text(delivery.next_attempt_at),
+        "number": number,
+        "at": time_text(at),
+        "url": url,
+        "method": method,
+        "request_headers": request_headers,
+        "request_body": request_body,
+        "status": status,
+        "response_body": response_body,
+        "latency_ms": latency_ms,
+        "error": error,
     }
+
+
+def _freeze_delivery(delivery: Delivery) -> tuple[Any, ...]:
+    """A delivery's values, copied (see `_freeze_messages`); its body is bytes, which do not change."""
+    return _DELIVERY_FIELDS(delivery), dict(delivery.headers), list(map(_freeze_attempt, delivery.attempts))
+
+
+def _render_delivery(frozen: tuple[Any, ...]) -> dict[str, Any]:
+    (delivery_id, provider, account_id, event, url, method, body, created, subject_id, state, next_attempt_at), headers, attempts = frozen
+    return {
+        "id": delivery_id,
+        "provider": provider,
+        "account_id": account_id,
+        "event": event,
+        "url": url,
+        "method": method,
+        "headers": headers,
+        "body": _body_resource(body),
+        "created": time_text(created),
+        "subject_id": subject_id,
+        "state": state,
+        "attempts": list(map(_render_attempt, attempts)),
+        "next_attempt_at": None if next_attempt_at is None else time_text(next_attempt_at),
+    }
+
+
+def delivery_to_resource(delivery: Delivery) -> dict[str, Any]:
+    return _render_delivery(_freeze_delivery(delivery))
 
 
 def delivery_from_resource(raw: dict[str, Any], path: str) -> Delivery:
@@ -797,8 +890,65 @@ def _core_collections(store: Store) -> dict[str, Collection]:
     return {"calls": store.collection("calls"), "recordings": store.collection("recordings")}
 
 
+_collector_lock = threading.Lock()
+_collector_pauses = 0  # pauses held now (a request's `take`, an autosave)
+_collector_was_enabled = False
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a snapshot is copied, rendered and written: it makes
+    hundreds of thousands of containers that form no cycle, and each of them counts toward a
+    collection, which walks those still alive (on whichever thread allocates: the event loop's
+    too). Held until the copy and the document are gone (see `state.Autosaver`), the collection
+    that follows finds nearly nothing; reference counting frees what is dropped meanwhile.
+    Nests, and is shared by threads: the collector is back when the last pause ends."""
+    global _collector_pauses, _collector_was_enabled
+    with _collector_lock:
+        if _collector_pauses == 0:
+            _collector_was_enabled = gc.isenabled()
+            gc.disable()
+        _collector_pauses += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector_pauses -= 1
+            if _collector_pauses == 0 and _collector_was_enabled:
+                gc.enable()
+
+
+_CREATION_ORDER = attrgetter("created", "id")  # `sorted_records`' order, for records keyed by their `id`
+
+
+@dataclass(frozen=True)
+class Frozen:
+    """One instant's world, ready to be rendered into its snapshot document anywhere, another
+    thread included: every part is rendered already, but for the messages and webhook deliveries
+    (the bulk of a large world), which are copies of their values that nothing changes."""
+
+    head: dict[str, Any]  # the document, with `messages` and `deliveries` still to render
+    messages: list[tuple[Any, ...]]
+    deliveries: list[tuple[Any, ...]]
+
+    def render(self) -> dict[str, Any]:
+        document = dict(self.head)
+        document["messages"] = list(map(_render_message, self.messages))
+        document["deliveries"] = list(map(_render_delivery, self.deliveries))
+        return document
+
+
 def take(engine: Any) -> dict[str, Any]:
     """The engine's whole world as a snapshot document."""
+    with collector_paused():  # the temporary copy dies unwalked; one collection after walks the document
+        return freeze(engine).render()
+
+
+def freeze(engine: Any) -> Frozen:
+    """The engine's whole world as it is now, to render (`Frozen.render`) later, elsewhere: the
+    part of `take` that must run where the world changes (on the event loop). Raises
+    `SnapshotError` for what a snapshot cannot hold (but for an attribute name that is not text,
+    which `Frozen.render` refuses)."""
     store: Store = engine.store
     clock = engine.clock
     named = _core_collections(store)
@@ -815,9 +965,9 @@ def take(engine: Any) -> dict[str, Any]:
         "events": {"last_seq": engine.events.last_seq},
         "accounts": _take_accounts(store),
         "numbers": [number_to_resource(number) for number in sorted_records(store.numbers, lambda n: n.id)],
-        "messages": [message_to_resource(message) for message in sorted_records(store.messages, lambda m: m.id)],
+        "messages": None,  # rendered by `Frozen.render`
         "hooks": [hook_to_resource(hook) for hook in sorted_records(store.hooks, lambda h: str(h.id))],
-        "deliveries": [delivery_to_resource(delivery) for delivery in sorted_records(store.deliveries, lambda d: d.id)],
+        "deliveries": None,
         "calls": [call_to_resource(call) for call in sorted_records(named["calls"], lambda c: c.id)],
         "recordings": [recording_to_resource(rec) for rec in sorted_records(named["recordings"], lambda r: r.id)],
         "outcome_rules": [outcome_rule_to_resource(rule) for rule in engine.lifecycle.rules],
@@ -829,7 +979,9 @@ def take(engine: Any) -> dict[str, Any]:
         document["webhook_hops"] = hops
     for key in sorted(_SECTIONS):
         document[key] = _SECTIONS[key].take(engine)
-    return document
+    messages = _freeze_messages(sorted(store.messages.by_id.values(), key=_CREATION_ORDER))
+    deliveries = list(map(_freeze_delivery, sorted(store.deliveries.by_id.values(), key=_CREATION_ORDER)))
+    return Frozen(document, messages, deliveries)
 
 
 def _take_webhook_hops(caused: dict[str, int], store: Store, calls: Collection) -> dict[str, int]:

@@ -101,3 +101,116 @@ async def test_the_change_counter_counts_what_may_change_the_world():
         await client.post("/_emulator/reset")
         await client.post("/a1/SMS")
         assert counter.count == 3
+
+
+async def _sent_messages(emulator, count: int) -> list[str]:
+    ids = []
+    for index in range(count):
+        sent = await emulator.client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": f"m{index}"}, auth=ELKS_AUTH)
+        assert sent.status_code == 200
+        ids.append(sent.json()["id"])
+        await emulator.advance(0.001)  # a creation time of its own
+    return ids
+
+
+async def test_an_autosave_renders_the_messages_off_the_event_loop(emulator, tmp_path, monkeypatch):
+    """The loop only copies the bulk of the world; the messages become resources (their times
+    written as text) in the writer thread. Counted by where each message's time is written."""
+    import threading
+
+    from emulator.core import snapshot as snapshots
+
+    path = tmp_path / "state.json"
+    saver = Autosaver(emulator.engine, str(path), 5)
+    await emulator.advance(1)  # after the fixtures' accounts were made
+    ids = await _sent_messages(emulator, 20)
+    clock = emulator.engine.clock
+    created = {emulator.engine.store.messages.get(message_id).created for message_id in ids} - {clock.now(), clock._last_stamp}
+    rendered_where: list[tuple[int, int]] = []
+    real_time_text = snapshots.time_text
+
+    def recording_time_text(micros: int) -> str:
+        rendered_where.append((micros, threading.get_ident()))
+        return real_time_text(micros)
+
+    monkeypatch.setattr(snapshots, "time_text", recording_time_text)
+    assert await saver.save_if_changed() is True
+    loop_thread = threading.get_ident()
+    on_the_loop = [micros for micros, thread in rendered_where if micros in created and thread == loop_thread]
+    elsewhere = [micros for micros, thread in rendered_where if micros in created and thread != loop_thread]
+    assert on_the_loop == [] and len(elsewhere) >= len(created) >= len(ids) - 2
+    assert texts(path) == [f"m{index}" for index in range(20)]
+
+
+async def test_an_autosave_writes_the_world_of_one_instant_while_it_changes(emulator, tmp_path, monkeypatch):
+    """Changes made while the writer thread renders and writes are not in the file: it holds
+    the world as it was when the save began, byte for byte what `take` gave then."""
+    import threading
+
+    import orjson
+
+    from emulator import state
+    from emulator.core import snapshot as snapshots
+
+    path = tmp_path / "state.json"
+    saver = Autosaver(emulator.engine, str(path), 5)
+    ids = await _sent_messages(emulator, 5)
+    before = orjson.dumps(snapshots.take(emulator.engine))
+    go_on = threading.Event()
+    real_write = state.write_state_file
+
+    def held_write(document, path):
+        assert go_on.wait(10)
+        real_write(document, path)
+
+    monkeypatch.setattr(state, "write_state_file", held_write)
+    saving = asyncio.ensure_future(saver.save_if_changed())
+    await asyncio.sleep(0)  # the world is copied; the writer thread waits
+    message = emulator.engine.store.messages.get(ids[0])
+    message.attributes["changed"] = True
+    message.history.append(type(message.history[0])("failed", message.created + 9))
+    message.history[0].status = "changed in place"
+    message.status = "failed"
+    await emulator.client.post("/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "later"}, auth=ELKS_AUTH)
+    go_on.set()
+    assert await saving is True
+    assert orjson.dumps(json.loads(path.read_bytes())) == before
+
+
+def test_a_large_world_is_encoded_a_slice_at_a_time_into_the_same_bytes(tmp_path, monkeypatch):
+    """orjson holds the interpreter while it encodes; no single call encodes more than a slice
+    of the records (so the event loop runs between two), and the file is what one call gives."""
+    import orjson
+
+    from emulator import state
+
+    records = [{"id": f"m{index}", "text": "Grüße \N{SMILING FACE WITH SMILING EYES}", "n": index, "flag": index % 2 == 0, "none": None} for index in range(5 * state.RECORDS_PER_ENCODING + 7)]
+    document = {"format": "x", "messages": records, "small": [1, 2], "deliveries": records[:3], "after": {"k": [records[0]]}}
+    largest = []
+    real_dumps = orjson.dumps
+
+    class CountingOrjson:
+        JSONEncodeError = orjson.JSONEncodeError
+        Fragment = getattr(orjson, "Fragment", None)
+
+        @staticmethod
+        def dumps(value, *args, **kwargs):
+            lists = [value] if isinstance(value, list) else [item for item in value.values() if isinstance(item, list)] if isinstance(value, dict) else []
+            largest.append(max((len(item) for item in lists), default=0))
+            return real_dumps(value, *args, **kwargs)
+
+    monkeypatch.setattr(state, "orjson", CountingOrjson)
+    path = tmp_path / "state.json"
+    write_state_file(document, str(path))
+    assert path.read_bytes() == real_dumps(document)
+    assert max(largest) <= state.RECORDS_PER_ENCODING
+
+
+@pytest.mark.parametrize("bad", [{1: "a name that is not text"}, {"odd": object()}])
+async def test_a_world_a_snapshot_cannot_hold_is_reported_and_no_file_written(emulator, tmp_path, capsys, bad):
+    path = tmp_path / "state.json"
+    saver = Autosaver(emulator.engine, str(path), 5)
+    ids = await _sent_messages(emulator, 1)
+    emulator.engine.store.messages.get(ids[0]).attributes.update(bad)
+    assert await saver.save_if_changed() is False and not path.exists()
+    assert "cannot save the state to" in capsys.readouterr().err
