@@ -236,13 +236,22 @@ class EventLog:
             if name not in _FIELDS and len(self._data) >= self.max_indexed_fields:
                 return None
             table = self._indexed[name] = self._fields[name] if name in _FIELDS else self._data.setdefault(name, {})
-            for event in self._log[self._dead:]:  # one pass, in order: each list stays sorted
-                key = _key_of(event, name)
+            events = self._log[self._dead:]  # one pass, in order: each list comes out sorted
+            if name in _FIELDS:
+                keys = [_key_of(event, name) for event in events]
+            else:
+                keys = [value.lstrip("+") if type(value) is str else _key(value) for value in [event.data.get(name) for event in events]]
+            groups: dict[str, list[Event]] = {}
+            for key, event in zip(keys, events):
                 if key is not None:
-                    postings = table.get(key)
-                    if postings is None:
-                        postings = table[key] = _Postings()
-                    postings.events.append(event)
+                    found = groups.get(key)
+                    if found is None:
+                        groups[key] = [event]
+                    else:
+                        found.append(event)
+            for key, found in groups.items():
+                postings = table[key] = _Postings()
+                postings.events = found
         return table
 
     def _forget_oldest(self) -> None:
@@ -290,10 +299,14 @@ class EventLog:
 
     def _candidates(self, filters: dict[str, str]) -> list[_Postings] | None:
         """The fewest posting lists that hold every event the filters can match (None: the
-        whole log, when no filter narrows it)."""
+        whole log, when no filter narrows it). Fields with an index are looked at first, and no
+        new index (a pass over the log) is built once the candidates are a hundredth of the log."""
         best: list[_Postings] | None = None
         best_size = -1
-        for name, wanted in filters.items():
+        indexed = self._indexed
+        for name, wanted in sorted(filters.items(), key=lambda item: item[0] not in indexed):
+            if best is not None and best_size * 100 <= len(self) and name not in indexed:
+                break
             if name == "kind" and wanted.endswith("*"):
                 prefix = wanted[:-1]
                 if not prefix:
