@@ -12,8 +12,8 @@ its cursor on (found by bisection), never at the whole log. A field is indexed f
 time a wait, a stream or a filtered page names it (that first look builds its index from the
 events in the log, once), and from then on as each event is recorded, resets included: an
 emulator that nobody waits on (a load test, most of a test suite's sends) pays nothing per
-event for indexes, and one whose tests wait by `id` indexes that field and not the others. A wait that finds nothing yet is
-registered under that same filter: a new event is offered only to the waits registered under
+event for indexes, and one whose tests wait by `id` indexes that field and not the others.
+A wait that finds nothing yet is registered under that same filter: a new event is offered only to the waits registered under
 one of its own keys (plus those filtering on a kind prefix or on nothing), not to all of them.
 Waiters find events that happened before they started (they pass the cursor they have seen),
 and a wait registers with no pause between its last look and its registration, so waiting is
