@@ -49,6 +49,12 @@ class EmulatorApp(Starlette):
     Every request's body is bounded by `max_body_size`, on every mount.
     """
 
+    @property
+    def inline_prefixes(self) -> tuple[str, ...]:
+        """Paths whose requests the server may run without a task of their own
+        (`emulator/inline_requests.py`): the provider mounts'."""
+        return tuple(prefix + "/" for prefix in self._providers)
+
     def __init__(
         self, *args: Any, engine: Engine, providers: dict[str, ASGIApp],
         guard: ExposureGuard | None = None, max_body_size: int = DEFAULT_MAX_BODY_SIZE, **kwargs: Any,

@@ -4,7 +4,8 @@ uvicorn bounds the wait between requests on a kept-alive connection (`timeout_ke
 any byte that arrives cancels that timer, and nothing bounds the time a request's headers take
 after that: a client sending one byte a second holds its connection (and a file descriptor)
 forever, and a few thousand such clients hold the server. `header_deadline_protocol(seconds)`
-is uvicorn's own HTTP protocol (httptools when installed, else h11, as uvicorn's `auto` picks)
+is uvicorn's own HTTP protocol (httptools when installed, else h11, as uvicorn's `auto` picks;
+with httptools, a request that arrives whole is also answered inline: `inline_requests.py`)
 with one more timer per connection: armed when the connection opens and when the first byte of
 each further request arrives, cancelled once that request's headers are complete; when it
 fires, the connection is closed. Bodies and responses are not concerned: they are bounded by
@@ -51,7 +52,9 @@ class _HeaderDeadline:
 
 
 def _httptools_protocol(base: type) -> type:
-    class HeaderDeadlineHttpTools(_HeaderDeadline, base):  # type: ignore[misc, valid-type]
+    from .inline_requests import InlineRequests
+
+    class HeaderDeadlineHttpTools(_HeaderDeadline, InlineRequests, base):  # type: ignore[misc, valid-type]
         def on_message_begin(self) -> None:  # the first byte of a request
             self._arm_header_deadline()
             super().on_message_begin()

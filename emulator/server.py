@@ -36,6 +36,7 @@ def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
     config = uvicorn.Config(
         app, log_level=settings.log_level, access_log=settings.log_level == "debug", lifespan="on",
         http=header_deadline_protocol(settings.header_timeout),
+        proxy_headers=False,  # nothing reads the client's address: no X-Forwarded-For rewriting on every request
     )
     if settings.log_level == "info":
         # uvicorn's own start-up and shutdown lines ("Started server process", "Waiting for

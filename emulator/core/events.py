@@ -5,11 +5,15 @@ belongs to, if any), a kind (`message.created`, `message.status`, `message.recei
 `webhook.attempt`, `call.*` ...) and a flat `data` mapping. The log keeps the newest `capacity`
 events.
 
-Waiting and streaming cost nothing per stored event. The log indexes every event by kind,
-provider, account, sandbox and each scalar field of its data, so a wait (`wait_for`) or a
+Waiting and streaming cost nothing per stored event. The log indexes events by kind,
+provider, account, sandbox and the scalar fields of their data, so a wait (`wait_for`) or a
 filtered page (`matching`) looks at the candidates of its most selective filter only, from
-its cursor on (found by bisection), never at the whole log. A wait that finds nothing yet is
-registered under that same filter: a new event is offered only to the waits registered under
+its cursor on (found by bisection), never at the whole log. A field is indexed from the first
+time a wait, a stream or a filtered page names it (that first look builds its index from the
+events in the log, once), and from then on as each event is recorded, resets included: an
+emulator that nobody waits on (a load test, most of a test suite's sends) pays nothing per
+event for indexes, and one whose tests wait by `id` indexes that field and not the others.
+A wait that finds nothing yet is registered under that same filter: a new event is offered only to the waits registered under
 one of its own keys (plus those filtering on a kind prefix or on nothing), not to all of them.
 Waiters find events that happened before they started (they pass the cursor they have seen),
 and a wait registers with no pause between its last look and its registration, so waiting is
@@ -64,6 +68,19 @@ def _key(value: Any) -> str | None:
     if isinstance(value, (str, int, float)):
         return str(value).lstrip("+")
     return None
+
+
+def _key_of(event: Event, name: str) -> str | None:
+    """The index key of the event's field `name` (see `_key`)."""
+    if name == "kind":
+        return event.kind
+    if name == "provider":
+        return event.provider
+    if name == "account":
+        return _key(event.account_id)
+    if name == "sandbox":
+        return _key(event.sandbox)
+    return _key(event.data.get(name))
 
 
 @dataclass(slots=True, eq=False)
@@ -139,6 +156,7 @@ class EventLog:
     max_streams = 1000  # concurrent streams per process
     stream_rest = 0.25  # seconds a stream rests after a batch before it looks again
     stream_batch = 500  # events per batch a stream writes at once
+    max_indexed_fields = 16  # data fields that get an index (see `_index`)
 
     def __init__(self, now: Callable[[], int], capacity: int = 200_000) -> None:
         self._now = now
@@ -146,6 +164,7 @@ class EventLog:
         self._log: list[Event] = []
         self._dead = 0  # events at the head of _log that have left it
         self._next_seq = 1
+        self._indexed: dict[str, dict[str, _Postings]] = {}  # field -> its index, once asked for (kept by clear)
         self._fields: dict[str, dict[str, _Postings]] = {name: {} for name in _FIELDS}
         self._data: dict[str, dict[str, _Postings]] = {}
         self._watched: dict[_Postings, tuple[dict[str, _Postings], str]] = {}  # postings waits hang on
@@ -180,15 +199,16 @@ class EventLog:
             self._forget_oldest()
         self._log.append(event)
         offered: list[_Postings] | None = None
-        for table, key in self._keys(event):
-            postings = table.get(key)
-            if postings is None:
-                postings = table[key] = _Postings()
-            postings.events.append(event)
-            if postings.waiters:
-                if offered is None:
-                    offered = []
-                offered.append(postings)
+        if self._indexed:
+            for table, key in self._keys(event):
+                postings = table.get(key)
+                if postings is None:
+                    postings = table[key] = _Postings()
+                postings.events.append(event)
+                if postings.waiters:
+                    if offered is None:
+                        offered = []
+                    offered.append(postings)
         if offered is not None or self._prefix_waiters or self._open_waiters:
             self._offer(event, offered or ())
         if self._news is not None:
@@ -200,22 +220,39 @@ class EventLog:
         return event
 
     def _keys(self, event: Event) -> Iterator[tuple[dict[str, _Postings], str]]:
-        fields = self._fields
-        yield fields["kind"], event.kind
-        if event.provider is not None:
-            yield fields["provider"], event.provider
-        if event.account_id is not None:
-            yield fields["account"], event.account_id.lstrip("+")
-        if event.sandbox is not None:
-            yield fields["sandbox"], event.sandbox.lstrip("+")
-        tables = self._data
-        for name, value in event.data.items():
-            key = _key(value)
-            if key is not None and name not in fields:
-                table = tables.get(name)
-                if table is None:
-                    table = tables[name] = {}
+        """The (index, key) pairs of the event, in the indexed fields only."""
+        for name, table in self._indexed.items():
+            key = _key_of(event, name)
+            if key is not None:
                 yield table, key
+
+    def _index(self, name: str) -> dict[str, _Postings] | None:
+        """The index of the field `name`: built from the events in the log the first time it is
+        asked for, then kept up to date by `record` (and emptied, not dropped, by `clear`).
+        None for a data field beyond the first `max_indexed_fields` that filters named (each
+        costs every event a look): filters on it are checked on the candidates of the others."""
+        table = self._indexed.get(name)
+        if table is None:
+            if name not in _FIELDS and len(self._data) >= self.max_indexed_fields:
+                return None
+            table = self._indexed[name] = self._fields[name] if name in _FIELDS else self._data.setdefault(name, {})
+            events = self._log[self._dead:]  # one pass, in order: each list comes out sorted
+            if name in _FIELDS:
+                keys = [_key_of(event, name) for event in events]
+            else:
+                keys = [value.lstrip("+") if type(value) is str else _key(value) for value in [event.data.get(name) for event in events]]
+            groups: dict[str, list[Event]] = {}
+            for key, event in zip(keys, events):
+                if key is not None:
+                    found = groups.get(key)
+                    if found is None:
+                        groups[key] = [event]
+                    else:
+                        found.append(event)
+            for key, found in groups.items():
+                postings = table[key] = _Postings()
+                postings.events = found
+        return table
 
     def _forget_oldest(self) -> None:
         oldest = self._log[self._dead]
@@ -242,6 +279,7 @@ class EventLog:
         self._dead = 0
         self._fields = {name: {} for name in _FIELDS}
         self._data = {}
+        self._indexed = {name: self._fields[name] if name in _FIELDS else self._data.setdefault(name, {}) for name in self._indexed}
         watched, self._watched = self._watched, {}
         for postings in watched:
             postings.events.clear()
@@ -261,18 +299,24 @@ class EventLog:
 
     def _candidates(self, filters: dict[str, str]) -> list[_Postings] | None:
         """The fewest posting lists that hold every event the filters can match (None: the
-        whole log, when no filter narrows it)."""
+        whole log, when no filter narrows it). Fields with an index are looked at first, and no
+        new index (a pass over the log) is built once the candidates are a hundredth of the log."""
         best: list[_Postings] | None = None
         best_size = -1
-        for name, wanted in filters.items():
+        indexed = self._indexed
+        for name, wanted in sorted(filters.items(), key=lambda item: item[0] not in indexed):
+            if best is not None and best_size * 100 <= len(self) and name not in indexed:
+                break
             if name == "kind" and wanted.endswith("*"):
                 prefix = wanted[:-1]
                 if not prefix:
                     continue
-                lists = [postings for kind, postings in self._fields["kind"].items() if kind.startswith(prefix)]
+                lists = [postings for kind, postings in self._index("kind").items() if kind.startswith(prefix)]  # type: ignore[union-attr]
             else:
-                table = self._fields.get(name) if name in _FIELDS else self._data.get(name)
-                postings = table.get(wanted.lstrip("+")) if table is not None else None
+                table = self._index(name)
+                if table is None:
+                    continue
+                postings = table.get(wanted.lstrip("+"))
                 lists = [postings] if postings is not None else []
             size = sum(postings.live() for postings in lists)
             if best is None or size < best_size:
@@ -382,12 +426,9 @@ class EventLog:
                 if wanted[:-1]:
                     prefix = wanted[:-1]
                 continue
-            if name in _FIELDS:
-                table = self._fields[name]
-            else:
-                table = self._data.get(name)
-                if table is None:
-                    table = self._data[name] = {}
+            table = self._index(name)
+            if table is None:
+                continue
             key = wanted.lstrip("+")
             postings = table.get(key)
             size = postings.live() if postings is not None else 0

@@ -17,7 +17,7 @@ from pathlib import Path
 
 __all__ = [
     "HERE", "ROOT", "BALANCE", "FIXTURE", "ELKS_AUTH", "SEVEN_KEY", "ELKS_ACCOUNT", "SEVEN_ACCOUNT",
-    "free_port", "start", "wait_ready", "stop_all", "memory_kb", "emulator_command", "prism_path", "wiremock_jar", "http_json",
+    "free_port", "start", "wait_ready", "stop_all", "memory_kb", "emulator_command", "prism_path", "wiremock_command", "http_json",
 ]
 
 HERE = Path(__file__).resolve().parent
@@ -31,7 +31,7 @@ elks:
     - {{id: {ELKS_ACCOUNT}, username: bench_user, password: bench_password, balance: {BALANCE}}}
 seven:
   accounts:
-    - {{id: "{SEVEN_ACCOUNT}", api_key: bench_api_key, balance: {BALANCE}, reload_lock: false}}  # the same SMS, over and over
+    - {{id: "{SEVEN_ACCOUNT}", api_key: bench_api_key, balance: {BALANCE}}}
 """
 ELKS_AUTH = "Basic " + base64.b64encode(b"bench_user:bench_password").decode()
 SEVEN_KEY = "bench_api_key"
@@ -103,11 +103,16 @@ def prism_path() -> str | None:
     return shutil.which("prism")
 
 
-def wiremock_jar() -> str | None:
-    """WireMock's standalone jar as setup.sh installs it (npm package `wiremock`, into
-    tests/bench/node_modules), when `java` is on PATH too."""
+def wiremock_command(port: int, root_dir: Path) -> list[str] | None:
+    """WireMock as setup.sh installs it (the jar of the npm package `wiremock`, in
+    tests/bench/node_modules), serving the mappings of `root_dir` without a request journal
+    (which would keep every request); None without the jar or without `java` on PATH."""
     jars = sorted((HERE / "node_modules" / "wiremock" / "build").glob("wiremock-standalone-*.jar"))
-    return str(jars[-1]) if jars and shutil.which("java") else None
+    java = shutil.which("java")
+    if not jars or java is None:
+        return None
+    return [java, "-jar", str(jars[-1]), "--port", str(port), "--bind-address", "127.0.0.1",
+            "--root-dir", str(root_dir), "--no-request-journal", "--disable-banner"]
 
 
 def http_json(method: str, url: str, body: object | None = None, headers: dict[str, str] | None = None, timeout: float = 600) -> object:

@@ -87,9 +87,16 @@ def test_waits_and_streams_cost_nothing_per_stored_event(storm_emulator):
         fill(client, EVENTS)
         page = client.get("/_emulator/events", params={"limit": 1}).json()
         first, last = page["data"][0]["seq"], page["last_seq"]
+        first_id = page["data"][0]["data"]["id"]
         assert last - first > 190_000
         middle = client.get("/_emulator/events", params={"after": (first + last) // 2, "kind": "message.status", "limit": 1}).json()["data"][0]
 
+        # the first wait that names a field builds its index: one pass over the log, once
+        seconds, first_wait = timed(lambda: client.get("/_emulator/wait", params={"id": first_id, "after": 0, "timeout": 5}))
+        assert first_wait.status_code == 200 and first_wait.json()["event"]["data"]["id"] == first_id
+        assert seconds < 2.0, f"the first wait by id (building its index over 200,000 events) took {seconds:.3f} s"
+        seconds, first_wait = timed(lambda: client.get("/_emulator/wait", params={"to": "+4917600000000", "after": 0, "timeout": 0}))
+        assert first_wait.status_code == 408 and seconds < 2.0, f"the first wait by to took {seconds:.3f} s"
         # a wait for an event already in the log, as the pytest plugin waits (after=0)
         seconds, found = timed(lambda: client.get("/_emulator/wait", params={"id": middle["data"]["id"], "status": middle["data"]["status"], "after": 0, "timeout": 5}))
         assert found.status_code == 200 and found.json()["event"]["seq"] == middle["seq"]

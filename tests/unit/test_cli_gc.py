@@ -1,8 +1,9 @@
-"""The CLI's collector hook (`emulator/cli.py`): survivors of a collection are frozen."""
+"""The CLI's collector (`emulator/cli.py`): survivors of a collection are frozen, and a collection
+walks only the few thousand objects made since the last one (every request in flight waits for it)."""
 
 import gc
 
-from emulator.cli import _freeze_survivors
+from emulator.cli import YOUNG_GENERATION, _freeze_survivors, tune_collector
 
 
 def test_survivors_of_a_collection_are_set_aside():
@@ -78,3 +79,27 @@ def test_resets_with_nothing_frozen_between_them_do_not_count_the_frozen_objects
         assert len(counts) == 1
     finally:
         gc.unfreeze()
+
+
+def test_a_collection_walks_at_most_a_few_thousand_new_objects_and_freezes_the_survivors():
+    saved_threshold, saved_callbacks, was_frozen = gc.get_threshold(), list(gc.callbacks), gc.get_freeze_count()
+    pending: list[int] = []
+
+    def note(phase: str, info: dict) -> None:
+        if phase == "start":
+            pending.append(sum(gc.get_count()))  # objects the collection has to walk
+
+    try:
+        tune_collector()
+        frozen = gc.get_freeze_count()
+        gc.callbacks.insert(0, note)
+        kept = [[index] for index in range(60_000)]  # survivors, as the store's records are
+        assert len(pending) >= 20
+        assert max(pending) <= YOUNG_GENERATION + 100 <= 2_100  # was 20,000: pauses ten times longer
+        assert gc.get_freeze_count() - frozen >= 55_000  # the survivors are set aside, not walked again
+        del kept
+    finally:
+        gc.callbacks[:] = saved_callbacks
+        gc.set_threshold(*saved_threshold)
+        if was_frozen == 0:
+            gc.unfreeze()

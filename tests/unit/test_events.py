@@ -140,7 +140,10 @@ def test_waits_survive_a_clear_and_match_what_comes_after():
 
 
 def test_the_index_forgets_what_leaves_the_log():
-    log = filled(5_000, capacity=1_000)
+    log = EventLog(lambda: 0, 1_000)
+    log.find({"account": "acct0"})  # indexed from the start: kept up to date as events come and go
+    for index in range(5_000):
+        log.emit("message.created", "elks", f"acct{index % 10}", id=f"m{index}", to=f"+4670{index:07d}", status="created")
     assert len(log) == 1_000
     assert log.find({"id": "m10"}) is None
     assert log.find({"id": "m4500"}).data["id"] == "m4500"
@@ -327,3 +330,50 @@ def test_closing_the_log_ends_every_stream_and_wait_and_every_later_one():
         assert log.streams == 0 and log.waits == 0 and log.waiters() == 0
 
     asyncio.run(scenario())
+
+
+def _postings(log: EventLog) -> int:
+    return sum(len(table) for table in log._fields.values()) + sum(len(table) for table in log._data.values())
+
+
+def test_events_nobody_filters_on_are_not_indexed():
+    log = filled(1_000)
+    assert _postings(log) == 0  # recording an event costs no index work until a filter needs one
+
+
+def test_an_index_is_built_at_its_first_use_then_kept_as_events_come_and_a_clear_goes():
+    log = filled(1_000, capacity=800)  # the 200 oldest have left the log
+    assert log.find({"id": "m100"}) is None
+    assert log.find({"id": "m900"}).data["id"] == "m900"
+    assert set(log._data) == {"id"} and len(log._data["id"]) == 800  # only the field asked for
+    log.emit("message.status", "elks", "acct1", id="m900", status="delivered")
+    assert [e.kind for e in log.matching({"id": "m900"})] == ["message.created", "message.status"]
+    assert log.matching({"status": "delivered", "account": "acct1"})[0].data["id"] == "m900"
+    log.clear()
+    log.emit("message.status", "elks", "acct2", id="m7", status="sent")
+    assert len(log._data["id"]) == 1 and log.find({"id": "m7"}).data["status"] == "sent"
+
+    async def wait_then_emit() -> Event | None:
+        wait = asyncio.ensure_future(log.wait_for({"to": "+46700000001"}, after=log.last_seq, timeout=5))
+        await asyncio.sleep(0)
+        log.emit("message.created", "elks", "acct3", id="m8", to="+46700000001")
+        return await wait
+
+    assert asyncio.run(wait_then_emit()).data["id"] == "m8"
+
+
+def test_filters_on_more_fields_than_are_indexed_still_match():
+    log = filled(100)
+    log.max_indexed_fields = 1
+    assert log.find({"id": "m5"}).data["id"] == "m5"
+    assert log.find({"to": "+46700000007"}).data["id"] == "m7"  # no index for `to`: the log is scanned
+    assert "to" not in log._data
+    assert log.find({"to": "+46700000009", "kind": "message.created"}).data["id"] == "m9"
+
+    async def wait_then_emit() -> Event | None:
+        wait = asyncio.ensure_future(log.wait_for({"to": "+46700000123"}, after=log.last_seq, timeout=5))
+        await asyncio.sleep(0)
+        log.emit("message.created", "elks", "acct3", id="m8", to="+46700000123")
+        return await wait
+
+    assert asyncio.run(wait_then_emit()).data["id"] == "m8"
