@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..reasons import refused
+from ..http.reasons import refused
 from ..core.engine import Engine
 from ..core.errors import InvalidNumber
 from ..core.models import Account

@@ -16,23 +16,23 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .control.render import error_response as control_error
-from .control.routes import create_control_app
-from .core import errors
-from .core.clock import create_clock
-from .core.engine import Engine
-from .core.errors import BodyTooLarge
+from ..control.render import error_response as control_error
+from ..control.routes import create_control_app
+from ..control.sink import SINK_PREFIX, SinkApp
+from ..core import errors
+from ..core.clock import create_clock
+from ..core.engine import Engine
+from ..core.errors import BodyTooLarge
+from ..core.request_journal import journal_of
+from ..providers import PROVIDERS
+from ..settings import DEFAULT_MAX_BODY_SIZE, Settings
+from ..world.fixtures import Fixtures, load_fixtures
+from ..world.state import save_state_file
 from .exposure import ExposureGuard, bounded_receive, declared_too_large
-from .faults import FaultInjector
-from .fixtures import Fixtures, load_fixtures
-from .control.sink import SINK_PREFIX, SinkApp
-from .core.request_journal import journal_of
+from .fault_injector import FaultInjector
 from .mounts import ProviderApp, route_path
-from .reasons import log_refusal, marked_reason, reason_of, with_reason
 from .params import headers_by_name
-from .providers import PROVIDERS
-from .settings import DEFAULT_MAX_BODY_SIZE, Settings
-from .state import save_state_file
+from .reasons import log_refusal, marked_reason, reason_of, with_reason
 
 __all__ = ["create_app", "build_engine", "EmulatorApp"]
 
@@ -45,7 +45,7 @@ class EmulatorApp(Starlette):
     stack and router: the provider apps catch and render every error themselves, and this path
     carries nearly all of the traffic. The mounts stay in `routes` for introspection; everything
     else (the control API, the root redirect, the lifespan) takes the usual way, after the
-    exposure guard's checks (Host, cross-site writes, the control token: `emulator/exposure.py`).
+    exposure guard's checks (Host, cross-site writes, the control token: `emulator/http/exposure.py`).
     Every request's body is bounded by `max_body_size`, on every mount.
     """
 
