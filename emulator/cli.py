@@ -203,7 +203,7 @@ def replay_main(argv: Sequence[str]) -> int:
         base_url = args.target
     else:
         from .child import ChildServer
-        from .fixtures import load_fixtures
+        from .world.fixtures import load_fixtures
 
         try:
             load_fixtures(args.fixtures)
@@ -319,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     settings = parse_settings(arguments)
 
-    from .app import build_engine, create_app
+    from .http.app import build_engine, create_app
 
     try:
         engine = build_engine(settings)
@@ -329,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = create_app(settings, engine=engine)  # first: the app adds what a snapshot restores (sandboxes)
     if settings.state:
         from .core.snapshot import SnapshotError
-        from .state import load_state_file
+        from .world.state import load_state_file
 
         try:
             load_state_file(engine, settings.state)
@@ -337,8 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             reason = " ".join(str(exc).split())  # one line, whatever the problem's text holds
             print(f"telco-emulator: {settings.state}: cannot load the state: {reason}", file=sys.stderr)
             return 2
-    from .exposure import is_loopback_host
-    from .server import emulator_server, uvicorn_config
+    from .http.exposure import is_loopback_host
+    from .http.server import emulator_server, uvicorn_config
 
     try:
         # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets that say so, and
@@ -356,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine.outbox.listening_on(host, port)  # so that no webhook is sent to its own control API
     proxy = None
     if settings.proxy_port is not None:
-        from .proxy import ProxySetupError, prepare_proxy
+        from .proxy.transparent import ProxySetupError, prepare_proxy
 
         try:
             proxy = prepare_proxy(settings.host, settings.proxy_port, settings.proxy_ca_dir)
@@ -366,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     autosaver = None
     served = app
     if settings.state and settings.autosave > 0:
-        from .state import Autosaver, ChangeCounter
+        from .world.state import Autosaver, ChangeCounter
 
         served = counter = ChangeCounter(app)
         autosaver = Autosaver(engine, settings.state, settings.autosave, changes=lambda: counter.count)

@@ -29,7 +29,7 @@ class Settings:
     proxy_ca_dir: str | None = None  # where the proxy's CA lives; None: proxy_ca.default_ca_dir()
     state: str | None = None  # snapshot file: loaded at start when it exists, written at shutdown
     autosave: float = 5.0  # with `state`: seconds between saves while the world changes; 0: only at shutdown
-    # Exposure (see emulator/exposure.py): Host names the control API and the inbox answer
+    # Exposure (see emulator/http/exposure.py): Host names the control API and the inbox answer
     # besides the local ones ("*": any), the token they ask for when set, the largest request
     # body, and how long a request's headers may take to arrive.
     allowed_hosts: tuple[str, ...] = ()

@@ -13,7 +13,7 @@ from ..core.calls import CallOutcome, CallRule
 from ..core.errors import InvalidParameter
 from ..core.lifecycle import InvalidRule
 from ..core.snapshot import call_rule_to_resource
-from ..params import read_params
+from ..http.params import read_params
 from .inputs import engine_of, provider_field, text_field
 
 __all__ = ["ROUTES"]

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from ..core.errors import InvalidParameter, NotFound
 from ..core.models import Call, Leg
 from ..core.phone import parse_e164
-from ..params import read_params
+from ..http.params import read_params
 from ..providers import NAMES
 from .inputs import engine_of, filters, list_page, page_json, same_number, text_field
 from .render import iso

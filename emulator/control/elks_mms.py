@@ -19,7 +19,7 @@ from ..core.engine import Engine
 from ..core.errors import InvalidParameter, MissingParameter
 from ..core.phone import parse_e164
 from ..core.provider import InboundMms
-from ..params import read_params
+from ..http.params import read_params
 from ..providers import PROVIDERS
 from .render import message_json
 

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from ..core.errors import InvalidParameter, NotFound
 from ..core.faults import FAULT_KINDS, Fault
-from ..params import read_params
+from ..http.params import read_params
 from ..providers import NAMES
 
 __all__ = ["ROUTES"]

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 from ..core.errors import InvalidParameter, MissingParameter
 from ..core.store import Collection, Page
-from ..params import engine_of
+from ..http.params import engine_of
 from ..providers import NAMES
 
 __all__ = ["MAX_LIMIT", "SCAN_BUDGET", "engine_of", "limit", "cursor", "list_page", "page_json", "filters", "same_number", "text_field", "provider_field"]

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from ..core import request_journal as rj
 from ..core.errors import InvalidParameter, NotFound
 from ..core.request_journal import RequestJournal, journal_of
-from ..params import read_params
+from ..http.params import read_params
 from .inputs import cursor, engine_of, limit
 from .render import iso
 

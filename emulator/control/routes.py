@@ -25,10 +25,10 @@ from ..core.lifecycle import InvalidRule, Outcome, OutcomeRule
 from ..core.models import Delivery, Message
 from ..core.snapshot import outcome_rule_to_resource
 from ..core.phone import parse_e164
-from ..mounts import provider_app
-from ..params import read_params
+from ..http.mounts import provider_app
+from ..http.params import read_params
 from ..providers import NAMES
-from ..reasons import refused
+from ..http.reasons import refused
 from . import (
     accounts, call_outcomes, calls, elks_mms, faults, media, redeliver, requests, sandboxes, scenarios, seven_tokens,
     seven_tracking, sink, snapshot, ui,

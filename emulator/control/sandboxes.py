@@ -11,9 +11,9 @@ from starlette.routing import Route
 
 from ..core.engine import Engine
 from ..core.errors import InvalidParameter
-from ..params import read_params
+from ..http.params import read_params
 from ..providers import PROVIDERS
-from ..sandboxes import Sandbox, Sandboxes
+from ..world.sandboxes import Sandbox, Sandboxes
 from .render import iso
 
 __all__ = ["ROUTES", "install", "sandboxes_of"]

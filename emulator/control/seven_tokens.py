@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from ..core.engine import Engine
 from ..core.errors import InvalidParameter, MissingParameter, NotFound
-from ..params import read_params
+from ..http.params import read_params
 from ..seven.auth import SCOPES, TOKENS, register_token
 
 __all__ = ["issue_token", "ROUTES"]

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from ..core.engine import Engine
 from ..core.errors import InvalidParameter, MissingParameter
-from ..params import read_params
+from ..http.params import read_params
 from ..seven.short_links import find_link, record_hit
 
 __all__ = ["open_tracking_link", "ROUTES"]

@@ -25,7 +25,7 @@ from starlette.types import Receive, Scope, Send
 from ..core import request_journal as rj
 from ..core.errors import BodyTooLarge, InvalidParameter
 from ..core.request_journal import RequestJournal
-from ..params import read_params
+from ..http.params import read_params
 from .inputs import engine_of
 from .render import error_response, iso
 from .requests import _plain_headers, journal_page

@@ -12,10 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import sandboxes as _sandboxes  # noqa: F401  (registers the sandboxes' snapshot section)
+from ..world import sandboxes as _sandboxes  # noqa: F401  (registers the sandboxes' snapshot section)
 from ..core.errors import MalformedBody, ValidationError
 from ..core import snapshot as snapshots
-from ..params import check_json_depth
+from ..http.params import check_json_depth
 from ..providers import PROVIDERS as _PROVIDERS  # noqa: F401  (registers each provider's snapshot sections)
 
 __all__ = ["ROUTES"]

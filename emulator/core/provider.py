@@ -22,7 +22,7 @@ class FixtureSection:
     """How a provider's section of a fixture file (`elks:`, `seven:`) becomes accounts.
 
     The common fields (id, balance, currency, numbers, subaccounts) are checked by
-    `emulator/fixtures.py`; `check_account` checks the provider's own ones (with the fixture
+    `emulator/world/fixtures.py`; `check_account` checks the provider's own ones (with the fixture
     checker, the account, where it is, and the logins seen so far).
     """
 

@@ -1,7 +1,7 @@
 """The world a fixture file describes, as the engine uses it: prices, outcome rules for messages
 and calls, and the accounts a fresh store starts with.
 
-`emulator/fixtures.py` reads and checks the YAML and builds a `Fixtures` (its subclass knows how
+`emulator/world/fixtures.py` reads and checks the YAML and builds a `Fixtures` (its subclass knows how
 each provider's accounts enter a store); the core only reads these fields, so it never imports
 YAML code or a provider.
 """

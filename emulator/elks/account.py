@@ -43,17 +43,17 @@ def account_json(account: Account) -> dict[str, Any]:
 
 
 async def get_me(request: Request) -> Response:
-    call = await begin(request)
-    return json_response(account_json(call.account))
+    ctx = await begin(request)
+    return json_response(account_json(ctx.account))
 
 
 async def update_me(request: Request) -> Response:
-    call = await begin(request)
-    raw = required_text(call.params, "creditalert").strip()
+    ctx = await begin(request)
+    raw = required_text(ctx.params, "creditalert").strip()
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 15:  # as every other amount: JSON numbers stay exact
         raise InvalidParameter("creditalert", raw, "expected a whole number of 1/10000 units")
-    call.account.attributes["creditalert"] = int(raw)
-    return json_response(account_json(call.account))
+    ctx.account.attributes["creditalert"] = int(raw)
+    return json_response(account_json(ctx.account))
 
 
 ROUTES = [

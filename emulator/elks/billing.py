@@ -100,13 +100,13 @@ def opening_balance(account: Account) -> int | None:
 
 
 async def list_billing(request: Request) -> Response:
-    call = await begin(request)
-    start, end, limit = paging(call.params)
-    rows, has_more = billing_rows(call.engine, call.account, start, end, limit)
+    ctx = await begin(request)
+    start, end, limit = paging(ctx.params)
+    rows, has_more = billing_rows(ctx.engine, ctx.account, start, end, limit)
 
     def render(row: BillingRow) -> dict[str, Any]:
         data: dict[str, Any] = {"id": row.id, "created": timestamp(row.created), "reference": row.reference, "cost": row.cost}
-        if row.account_id != call.account.id:
+        if row.account_id != ctx.account.id:
             data["subaccount"] = row.account_id
         return data
 
@@ -114,9 +114,9 @@ async def list_billing(request: Request) -> Response:
 
 
 async def list_transactions(request: Request) -> Response:
-    call = await begin(request)
-    start, end, limit = paging(call.params)
-    account = call.account
+    ctx = await begin(request)
+    start, end, limit = paging(ctx.params)
+    account = ctx.account
     amount = opening_balance(account)
     rows = []
     if amount is not None and (start is None or account.created < start) and (end is None or account.created > end):

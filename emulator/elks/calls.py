@@ -23,7 +23,7 @@ from ..core.engine import Engine
 from ..core.errors import InvalidParameter, InvalidSender, InvalidWebhookTarget, NotFound, ValidationError
 from ..core.models import INBOUND, Call, Leg, StatusChange
 from ..core.webhook_targets import check_target_url
-from ..params import strict_json
+from ..http.params import strict_json
 from .context import begin
 from .recordings import save_recording
 from .render import json_response, timestamp

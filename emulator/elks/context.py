@@ -9,7 +9,7 @@ from starlette.requests import Request
 
 from ..core.engine import Engine
 from ..core.models import Account
-from ..params import engine_of, read_params
+from ..http.params import engine_of, read_params
 from .auth import authenticate
 
 __all__ = ["RequestContext", "begin"]

@@ -85,20 +85,20 @@ def _own_image(engine: Engine, account: Account, image_id: str) -> ElksImage:
 
 
 async def list_images(request: Request) -> Response:
-    call = await begin(request)
-    start, end, limit = paging(call.params)
-    page = call.engine.store.collection(COLLECTION).page(call.account.id, before=start, after=end, limit=limit)
+    ctx = await begin(request)
+    start, end, limit = paging(ctx.params)
+    page = ctx.engine.store.collection(COLLECTION).page(ctx.account.id, before=start, after=end, limit=limit)
     return json_response(list_json(page.items, page.has_more, image_json))
 
 
 async def get_image(request: Request) -> Response:
-    call = await begin(request)
-    return json_response(image_json(_own_image(call.engine, call.account, request.path_params["id"])))
+    ctx = await begin(request)
+    return json_response(image_json(_own_image(ctx.engine, ctx.account, request.path_params["id"])))
 
 
 async def download_image(request: Request) -> Response:
-    call = await begin(request)
-    image = _own_image(call.engine, call.account, request.path_params["id"])
+    ctx = await begin(request)
+    image = _own_image(ctx.engine, ctx.account, request.path_params["id"])
     if image.data is None or image.filetype is None:
         raise NotFound("Image file", image.id)
     if image.jpeg is None:

@@ -22,7 +22,7 @@ from ..core.engine import Engine, Outgoing
 from ..core.errors import InsufficientBalance, InvalidNumber
 from ..core.models import Attempt, Delivery, Message, Number
 from ..core.phone import parse_e164
-from ..params import strict_json
+from ..http.params import strict_json
 from .render import timestamp
 from .sms import MAX_MESSAGE_LENGTH, is_mms
 

@@ -100,8 +100,8 @@ def _mms_sender(engine: Engine, account: Account, raw: str) -> str:
 
 
 async def send_mms(request: Request) -> Response:
-    call = await begin(request)
-    engine, account, params = call.engine, call.account, call.params
+    ctx = await begin(request)
+    engine, account, params = ctx.engine, ctx.account, ctx.params
     raw_sender = required_text(params, "from")
     to = recipient(params)
     text = optional_text(params, "message") or ""
@@ -130,24 +130,24 @@ def _own_mms(engine: Engine, account: Account, message_id: str) -> Message:
 
 
 async def list_mms(request: Request) -> Response:
-    call = await begin(request)
-    start, end, limit = paging(call.params)
-    page = call.engine.store.messages.page(call.account.id, before=start, after=end, limit=limit, where=is_mms)
+    ctx = await begin(request)
+    start, end, limit = paging(ctx.params)
+    page = ctx.engine.store.messages.page(ctx.account.id, before=start, after=end, limit=limit, where=is_mms)
     return json_response(list_json(page.items, page.has_more, mms_json))
 
 
 async def get_mms(request: Request) -> Response:
-    call = await begin(request)
-    return json_response(mms_json(_own_mms(call.engine, call.account, request.path_params["id"])))
+    ctx = await begin(request)
+    return json_response(mms_json(_own_mms(ctx.engine, ctx.account, request.path_params["id"])))
 
 
 async def delete_mms(request: Request) -> Response:
     """Forget the MMS and its images."""
-    call = await begin(request)
-    message = _own_mms(call.engine, call.account, request.path_params["id"])
-    call.engine.store.messages.remove(message.id)
-    remove_images(call.engine, list(message.attributes.get("images") or []))
-    return json_response({"id": message.id, "deleted": timestamp(call.engine.clock.now())})
+    ctx = await begin(request)
+    message = _own_mms(ctx.engine, ctx.account, request.path_params["id"])
+    ctx.engine.store.messages.remove(message.id)
+    remove_images(ctx.engine, list(message.attributes.get("images") or []))
+    return json_response({"id": message.id, "deleted": timestamp(ctx.engine.clock.now())})
 
 
 ROUTES = [

@@ -119,8 +119,8 @@ def _capabilities(params: dict[str, Any], category: str) -> tuple[str, ...]:
 
 
 async def allocate_number(request: Request) -> Response:
-    call = await begin(request)
-    engine, account, params = call.engine, call.account, call.params
+    ctx = await begin(request)
+    engine, account, params = ctx.engine, ctx.account, ctx.params
     country = required_text(params, "country").strip()
     if not (len(country) == 2 and country.isascii() and country.isalpha()):
         raise ValidationError("country", f"{UNABLE} Unknown country {country!r}: expected a two-letter ISO code.")
@@ -164,27 +164,27 @@ async def allocate_number(request: Request) -> Response:
 
 
 async def list_numbers(request: Request) -> Response:
-    call = await begin(request)
-    start, end, limit = paging(call.params)
-    page = call.engine.store.numbers.page(
-        call.account.id, before=start, after=end, limit=limit, where=lambda n: n.provider == "elks"
+    ctx = await begin(request)
+    start, end, limit = paging(ctx.params)
+    page = ctx.engine.store.numbers.page(
+        ctx.account.id, before=start, after=end, limit=limit, where=lambda n: n.provider == "elks"
     )
-    now = call.engine.clock.now()
+    now = ctx.engine.clock.now()
     return json_response(list_json(page.items, page.has_more, lambda n: number_json(n, now)))
 
 
 async def get_number(request: Request) -> Response:
-    call = await begin(request)
-    number = own_number(call.engine, call.account, request.path_params["id"])
-    return json_response(number_json(number, call.engine.clock.now()))
+    ctx = await begin(request)
+    number = own_number(ctx.engine, ctx.account, request.path_params["id"])
+    return json_response(number_json(number, ctx.engine.clock.now()))
 
 
 async def update_number(request: Request) -> Response:
-    call = await begin(request)
-    engine = call.engine
-    number = own_number(engine, call.account, request.path_params["id"])
-    settings = _settings(call.params)
-    active = yes_no(call.params, "active")
+    ctx = await begin(request)
+    engine = ctx.engine
+    number = own_number(engine, ctx.account, request.path_params["id"])
+    settings = _settings(ctx.params)
+    active = yes_no(ctx.params, "active")
     if not settings and active is None:
         raise ValidationError("body", f"Unable to change number. Give at least one of {', '.join(UPDATABLE)}.")
     if not number.active:

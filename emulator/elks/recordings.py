@@ -117,11 +117,11 @@ def _own_recording(engine: Engine, account_id: str, recording_id: str) -> Record
 
 
 async def list_recordings(request: Request) -> Response:
-    call = await begin(request)
-    start, end, limit = paging(call.params)
-    oldest = call.engine.clock.now() - KEPT_FOR - 1  # older recordings are gone
-    page = call.engine.store.collection("recordings").page(
-        call.account.id, before=start, after=oldest if end is None else max(end, oldest), limit=limit,
+    ctx = await begin(request)
+    start, end, limit = paging(ctx.params)
+    oldest = ctx.engine.clock.now() - KEPT_FOR - 1  # older recordings are gone
+    page = ctx.engine.store.collection("recordings").page(
+        ctx.account.id, before=start, after=oldest if end is None else max(end, oldest), limit=limit,
         where=lambda r: r.provider == "elks",
     )
     body: dict[str, Any] = {"data": [recording_json(r) for r in page.items]}
@@ -131,13 +131,13 @@ async def list_recordings(request: Request) -> Response:
 
 
 async def get_recording(request: Request) -> Response:
-    call = await begin(request)
-    return json_response(recording_json(_own_recording(call.engine, call.account.id, request.path_params["id"])))
+    ctx = await begin(request)
+    return json_response(recording_json(_own_recording(ctx.engine, ctx.account.id, request.path_params["id"])))
 
 
 async def get_recording_wav(request: Request) -> Response:
-    call = await begin(request)
-    recording = _own_recording(call.engine, call.account.id, request.path_params["id"])
+    ctx = await begin(request)
+    recording = _own_recording(ctx.engine, ctx.account.id, request.path_params["id"])
     return Response(wav_bytes(recording.duration), media_type="audio/wav")
 
 

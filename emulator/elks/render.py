@@ -13,7 +13,7 @@ from starlette.responses import Response
 from ..core import errors
 from ..core.clock import micros_of, utc_text
 from ..core.models import INBOUND, Message
-from ..responses import JSONBody
+from ..http.responses import JSONBody
 
 __all__ = ["timestamp", "error_response", "fault_answer", "sms_json", "json_response", "list_json", "STATUS_NAMES", "NOT_FOUND_TEXTS"]
 
@@ -112,7 +112,7 @@ _FAULT_TEXTS = {
 
 
 def fault_answer(status: int) -> tuple[bytes, str]:
-    """(body, content type) of an injected fault (`emulator/faults.py`)."""
+    """(body, content type) of an injected fault (`emulator/http/fault_injector.py`)."""
     return _FAULT_TEXTS.get(status, "Request failed.").encode(), "text/plain; charset=utf-8"
 
 

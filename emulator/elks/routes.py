@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..core.engine import Engine
 from ..core.errors import EmulatorError, MethodNotAllowed, RouteNotFound
 from ..core.webhooks import RetryPolicy
-from ..mounts import provider_app
+from ..http.mounts import provider_app
 from . import account, billing, calls, images, inbound, mms, numbers, recordings, sms, subaccounts
 from .render import error_response, text_error
 

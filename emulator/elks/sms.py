@@ -34,8 +34,8 @@ NO_ALPHA_SENDER_REGIONS = frozenset({"US"})
 
 
 async def send_sms(request: Request) -> Response:
-    call = await begin(request)
-    engine, account, params = call.engine, call.account, call.params
+    ctx = await begin(request)
+    engine, account, params = ctx.engine, ctx.account, ctx.params
     raw_sender = required_text(params, "from")
     to = recipient(params)
     text = required_text(params, "message")
@@ -67,11 +67,11 @@ async def send_sms(request: Request) -> Response:
 
 
 async def list_sms(request: Request) -> Response:
-    call = await begin(request)
-    start, end, limit = paging(call.params)
-    to_filter = optional_text(call.params, "to")
+    ctx = await begin(request)
+    start, end, limit = paging(ctx.params)
+    to_filter = optional_text(ctx.params, "to")
     where = (lambda m: not is_mms(m) and m.recipient == to_filter) if to_filter else (lambda m: not is_mms(m))
-    page = call.engine.store.messages.page(call.account.id, before=start, after=end, limit=limit, where=where)
+    page = ctx.engine.store.messages.page(ctx.account.id, before=start, after=end, limit=limit, where=where)
     body: dict = {"data": [sms_json(m) for m in page.items]}
     if page.has_more:
         body["next"] = timestamp(page.items[-1].created)
@@ -86,15 +86,15 @@ def _own_message(engine: Engine, account_id: str, message_id: str) -> Message:
 
 
 async def get_sms(request: Request) -> Response:
-    call = await begin(request)
-    return json_response(sms_json(_own_message(call.engine, call.account.id, request.path_params["id"])))
+    ctx = await begin(request)
+    return json_response(sms_json(_own_message(ctx.engine, ctx.account.id, request.path_params["id"])))
 
 
 async def delete_sms(request: Request) -> Response:
-    call = await begin(request)
-    message = _own_message(call.engine, call.account.id, request.path_params["id"])
-    call.engine.store.messages.remove(message.id)
-    return json_response({"id": message.id, "deleted": timestamp(call.engine.clock.now())})
+    ctx = await begin(request)
+    message = _own_message(ctx.engine, ctx.account.id, request.path_params["id"])
+    ctx.engine.store.messages.remove(message.id)
+    return json_response({"id": message.id, "deleted": timestamp(ctx.engine.clock.now())})
 
 
 def is_mms(message: Message) -> bool:

@@ -79,12 +79,12 @@ def _set_limit(account: Account, limit: int | str) -> None:
 
 
 async def list_subaccounts(request: Request) -> Response:
-    call = await begin(request)
-    parent = _main_account(call.account)
-    start, end, limit = paging(call.params)
-    only_active = yes_no(call.params, "active")
+    ctx = await begin(request)
+    parent = _main_account(ctx.account)
+    start, end, limit = paging(ctx.params)
+    only_active = yes_no(ctx.params, "active")
     newest_first = sorted(
-        (a for a in call.engine.store.accounts.values() if a.parent_id == parent.id),
+        (a for a in ctx.engine.store.accounts.values() if a.parent_id == parent.id),
         key=lambda a: (a.created, a.id),
         reverse=True,
     )
@@ -98,9 +98,9 @@ async def list_subaccounts(request: Request) -> Response:
 
 
 async def create_subaccount(request: Request) -> Response:
-    call = await begin(request)
-    engine, params = call.engine, call.params
-    parent = _main_account(call.account)
+    ctx = await begin(request)
+    engine, params = ctx.engine, ctx.params
+    parent = _main_account(ctx.account)
     required_text(params, "name")
     name = label(params, "name", MAX_NAME_LENGTH)
     if name is None or name == CLEAR:
@@ -124,15 +124,15 @@ async def create_subaccount(request: Request) -> Response:
 
 
 async def get_subaccount(request: Request) -> Response:
-    call = await begin(request)
-    parent = _main_account(call.account)
-    return json_response(subaccount_json(_own_subaccount(call.engine, parent, request.path_params["id"])))
+    ctx = await begin(request)
+    parent = _main_account(ctx.account)
+    return json_response(subaccount_json(_own_subaccount(ctx.engine, parent, request.path_params["id"])))
 
 
 async def update_subaccount(request: Request) -> Response:
-    call = await begin(request)
-    engine, params = call.engine, call.params
-    parent = _main_account(call.account)
+    ctx = await begin(request)
+    engine, params = ctx.engine, ctx.params
+    parent = _main_account(ctx.account)
     subaccount = _own_subaccount(engine, parent, request.path_params["id"])
     name = label(params, "name", MAX_NAME_LENGTH)
     if name == CLEAR:

@@ -14,7 +14,7 @@ from ..core.models import Account
 from ..core.phone import ParsedNumber, parse_e164
 from ..core.store import Store
 from ..core.webhook_targets import check_target_url
-from ..params import strict_json
+from ..http.params import strict_json
 from .render import parse_timestamp
 from .voice_actions import check_action_targets
 

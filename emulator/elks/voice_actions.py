@@ -40,7 +40,7 @@ from ..core.errors import InvalidNumber, InvalidWebhookTarget
 from ..core.models import INBOUND, Attempt, Call, Delivery, Leg
 from ..core.phone import parse_e164, region_of
 from ..core.webhook_targets import check_target_url, target_url_problem
-from ..params import strict_json
+from ..http.params import strict_json
 from .number_pool import category_of
 from .render import timestamp
 

@@ -13,10 +13,10 @@ __all__ = ["get_balance", "ROUTES"]
 
 
 async def get_balance(request: Request) -> Response:
-    call = await begin(request)
-    if call.as_json:
-        return json_response({"amount": euros(call.account.balance), "currency": call.account.currency})
-    return text_response(euro_text(call.account.balance))
+    ctx = await begin(request)
+    if ctx.as_json:
+        return json_response({"amount": euros(ctx.account.balance), "currency": ctx.account.currency})
+    return text_response(euro_text(ctx.account.balance))
 
 
 ROUTES = [Route("/balance", get_balance, methods=["GET"])]

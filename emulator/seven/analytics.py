@@ -159,8 +159,8 @@ def analytics(engine: Engine, account: Account, group: str, params: dict[str, An
 
 def _handler(group: str):
     async def handle(request: Request) -> Response:
-        call = await begin(request)
-        return json_response(analytics(call.engine, call.account, group, call.params))
+        ctx = await begin(request)
+        return json_response(analytics(ctx.engine, ctx.account, group, ctx.params))
 
     handle.__name__ = f"analytics_by_{group}"
     return handle
@@ -168,11 +168,11 @@ def _handler(group: str):
 
 async def legacy_analytics(request: Request) -> Response:
     """`GET /api/analytics?group_by=date|label|subaccount|country` (default `date`)."""
-    call = await begin(request)
-    group = (text(call.params, "group_by") or "").strip().lower() or "date"
+    ctx = await begin(request)
+    group = (text(ctx.params, "group_by") or "").strip().lower() or "date"
     if group not in GROUPS:
         raise InvalidParameter("group_by", group, f"expected one of {', '.join(GROUPS)}")
-    return json_response(analytics(call.engine, call.account, group, call.params))
+    return json_response(analytics(ctx.engine, ctx.account, group, ctx.params))
 
 
 ROUTES = [Route(f"/analytics/{group}", _handler(group), methods=["GET"]) for group in GROUPS] + [

@@ -199,10 +199,10 @@ def _ordered(found: list[Contact], order_by: str, descending: bool) -> list[Cont
 
 
 async def list_contacts(request: Request) -> Response:
-    call = await begin(request)
-    if "action" in call.params:
-        return _legacy(request, call)
-    params = call.params
+    ctx = await begin(request)
+    if "action" in ctx.params:
+        return _legacy(request, ctx)
+    params = ctx.params
     limit, offset = window(params, DEFAULT_LIMIT, MAX_LIMIT)
     group_id = whole_number(params, "group_id", 0, 0) or None
     search = (text(params, "search") or "").strip().casefold()
@@ -212,7 +212,7 @@ async def list_contacts(request: Request) -> Response:
     direction = (text(params, "order_direction") or "").strip().lower() or "asc"
     if direction not in ("asc", "desc"):
         raise InvalidParameter("order_direction", direction, "expected asc or desc")
-    found = contacts_of(call.engine.store, call.account.id)
+    found = contacts_of(ctx.engine.store, ctx.account.id)
     if group_id is not None:
         found = [c for c in found if group_id in c.groups]
     if search:
@@ -227,14 +227,14 @@ def _searchable(contact: Contact) -> list[str]:
 
 
 async def create_contact(request: Request) -> Response:
-    call = await begin(request)
-    engine = call.engine
-    if "action" in call.params:  # a legacy call (action=read|write|del), never a new contact
-        return _legacy(request, call)
-    changes = _changes(engine, call.account.id, call.params)
+    ctx = await begin(request)
+    engine = ctx.engine
+    if "action" in ctx.params:  # a legacy call (action=read|write|del), never a new contact
+        return _legacy(request, ctx)
+    changes = _changes(engine, ctx.account.id, ctx.params)
     contact = Contact(
         id=engine.ids.sequence("seven.contact", FIRST_CONTACT_ID),
-        account_id=call.account.id,
+        account_id=ctx.account.id,
         created=engine.clock.stamp(),
         properties={name: None for name in PROPERTY_NAMES},
     )
@@ -243,30 +243,30 @@ async def create_contact(request: Request) -> Response:
     return json_response(contact_json(contact))
 
 
-def _legacy(request: Request, call: RequestContext) -> Response:
+def _legacy(request: Request, ctx: RequestContext) -> Response:
     from .legacy_contacts import legacy_action  # that module builds on this one
 
     answer_in(request.scope, LEGACY_STYLE)
-    return legacy_action(call)
+    return legacy_action(ctx)
 
 
 async def get_contact(request: Request) -> Response:
-    call = await begin(request)
-    return json_response(contact_json(_contact(request, call.engine, call.account.id)))
+    ctx = await begin(request)
+    return json_response(contact_json(_contact(request, ctx.engine, ctx.account.id)))
 
 
 async def update_contact(request: Request) -> Response:
-    call = await begin(request)
-    contact = _contact(request, call.engine, call.account.id)
-    changes = _changes(call.engine, call.account.id, call.params)
-    _apply(call.engine, contact, changes)
+    ctx = await begin(request)
+    contact = _contact(request, ctx.engine, ctx.account.id)
+    changes = _changes(ctx.engine, ctx.account.id, ctx.params)
+    _apply(ctx.engine, contact, changes)
     return json_response(contact_json(contact))
 
 
 async def delete_contact(request: Request) -> Response:
-    call = await begin(request)
-    contact = _contact(request, call.engine, call.account.id)
-    contacts(call.engine.store).remove(str(contact.id))
+    ctx = await begin(request)
+    contact = _contact(request, ctx.engine, ctx.account.id)
+    contacts(ctx.engine.store).remove(str(contact.id))
     return json_response({"success": True})
 
 

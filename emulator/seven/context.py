@@ -13,8 +13,8 @@ from starlette.requests import Request
 from ..core.engine import Engine
 from ..core.errors import PermissionDenied
 from ..core.models import Account
-from ..mounts import route_path
-from ..params import engine_of, read_params
+from ..http.mounts import route_path
+from ..http.params import engine_of, read_params
 from .auth import identify, require_scope
 from .request_signing import carries_signature, verify_request
 from .render import CODE_STYLE, REST_STYLE

@@ -61,20 +61,20 @@ def _group(request: Request, engine: Engine, account_id: str) -> Group:
 
 
 async def list_groups(request: Request) -> Response:
-    call = await begin(request)
-    limit, offset = window(call.params, DEFAULT_LIMIT, MAX_LIMIT)
-    counts = _member_counts(call.engine.store, call.account.id)
-    page, metadata = paged(groups_of(call.engine.store, call.account.id), limit, offset)
+    ctx = await begin(request)
+    limit, offset = window(ctx.params, DEFAULT_LIMIT, MAX_LIMIT)
+    counts = _member_counts(ctx.engine.store, ctx.account.id)
+    page, metadata = paged(groups_of(ctx.engine.store, ctx.account.id), limit, offset)
     return json_response({"data": [group_json(g, counts.get(g.id, 0)) for g in page], "pagingMetadata": metadata})
 
 
 async def create_group(request: Request) -> Response:
-    call = await begin(request)
-    engine = call.engine
-    name = _name(call.params)
+    ctx = await begin(request)
+    engine = ctx.engine
+    name = _name(ctx.params)
     group = Group(
         id=engine.ids.sequence("seven.group", FIRST_GROUP_ID),
-        account_id=call.account.id,
+        account_id=ctx.account.id,
         name=name,
         created=engine.clock.stamp(),
     )
@@ -83,24 +83,24 @@ async def create_group(request: Request) -> Response:
 
 
 async def get_group(request: Request) -> Response:
-    call = await begin(request)
-    group = _group(request, call.engine, call.account.id)
-    return json_response(group_json(group, _member_counts(call.engine.store, call.account.id).get(group.id, 0)))
+    ctx = await begin(request)
+    group = _group(request, ctx.engine, ctx.account.id)
+    return json_response(group_json(group, _member_counts(ctx.engine.store, ctx.account.id).get(group.id, 0)))
 
 
 async def update_group(request: Request) -> Response:
-    call = await begin(request)
-    group = _group(request, call.engine, call.account.id)
-    group.name = _name(call.params)
-    return json_response(group_json(group, _member_counts(call.engine.store, call.account.id).get(group.id, 0)))
+    ctx = await begin(request)
+    group = _group(request, ctx.engine, ctx.account.id)
+    group.name = _name(ctx.params)
+    return json_response(group_json(group, _member_counts(ctx.engine.store, ctx.account.id).get(group.id, 0)))
 
 
 async def delete_group(request: Request) -> Response:
-    call = await begin(request)
-    store = call.engine.store
-    group = _group(request, call.engine, call.account.id)
-    delete_members = boolean(call.params, "delete_contacts")
-    for contact in contacts_of(store, call.account.id):
+    ctx = await begin(request)
+    store = ctx.engine.store
+    group = _group(request, ctx.engine, ctx.account.id)
+    delete_members = boolean(ctx.params, "delete_contacts")
+    for contact in contacts_of(store, ctx.account.id):
         if group.id not in contact.groups:
             continue
         if delete_members:

@@ -67,8 +67,8 @@ async def list_hooks(request: Request) -> Response:
     return _list(await begin(request))
 
 
-def _list(call: RequestContext) -> Response:
-    page = call.engine.store.hooks.page(call.account.id, limit=10_000)
+def _list(ctx: RequestContext) -> Response:
+    page = ctx.engine.store.hooks.page(ctx.account.id, limit=10_000)
     return json_response({"success": True, "code": None, "hooks": [_hook_json(h) for h in reversed(page.items)]})
 
 
@@ -76,8 +76,8 @@ async def create_hook(request: Request) -> Response:
     return _create(await begin(request))
 
 
-def _create(call: RequestContext) -> Response:
-    params = call.params
+def _create(ctx: RequestContext) -> Response:
+    params = ctx.params
     target_url = text(params, "target_url")
     if not target_url:
         raise MissingParameter("target_url")
@@ -97,11 +97,11 @@ def _create(call: RequestContext) -> Response:
             if line.strip() and ":" not in line:
                 raise ValidationError("headers", "each custom header must be written 'Name: value'")
         check_custom_headers("headers", headers)
-    engine = call.engine
+    engine = ctx.engine
     hook = Hook(
         id=engine.ids.sequence("seven.hook", FIRST_HOOK_ID),
         provider="seven",
-        account_id=call.account.id,
+        account_id=ctx.account.id,
         target_url=target_url,
         event_type=event_type,
         request_method=method,
@@ -109,7 +109,7 @@ def _create(call: RequestContext) -> Response:
         event_filter=event_filter,
         headers=headers,
     )
-    engine.store.hooks.add(str(hook.id), call.account.id, hook.created, hook)
+    engine.store.hooks.add(str(hook.id), ctx.account.id, hook.created, hook)
     return json_response({"success": True, "id": hook.id})
 
 
@@ -117,14 +117,14 @@ async def delete_hook(request: Request) -> Response:
     return _delete(await begin(request))
 
 
-def _delete(call: RequestContext) -> Response:
-    raw = text(call.params, "id")
+def _delete(ctx: RequestContext) -> Response:
+    raw = text(ctx.params, "id")
     if raw is None or raw.strip() == "":
         raise MissingParameter("id")
-    hook = call.engine.store.hooks.get(raw.strip())
-    if hook is None or hook.account_id != call.account.id:
+    hook = ctx.engine.store.hooks.get(raw.strip())
+    if hook is None or hook.account_id != ctx.account.id:
         raise NotFound("hook", raw)
-    call.engine.store.hooks.remove(str(hook.id))
+    ctx.engine.store.hooks.remove(str(hook.id))
     return json_response({"success": True})
 
 
@@ -222,13 +222,13 @@ def install(engine: Engine) -> None:
 _ACTIONS = {"read": _list, "subscribe": _create, "unsubscribe": _delete}
 
 
-def _by_action(call: RequestContext, default) -> Response:
-    action = (text(call.params, "action") or "").strip().lower()
+def _by_action(ctx: RequestContext, default) -> Response:
+    action = (text(ctx.params, "action") or "").strip().lower()
     if not action:
-        return default(call)
+        return default(ctx)
     if action not in _ACTIONS:
         raise InvalidParameter("action", action, "expected read, subscribe or unsubscribe")
-    return _ACTIONS[action](call)
+    return _ACTIONS[action](ctx)
 
 
 async def hooks_by_get(request: Request) -> Response:

@@ -200,8 +200,8 @@ def journal(engine: Engine, account: Account, kind: str, params: dict[str, Any])
 
 def _handler(kind: str):
     async def handle(request: Request) -> Response:
-        call = await begin(request)
-        return json_response(journal(call.engine, call.account, kind, call.params))
+        ctx = await begin(request)
+        return json_response(journal(ctx.engine, ctx.account, kind, ctx.params))
 
     handle.__name__ = f"journal_{kind}"
     return handle
@@ -209,13 +209,13 @@ def _handler(kind: str):
 
 async def legacy_journal(request: Request) -> Response:
     """`GET /api/journal?type=outbound|inbound|replies|voice`, as older clients call it."""
-    call = await begin(request)
-    kind = (text(call.params, "type") or "").strip().lower()
+    ctx = await begin(request)
+    kind = (text(ctx.params, "type") or "").strip().lower()
     if not kind:
         raise MissingParameter("type")
     if kind not in KINDS:
         raise InvalidParameter("type", kind, f"expected one of {', '.join(KINDS)}")
-    return json_response(journal(call.engine, call.account, kind, call.params))
+    return json_response(journal(ctx.engine, ctx.account, kind, ctx.params))
 
 
 ROUTES = [Route(f"/journal/{kind}", _handler(kind), methods=["GET"]) for kind in KINDS] + [

@@ -41,33 +41,33 @@ def _row(contact: Contact) -> tuple[str, str, str]:
     return str(contact.id), contact.fullname or "", contact.properties.get("mobile_number") or ""
 
 
-def _read(call: RequestContext) -> Response:
-    raw_id = text(call.params, "id")
+def _read(ctx: RequestContext) -> Response:
+    raw_id = text(ctx.params, "id")
     if raw_id is not None and raw_id.strip():
-        contact = find_contact(call.engine.store, call.account.id, raw_id)
+        contact = find_contact(ctx.engine.store, ctx.account.id, raw_id)
         if contact is None:
             raise NotFound("contact", raw_id)
         found = [contact]
     else:
-        found = contacts_of(call.engine.store, call.account.id)
+        found = contacts_of(ctx.engine.store, ctx.account.id)
     rows = [_row(contact) for contact in found]
-    if call.as_json:
+    if ctx.as_json:
         return json_response([{"ID": id_, "Name": name, "Number": number} for id_, name, number in rows])
     out = io.StringIO()
     csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
     return text_response(out.getvalue().rstrip("\n"))
 
 
-def _write(call: RequestContext) -> Response:
-    engine, account_id = call.engine, call.account.id
-    raw_id = text(call.params, "id")
+def _write(ctx: RequestContext) -> Response:
+    engine, account_id = ctx.engine, ctx.account.id
+    raw_id = text(ctx.params, "id")
     contact = None
     if raw_id is not None and raw_id.strip() not in ("", "0"):
         contact = find_contact(engine.store, account_id, raw_id)
         if contact is None:
             raise NotFound("contact", raw_id)
-    fields = {_FIELDS[name]: value for name, value in call.params.items() if name in _FIELDS}
-    if "nick" in call.params:
+    fields = {_FIELDS[name]: value for name, value in ctx.params.items() if name in _FIELDS}
+    if "nick" in ctx.params:
         fields["lastname"] = None  # the nick is the whole name
     changes = _changes(engine, account_id, fields)  # checked whole before anything changes
     if contact is None:
@@ -81,26 +81,26 @@ def _write(call: RequestContext) -> Response:
         contacts(engine.store).add(str(contact.id), account_id, contact.created, contact)
     else:
         _apply(engine, contact, changes)
-    if call.as_json:
+    if ctx.as_json:
         return json_response({"return": SUCCESS, "id": contact.id})
     return text_response(f"{SUCCESS}\n{contact.id}")
 
 
-def _delete(call: RequestContext) -> Response:
-    raw_id = text(call.params, "id")
+def _delete(ctx: RequestContext) -> Response:
+    raw_id = text(ctx.params, "id")
     if raw_id is None or not raw_id.strip():
         raise MissingParameter("id")
-    contact = find_contact(call.engine.store, call.account.id, raw_id)
+    contact = find_contact(ctx.engine.store, ctx.account.id, raw_id)
     if contact is None:
         raise NotFound("contact", raw_id)
-    contacts(call.engine.store).remove(str(contact.id))
-    return json_response({"return": SUCCESS}) if call.as_json else text_response(SUCCESS)
+    contacts(ctx.engine.store).remove(str(contact.id))
+    return json_response({"return": SUCCESS}) if ctx.as_json else text_response(SUCCESS)
 
 
-def legacy_action(call: RequestContext) -> Response:
+def legacy_action(ctx: RequestContext) -> Response:
     """Answer a request to `/contacts` that carries `action`."""
-    action = (text(call.params, "action") or "").strip().lower()
+    action = (text(ctx.params, "action") or "").strip().lower()
     handler = {"read": _read, "write": _write, "del": _delete}.get(action)
     if handler is None:
         raise InvalidParameter("action", action, "expected read, write or del")
-    return handler(call)
+    return handler(ctx)

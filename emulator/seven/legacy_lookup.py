@@ -36,15 +36,15 @@ def network_short_name(answer: dict[str, Any]) -> str:
 
 
 async def legacy_lookup(request: Request) -> Response:
-    call = await begin(request)
-    kind = (text(call.params, "type") or "").strip().lower()
+    ctx = await begin(request)
+    kind = (text(ctx.params, "type") or "").strip().lower()
     if not kind:
         raise MissingParameter("type")
     if kind not in TYPES:
         raise InvalidParameter("type", kind, f"expected one of {', '.join(TYPES)}")
-    numbers = _numbers(call.params)
-    status, body = perform(call.engine, call.account, kind, numbers)
-    if kind != "mnp" or call.as_json:
+    numbers = _numbers(ctx.params)
+    status, body = perform(ctx.engine, ctx.account, kind, numbers)
+    if kind != "mnp" or ctx.as_json:
         return json_response(body, status)
     answers = body if isinstance(body, list) else [body]
     if status != 200:

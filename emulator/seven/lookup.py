@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..reasons import refused
+from ..http.reasons import refused
 from ..core.engine import Engine
 from ..core.errors import InvalidNumber, InvalidParameter, MissingParameter
 from ..core.models import Account
@@ -290,9 +290,9 @@ def perform(engine: Engine, account: Account, kind: str, raws: list[str]) -> tup
 
 def _handler(kind: str):
     async def handle(request: Request) -> Response:
-        call = await begin(request)
-        numbers = _numbers(call.params)
-        status, body = perform(call.engine, call.account, kind, numbers)
+        ctx = await begin(request)
+        numbers = _numbers(ctx.params)
+        status, body = perform(ctx.engine, ctx.account, kind, numbers)
         if status >= 400:
             bad = ", ".join(repr(raw[:40]) for raw in numbers if _parse(raw) is None)
             return refused(json_response(body, status), f"number: {bad} is not a phone number; nothing was looked up or billed")

@@ -155,8 +155,8 @@ def _region_param(params: dict[str, Any]) -> str | None:
 
 
 async def list_available(request: Request) -> Response:
-    call = await begin(request)
-    engine, params = call.engine, call.params
+    ctx = await begin(request)
+    engine, params = ctx.engine, ctx.params
     region = _region_param(params)
     wanted = {feature: boolean(params, f"features_{feature}") for feature in ("sms", "a2p_sms", "voice")}
     listed = []
@@ -179,8 +179,8 @@ def _next_number_id(engine: Engine, e164: str) -> str:
 
 
 async def order(request: Request) -> Response:
-    call = await begin(request)
-    engine, account, params = call.engine, call.account, call.params
+    ctx = await begin(request)
+    engine, account, params = ctx.engine, ctx.account, ctx.params
     raw = text(params, "number")
     if raw is None or raw.strip() == "":
         raise MissingParameter("number")
@@ -284,14 +284,14 @@ def _find(engine: Engine, account: Account, raw: str) -> Number:
 
 
 async def list_active(request: Request) -> Response:
-    call = await begin(request)
-    return json_response({"activeNumbers": [_active_json(call.engine, n) for n in _active_numbers(call.engine, call.account)]})
+    ctx = await begin(request)
+    return json_response({"activeNumbers": [_active_json(ctx.engine, n) for n in _active_numbers(ctx.engine, ctx.account)]})
 
 
 async def get_active(request: Request) -> Response:
-    call = await begin(request)
-    number = _find(call.engine, call.account, request.path_params["number"])
-    return json_response(_active_json(call.engine, number))
+    ctx = await begin(request)
+    number = _find(ctx.engine, ctx.account, request.path_params["number"])
+    return json_response(_active_json(ctx.engine, number))
 
 
 def _forward_numbers(values: list[str]) -> list[str]:
@@ -313,9 +313,9 @@ def _forward_urls(values: list[str]) -> list[str]:
 
 
 async def update_active(request: Request) -> Response:
-    call = await begin(request)
-    number = _find(call.engine, call.account, request.path_params["number"])
-    params = call.params
+    ctx = await begin(request)
+    number = _find(ctx.engine, ctx.account, request.path_params["number"])
+    params = ctx.params
     changes: dict[str, Any] = {}
     friendly_name = text(params, "friendly_name")
     if friendly_name is not None:
@@ -327,7 +327,7 @@ async def update_active(request: Request) -> Response:
         if values is not None:
             changes[name] = check(values)
     number.attributes.update(changes)
-    return json_response(_active_json(call.engine, number))
+    return json_response(_active_json(ctx.engine, number))
 
 
 def _add_months(moment_: datetime, months: int) -> datetime:
@@ -358,10 +358,10 @@ def _expire(engine: Engine, number_id: str, expires: int) -> None:
 
 
 async def delete_active(request: Request) -> Response:
-    call = await begin(request)
-    engine = call.engine
-    number = _find(engine, call.account, request.path_params["number"])
-    immediately = boolean(call.params, "delete_immediately")
+    ctx = await begin(request)
+    engine = ctx.engine
+    number = _find(engine, ctx.account, request.path_params["number"])
+    immediately = boolean(ctx.params, "delete_immediately")
     if immediately:
         number.active = False
         number.attributes["expires"] = engine.clock.now()

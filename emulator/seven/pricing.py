@@ -131,13 +131,13 @@ def _csv(countries: list[dict[str, Any]]) -> str:
 
 
 async def get_pricing(request: Request) -> Response:
-    call = await begin(request)
-    raw_country = (text(call.params, "country") or "").strip()
+    ctx = await begin(request)
+    raw_country = (text(ctx.params, "country") or "").strip()
     country = raw_country.upper() or None
-    output = (text(call.params, "format") or "").strip().lower() or "json"
+    output = (text(ctx.params, "format") or "").strip().lower() or "json"
     if output not in ("json", "csv"):
         raise InvalidParameter("format", output, "expected json or csv")
-    countries = price_list(call.engine.prices["seven"], country)
+    countries = price_list(ctx.engine.prices["seven"], country)
     if output == "csv":
         return Response(_csv(countries), media_type="text/csv; charset=utf-8")
     return json_response({

@@ -102,8 +102,8 @@ def _message_json(message: Message | None, item: Outgoing, price: int, fallback:
 
 
 async def send_rcs(request: Request) -> Response:
-    call = await begin(request)
-    engine, account, params = call.engine, call.account, call.params
+    ctx = await begin(request)
+    engine, account, params = ctx.engine, ctx.account, ctx.params
     numbers = recipients_for(params, engine.store, account)
     body = required(params, "text")
     if len(body) > MAX_TEXT_LENGTH:
@@ -152,12 +152,12 @@ async def send_rcs(request: Request) -> Response:
 
 async def delete_rcs(request: Request) -> Response:
     """Cancel a scheduled RCS message (or its SMS fallback); the price is refunded."""
-    call = await begin(request)
+    ctx = await begin(request)
     message_id = request.path_params["id"]
-    message = call.engine.store.messages.get(message_id)
-    if message is None or message.account_id != call.account.id or not is_rcs(message):
+    message = ctx.engine.store.messages.get(message_id)
+    if message is None or message.account_id != ctx.account.id or not is_rcs(message):
         raise NotFound("RCS message", message_id)
-    if not call.engine.cancel_scheduled(call.account, [message_id]):
+    if not ctx.engine.cancel_scheduled(ctx.account, [message_id]):
         raise Conflict("The message has already been sent and cannot be deleted.")
     return json_response({"success": True})
 
@@ -181,15 +181,15 @@ def _last_received(engine: Engine, account: Account) -> Message:
 async def send_event(request: Request) -> Response:
     """`IS_TYPING` or `READ` to a phone: by number (`to`) or for a message (`msg_id`; by
     default the newest RCS message received)."""
-    call = await begin(request)
-    engine, account = call.engine, call.account
-    event = (text(call.params, "event") or "").strip()
+    ctx = await begin(request)
+    engine, account = ctx.engine, ctx.account
+    event = (text(ctx.params, "event") or "").strip()
     if not event:
         raise MissingParameter("event")
     if event not in RCS_EVENTS:
         raise InvalidParameter("event", event, "expected IS_TYPING or READ")
-    raw_to = (text(call.params, "to") or "").strip()
-    raw_id = (text(call.params, "msg_id") or "").strip()
+    raw_to = (text(ctx.params, "to") or "").strip()
+    raw_id = (text(ctx.params, "msg_id") or "").strip()
     phone = parse_loose(raw_to, "to") if raw_to else None
     if phone is not None and not rcs_capabilities(engine, phone):
         raise NotRcsCapable(phone, "")

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from ..core import errors
 from ..core.clock import utc_text
-from ..responses import JSONBody
+from ..http.responses import JSONBody
 from .request_signing import SignatureRejected
 
 __all__ = [
@@ -146,7 +146,7 @@ def crash_response() -> Response:
 
 
 def fault_answer(status: int) -> tuple[bytes, str]:
-    """(body, content type) of an injected fault (`emulator/faults.py`)."""
+    """(body, content type) of an injected fault (`emulator/http/fault_injector.py`)."""
     message = "Too many requests" if status == 429 else "Service unavailable"
     return json.dumps(_failure(str(status), message)).encode(), "application/json"
 

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp
 from ..core.engine import Engine
 from ..core.errors import EmulatorError
 from ..core.webhooks import RetryPolicy
-from ..mounts import provider_app
+from ..http.mounts import provider_app
 from . import (
     account, analytics, contacts, groups, hooks, inbound, journal, legacy_lookup, lookup, numbers, pricing, rcs, sms,
     status, subaccounts, voice, voice_validation,

@@ -98,8 +98,8 @@ def _linked_batch(engine: Engine, account_id: str, numbers: list, from_: str, bo
 
 
 async def send_sms(request: Request) -> Response:
-    call = await begin(request)
-    engine, account, params = call.engine, call.account, call.params
+    ctx = await begin(request)
+    engine, account, params = ctx.engine, ctx.account, ctx.params
     numbers = recipients_for(params, engine.store, account)
     body = required(params, "text")
     if len(body) > MAX_TEXT_LENGTH:
@@ -141,7 +141,7 @@ async def send_sms(request: Request) -> Response:
             short_links.note_links(engine, messages)
         prices = [item.quote.cost for item in batch]
     total = sum(prices)
-    if call.as_json:
+    if ctx.as_json:
         return json_response({
             "success": "100",
             "total_price": euros(total),
@@ -171,8 +171,8 @@ async def send_sms(request: Request) -> Response:
 
 async def delete_sms(request: Request) -> Response:
     """Cancel scheduled messages that have not been sent yet; their price is refunded."""
-    call = await begin(request)
-    deleted = call.engine.cancel_scheduled(call.account, id_list(call.params, "ids"))
+    ctx = await begin(request)
+    deleted = ctx.engine.cancel_scheduled(ctx.account, id_list(ctx.params, "ids"))
     return json_response({"success": bool(deleted), "deleted": deleted})
 
 

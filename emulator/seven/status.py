@@ -31,19 +31,19 @@ def _report(message: Message) -> tuple[str | None, str | None]:
 
 
 async def get_status(request: Request) -> Response:
-    call = await begin(request)
-    ids = [part.strip() for part in required(call.params, "msg_id").split(",") if part.strip()]
+    ctx = await begin(request)
+    ids = [part.strip() for part in required(ctx.params, "msg_id").split(",") if part.strip()]
     if not ids or len(ids) > 100:
         raise InvalidParameter("msg_id", ids, "between 1 and 100 message ids")
     found: list[Message] = []
-    oldest = call.engine.clock.now() - RETENTION_DAYS * 86_400 * MICROS
+    oldest = ctx.engine.clock.now() - RETENTION_DAYS * 86_400 * MICROS
     for message_id in ids:
-        message = call.engine.store.messages.get(message_id)
-        if message is None or message.account_id != call.account.id or message.provider != "seven" or message.created < oldest:
+        message = ctx.engine.store.messages.get(message_id)
+        if message is None or message.account_id != ctx.account.id or message.provider != "seven" or message.created < oldest:
             raise NotFound("message", message_id)
         found.append(message)
     reports = [(m.id, *_report(m)) for m in found]
-    if call.as_json:
+    if ctx.as_json:
         return json_response([{"id": id_, "status": status, "status_time": time} for id_, status, time in reports])
     return text_response("\n".join(f"{status or ''}\n{time or ''}" for _, status, time in reports))
 

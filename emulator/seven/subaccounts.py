@@ -38,10 +38,10 @@ API_KEY_LENGTH = 64
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-def _main_account(call: RequestContext) -> Account:
-    if call.account.parent_id is not None:
+def _main_account(ctx: RequestContext) -> Account:
+    if ctx.account.parent_id is not None:
         raise PermissionDenied("A subaccount cannot manage subaccounts.")
-    return call.account
+    return ctx.account
 
 
 def _subaccounts(engine: Engine, parent: Account) -> list[Account]:
@@ -84,13 +84,13 @@ def _subaccount_json(engine: Engine, account: Account) -> dict[str, Any]:
 
 # -- operations ----------------------------------------------------------------------------
 
-async def list_subaccounts(call: RequestContext) -> Response:
-    parent = _main_account(call)
-    found = _subaccounts(call.engine, parent)
-    wanted = text(call.params, "id")
+async def list_subaccounts(ctx: RequestContext) -> Response:
+    parent = _main_account(ctx)
+    found = _subaccounts(ctx.engine, parent)
+    wanted = text(ctx.params, "id")
     if wanted is not None and wanted.strip():
         found = [a for a in found if a.id == wanted.strip()]
-    return json_response([_subaccount_json(call.engine, a) for a in found])
+    return json_response([_subaccount_json(ctx.engine, a) for a in found])
 
 
 def _next_id(engine: Engine) -> str:
@@ -125,48 +125,48 @@ def create_subaccount(engine: Engine, parent: Account, name: str, email: str) ->
     return account
 
 
-async def create(call: RequestContext) -> Response:
-    parent = _main_account(call)
-    name = text(call.params, "name")
-    email = text(call.params, "email")
+async def create(ctx: RequestContext) -> Response:
+    parent = _main_account(ctx)
+    name = text(ctx.params, "name")
+    email = text(ctx.params, "email")
     if name is None or not name.strip():
         raise MissingParameter("name")
     if email is None or not email.strip():
         raise MissingParameter("email")
     if not _EMAIL.fullmatch(email.strip()):
         raise InvalidParameter("email", email, "expected an e-mail address")
-    account = create_subaccount(call.engine, parent, name.strip(), email.strip())
-    return success(subaccount=_subaccount_json(call.engine, account))
+    account = create_subaccount(ctx.engine, parent, name.strip(), email.strip())
+    return success(subaccount=_subaccount_json(ctx.engine, account))
 
 
-async def update(call: RequestContext) -> Response:
+async def update(ctx: RequestContext) -> Response:
     """Automatic top-up: `amount` from the main account whenever the balance falls below
     `threshold`; an amount of 0 switches it off."""
-    parent = _main_account(call)
-    account = _find(call.engine, parent, call.params)
-    threshold = euro_units(call.params, "threshold")
-    amount = euro_units(call.params, "amount")
+    parent = _main_account(ctx)
+    account = _find(ctx.engine, parent, ctx.params)
+    threshold = euro_units(ctx.params, "threshold")
+    amount = euro_units(ctx.params, "amount")
     account.attributes["auto_topup_threshold"] = threshold
     account.attributes["auto_topup_amount"] = amount
     return success()
 
 
-async def transfer_credits(call: RequestContext) -> Response:
-    parent = _main_account(call)
-    account = _find(call.engine, parent, call.params)
-    amount = euro_units(call.params, "amount", positive=True)
+async def transfer_credits(ctx: RequestContext) -> Response:
+    parent = _main_account(ctx)
+    account = _find(ctx.engine, parent, ctx.params)
+    amount = euro_units(ctx.params, "amount", positive=True)
     charge(parent, amount)
     refund(account, amount)
-    call.engine.events.emit("subaccount.transfer", "seven", account.id, parent=parent.id, amount=amount, balance=account.balance)
+    ctx.engine.events.emit("subaccount.transfer", "seven", account.id, parent=parent.id, amount=amount, balance=account.balance)
     return success()
 
 
-async def delete(call: RequestContext) -> Response:
+async def delete(ctx: RequestContext) -> Response:
     """The subaccount's credentials stop working at once; what is left of its balance goes back
     to the main account and its numbers are released."""
-    parent = _main_account(call)
-    engine = call.engine
-    account = _find(engine, parent, call.params)
+    parent = _main_account(ctx)
+    engine = ctx.engine
+    account = _find(engine, parent, ctx.params)
     refund(parent, account.balance)
     account.balance = 0
     del engine.store.accounts[account.id]
@@ -224,16 +224,16 @@ def _route(operation: Operation):
 
 async def legacy(request: Request) -> Response:
     """`GET /api/subaccounts?action=read` and `POST /api/subaccounts` with `action=...`."""
-    call = await begin(request)
-    action = (text(call.params, "action") or "read").strip().lower()
+    ctx = await begin(request)
+    action = (text(ctx.params, "action") or "read").strip().lower()
     if request.method == "GET" or action == "read":
         if action != "read":
             raise InvalidParameter("action", action, "expected read")
-        return await list_subaccounts(call)
+        return await list_subaccounts(ctx)
     operation = ACTIONS.get(action)
     if operation is None:
         raise InvalidParameter("action", action, f"expected one of read, {', '.join(ACTIONS)}")
-    return await operation(call)
+    return await operation(ctx)
 
 
 ROUTES = [

@@ -127,8 +127,8 @@ def _cost_text(units: int) -> str:
     return "0" if units == 0 else euro_text(units)
 
 
-def _place(call: RequestContext) -> Response:
-    engine, account, params = call.engine, call.account, call.params
+def _place(ctx: RequestContext) -> Response:
+    engine, account, params = ctx.engine, ctx.account, ctx.params
     numbers = recipients_for(params, engine.store, account)
     body = required(params, "text")
     if len(body) > MAX_TEXT_LENGTH:
@@ -151,7 +151,7 @@ def _place(call: RequestContext) -> Response:
         ]
         ids = [int(placed_call.id) for placed_call in placed]
     total = sum(prices)
-    if not call.as_json:
+    if not ctx.as_json:
         return text_response(f"100\n{','.join(str(i) for i in ids)}\n{_cost_text(total)}")
     return json_response({
         "success": "100",
@@ -182,15 +182,15 @@ async def send_voice(request: Request) -> Response:
 
 async def hangup(request: Request) -> Response:
     """End a call that is in progress (answered and not over)."""
-    call = await begin(request)
+    ctx = await begin(request)
     call_id = request.path_params["call_id"]
-    found = call.engine.calls.get(call_id)
-    if found is None or found.provider != "seven" or found.account_id != call.account.id:
+    found = ctx.engine.calls.get(call_id)
+    if found is None or found.provider != "seven" or found.account_id != ctx.account.id:
         raise NotFound("call", call_id, f"Call {call_id} not found.")
     if found.status not in _LIVE:
         reason = "has already ended" if found.status in FINAL_CALL_STATUSES else "is not in progress yet"
         raise Conflict(f"Call {call_id} {reason}.")
-    call.engine.calls.hangup(found, by="api")
+    ctx.engine.calls.hangup(found, by="api")
     return json_response({"success": True, "error": None})
 
 

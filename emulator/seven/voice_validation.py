@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..reasons import refused
+from ..http.reasons import refused
 from ..core.engine import Engine
 from ..core.errors import InvalidNumber
 from ..core.models import Account
@@ -100,13 +100,13 @@ def _complete(engine: Engine, key: str, record: CallerId) -> None:
 
 
 async def validate_for_voice(request: Request) -> Response:
-    call = await begin(request)
-    engine, account = call.engine, call.account
-    raw = text(call.params, "number")
+    ctx = await begin(request)
+    engine, account = ctx.engine, ctx.account
+    raw = text(ctx.params, "number")
     sender = (raw or "").strip()
     if not sender:
         return refused(json_response(_invalid(sender, "Reception number invalid"), 400), "number: missing; give the caller id to validate")
-    callback = (text(call.params, "callback") or "").strip() or None
+    callback = (text(ctx.params, "callback") or "").strip() or None
     if callback is not None and target_url_problem(callback) is not None:
         return refused(json_response(_invalid(sender, "Callback URL invalid"), 400),
                        f"callback: {target_url_problem(callback)}")

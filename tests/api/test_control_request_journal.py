@@ -139,7 +139,7 @@ async def test_a_fault_answer_carries_its_reason_and_is_journaled(client):
 
 @pytest.mark.parametrize("text", ["line one\r\nX-Injected: yes", "caf\u00e9 \u2603 " + "y" * 400])
 def test_the_reason_header_is_header_safe(text):
-    from emulator.reasons import MAX_REASON, header_value
+    from emulator.http.reasons import MAX_REASON, header_value
 
     value = header_value(text)
     value.encode("latin-1")

@@ -193,7 +193,7 @@ async def test_an_allocated_number_sends_sms(client):
 
 def test_fixture_files_extend_and_check_the_price_lists(tmp_path):
     from emulator.core.errors import FixtureError
-    from emulator.fixtures import load_fixtures
+    from emulator.world.fixtures import load_fixtures
 
     mine = tmp_path / "mine.yaml"
     mine.write_text('extends: default\nelks:\n  number_prices: {fr: 90000, "NO": 1}\n  mms_prices: {SE: 9000}\n')

@@ -5,7 +5,7 @@ import pytest
 
 from emulator.core.clock import VirtualClock
 from emulator.core.errors import FixtureError
-from emulator.fixtures import load_fixtures
+from emulator.world.fixtures import load_fixtures
 from emulator.seven.auth import scope_for_path
 from support import SEVEN_ACCOUNT, SEVEN_JSON
 

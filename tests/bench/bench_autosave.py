@@ -42,7 +42,7 @@ import orjson  # noqa: E402
 
 from emulator.cli import _freeze_survivors  # noqa: E402
 from emulator.core.snapshot import collector_paused, freeze, take  # noqa: E402
-from emulator.state import Autosaver, write_state_file  # noqa: E402
+from emulator.world.state import Autosaver, write_state_file  # noqa: E402
 from fill_server import _batch_item  # noqa: E402
 from processes import start_emulator  # noqa: E402
 from snapshot_reference import reference_take  # noqa: E402

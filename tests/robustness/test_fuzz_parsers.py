@@ -1,5 +1,5 @@
 """Bounded fuzzing of the parsers every request goes through (issue 12, item 12): the form and
-JSON readers (`emulator/params.py`), the phone-number parsers (`emulator/core/phone.py`) and the
+JSON readers (`emulator/http/params.py`), the phone-number parsers (`emulator/core/phone.py`) and the
 text segmentation (`emulator/core/text.py`). Each may refuse what it is given, but only with the
 emulator's own errors (a provider renders those as its refusal; anything else would be a 500),
 and what it accepts is consistent: forms read as `parse_qsl` reads them, JSON as the standard
@@ -24,7 +24,7 @@ from starlette.requests import Request
 from emulator.core.errors import EmulatorError, InvalidNumber, InvalidParameter, MalformedBody
 from emulator.core.phone import parse_e164, parse_loose
 from emulator.core.text import GSM_BASIC, GSM_EXTENSION, GSM_PART, GSM_SINGLE, UCS2_PART, UCS2_SINGLE, segment
-from emulator.params import form_fields, read_params, strict_json, unencodable_path
+from emulator.http.params import form_fields, read_params, strict_json, unencodable_path
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

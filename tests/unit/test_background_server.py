@@ -1,4 +1,4 @@
-"""`emulator/server.py`: the background server of the pytest plugin and `replay` is configured as
+"""`emulator/http/server.py`: the background server of the pytest plugin and `replay` is configured as
 the command line configures uvicorn (one shared `uvicorn_config`): its connections are closed
 when their request headers trickle in, and a whole request is served as before."""
 
@@ -9,7 +9,7 @@ import time
 
 import httpx
 
-from emulator.server import BackgroundServer, uvicorn_config
+from emulator.http.server import BackgroundServer, uvicorn_config
 from emulator.settings import DEFAULT_HEADER_TIMEOUT, Settings
 
 
@@ -18,7 +18,7 @@ def test_the_background_server_uses_the_command_lines_configuration():
     try:
         expected = uvicorn_config(server.app, Settings(log_level="warning"))
         config = server.server.config
-        assert config.http.__module__ == "emulator.header_deadline"
+        assert config.http.__module__ == "emulator.http.header_deadline"
         assert config.http.header_timeout == DEFAULT_HEADER_TIMEOUT
         assert (config.lifespan, config.access_log, config.log_level) == (expected.lifespan, expected.access_log, expected.log_level)
     finally:

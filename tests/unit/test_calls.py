@@ -7,7 +7,7 @@ from emulator.core.calls import CallOutcome, CallPrices, CallRule
 from emulator.core.errors import InsufficientBalance
 from emulator.core.lifecycle import InvalidRule
 from emulator.core.models import INBOUND, OUTBOUND
-from emulator.fixtures import load_fixtures
+from emulator.world.fixtures import load_fixtures
 from support import ELKS_ACCOUNT, SEVEN_ACCOUNT, make_engine
 
 OUR_NUMBER = "+46766861001"

@@ -1,4 +1,4 @@
-"""`emulator/exposure.py`: which Host names and Origins pass, the control token, body bounds."""
+"""`emulator/http/exposure.py`: which Host names and Origins pass, the control token, body bounds."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from emulator.cli import parse_settings
 from emulator.core.errors import BodyTooLarge
-from emulator.exposure import ExposureGuard, HostPolicy, bounded_receive, declared_too_large, is_loopback_host
+from emulator.http.exposure import ExposureGuard, HostPolicy, bounded_receive, declared_too_large, is_loopback_host
 
 LOCAL = HostPolicy()
 LISTED = HostPolicy(["emulator", ".example.org", "Proxy.Example.COM.", "db:5432", "[fd00::7]:8046"])

@@ -11,7 +11,7 @@ import yaml
 
 from emulator.core.clock import VirtualClock
 from emulator.core.errors import FixtureError
-from emulator.fixtures import default_fixture_text, fixture_schema, load_fixtures
+from emulator.world.fixtures import default_fixture_text, fixture_schema, load_fixtures
 
 
 def test_default_fixtures_hold_the_documented_accounts():
@@ -229,7 +229,7 @@ def test_the_schema_describes_every_key_of_the_default_fixtures():
 
 
 def test_every_key_the_loader_reads_is_declared_in_the_schema():
-    # the loader refuses what the schema does not declare: a key read in emulator/fixtures.py but
+    # the loader refuses what the schema does not declare: a key read in emulator/world/fixtures.py but
     # missing from the schema would be refused as unknown
     def declared(node) -> set[str]:
         found = set()
@@ -242,7 +242,7 @@ def test_every_key_the_loader_reads_is_declared_in_the_schema():
                 found |= declared(child)
         return found
 
-    source = (REPO / "emulator" / "fixtures.py").read_text(encoding="utf-8")
+    source = (REPO / "emulator" / "world" / "fixtures.py").read_text(encoding="utf-8")
     read = set(re.findall(r"""(?:\.get\(|\[)"([a-z_]+)"[,)\]]""", source))
     read -= {"items", "properties", "sms", "index"}  # schema keywords, a default capability, a regex group
     assert read and read <= declared(fixture_schema())

@@ -1,4 +1,4 @@
-"""`emulator/header_deadline.py`: uvicorn's own protocols (httptools and h11) with a deadline on
+"""`emulator/http/header_deadline.py`: uvicorn's own protocols (httptools and h11) with a deadline on
 request headers, each served on loopback in-process: a head that trickles in is cut off, a
 whole one is served, on a fresh and on a kept-alive connection."""
 
@@ -10,7 +10,7 @@ import socket
 import pytest
 import uvicorn
 
-from emulator import header_deadline
+from emulator.http import header_deadline
 
 DEADLINE = 0.3
 

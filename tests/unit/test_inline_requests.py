@@ -1,4 +1,4 @@
-"""The server's HTTP protocol (`emulator/inline_requests.py` inside `header_deadline.py`): a
+"""The server's HTTP protocol (`emulator/http/inline_requests.py` inside `header_deadline.py`): a
 provider request that arrives whole is answered before `data_received` returns, in one write;
 anything else (the control API, a body still to come) takes uvicorn's task as before."""
 
@@ -11,7 +11,7 @@ from uvicorn.server import ServerState
 
 from emulator.app import create_app
 from emulator.core.faults import Fault
-from emulator.server import uvicorn_config
+from emulator.http.server import uvicorn_config
 from emulator.settings import Settings
 
 AUTH = "Basic " + base64.b64encode(b"test_user:test_password").decode()  # the default fixtures' account

@@ -1,4 +1,4 @@
-"""Reading request parameters (`emulator/params.py`): the form parser gives exactly the pairs of
+"""Reading request parameters (`emulator/http/params.py`): the form parser gives exactly the pairs of
 `urllib.parse.parse_qsl`, and the strict JSON reader refuses what JSON does not have, nesting
 deeper than `MAX_JSON_DEPTH`, and text that no answer could write (lone surrogates)."""
 
@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from emulator.params import MAX_JSON_DEPTH, TooDeep, UnencodableText, form_fields, strict_json, unencodable_path
+from emulator.http.params import MAX_JSON_DEPTH, TooDeep, UnencodableText, form_fields, strict_json, unencodable_path
 
 FORM_ALPHABET = st.sampled_from(list("ab=&+%2B4F0zé ;\u00e5") + ["%C3%A5", "%", "%zz", "%E2%82", "==", "%2B", "%2b", "%7E", "%0A", "%3D%26"])
 

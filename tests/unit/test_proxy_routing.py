@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from emulator.proxy import MAX_HEAD, ProviderProxy
-from emulator.proxy_ca import load_or_create_ca
+from emulator.proxy.transparent import MAX_HEAD, ProviderProxy
+from emulator.proxy.ca import load_or_create_ca
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -169,7 +169,7 @@ async def test_other_plain_targets_are_refused(proxy_port, target):
 async def limited_proxy_port(tmp_path):
     """The proxy in front of the emulator's own app, with a 1,000-byte body limit and a header
     deadline of 0.5 s."""
-    from emulator.app import create_app
+    from emulator.http.app import create_app
     from emulator.settings import Settings
 
     app = create_app(Settings(clock="virtual", max_body_size=1000, header_timeout=0.5))

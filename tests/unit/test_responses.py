@@ -1,4 +1,4 @@
-"""`emulator/responses.py` (JSON answers) and `ProviderRequest.body` (`emulator/params.py`)."""
+"""`emulator/http/responses.py` (JSON answers) and `ProviderRequest.body` (`emulator/http/params.py`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import pytest
 from starlette.responses import JSONResponse
 
-from emulator.params import ProviderRequest
-from emulator.responses import JSONBody, encode_json
+from emulator.http.params import ProviderRequest
+from emulator.http.responses import JSONBody, encode_json
 
 
 @pytest.mark.parametrize("value", [
@@ -62,7 +62,7 @@ async def test_a_body_in_pieces_is_joined():
 def test_indexed_headers_answer_as_starlette_headers_do():
     from starlette.datastructures import Headers
 
-    from emulator.params import IndexedHeaders
+    from emulator.http.params import IndexedHeaders
 
     raw = [(b"content-type", b"application/json"), (b"x-api-key", b"first"), (b"x-api-key", b"second")]
     ours, theirs = IndexedHeaders({"headers": raw}), Headers(raw=raw)

@@ -10,7 +10,7 @@ import os
 import httpx
 import pytest
 
-from emulator.state import Autosaver, ChangeCounter, write_state_file
+from emulator.world.state import Autosaver, ChangeCounter, write_state_file
 
 ELKS_AUTH = ("test_user", "test_password")
 
@@ -149,7 +149,7 @@ async def test_an_autosave_writes_the_world_of_one_instant_while_it_changes(emul
 
     import orjson
 
-    from emulator import state
+    from emulator.world import state
     from emulator.core import snapshot as snapshots
 
     path = tmp_path / "state.json"
@@ -182,7 +182,7 @@ def test_a_large_world_is_encoded_a_slice_at_a_time_into_the_same_bytes(tmp_path
     of the records (so the event loop runs between two), and the file is what one call gives."""
     import orjson
 
-    from emulator import state
+    from emulator.world import state
 
     records = [{"id": f"m{index}", "text": "Grüße \N{SMILING FACE WITH SMILING EYES}", "n": index, "flag": index % 2 == 0, "none": None} for index in range(5 * state.RECORDS_PER_ENCODING + 7)]
     document = {"format": "x", "messages": records, "small": [1, 2], "deliveries": records[:3], "after": {"k": [records[0]]}}

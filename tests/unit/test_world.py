@@ -7,7 +7,7 @@ import pytest
 
 from emulator.core.clock import VirtualClock
 from emulator.core.world import Fixtures
-from emulator.fixtures import load_fixtures
+from emulator.world.fixtures import load_fixtures
 
 
 def test_a_loaded_fixture_file_is_the_cores_model() -> None:

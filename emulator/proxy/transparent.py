@@ -35,7 +35,7 @@ from urllib.parse import unquote, urlsplit
 
 import h11
 
-from .settings import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_SIZE
+from ..settings import DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_SIZE
 
 __all__ = ["PROVIDER_HOSTS", "ProviderProxy", "ProxyListener", "ProxySetupError", "prepare_proxy"]
 
@@ -352,7 +352,7 @@ class ProxyListener:
 def prepare_proxy(host: str, port: int, ca_dir: str | None) -> ProxyListener:
     """Load (or create) the CA, issue the hosts' certificates and bind the proxy's port."""
     try:
-        from .proxy_ca import CAError, load_or_create_ca
+        from .ca import CAError, load_or_create_ca
     except ImportError as exc:  # trustme (and its cryptography) missing from this install
         raise ProxySetupError(f"the proxy needs the package {exc.name!r}: pip install trustme") from None
     try:

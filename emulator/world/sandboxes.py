@@ -21,12 +21,12 @@ from typing import Any
 
 import phonenumbers
 
-from .core.engine import Engine
-from .core.errors import NotFound
-from .core.models import Message
-from .core.snapshot import Section, SnapshotError, Staging, copy_plain, parse_time, plain, register_section, time_text
+from ..core.engine import Engine
+from ..core.errors import NotFound
+from ..core.models import Message
+from ..core.snapshot import Section, SnapshotError, Staging, copy_plain, parse_time, plain, register_section, time_text
+from ..providers import by_name
 from .fixtures import PROVIDERS, _check_account, _Checker, add_fixture_account
-from .providers import by_name
 
 __all__ = ["Sandbox", "Sandboxes", "sandboxes_of"]
 

@@ -8,10 +8,10 @@ import asyncio
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .core.engine import Engine
-from .core.provider import Provider
-from .core.request_journal import journal_of
-from .providers import PROVIDERS
+from ..core.engine import Engine
+from ..core.provider import Provider
+from ..core.request_journal import journal_of
+from ..providers import PROVIDERS
 from .reasons import REASON_HEADER, header_value, log_refusal
 
 __all__ = ["FaultInjector"]

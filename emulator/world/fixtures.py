@@ -18,17 +18,17 @@ from typing import Any
 
 import yaml
 
-from .core.billing import PriceTable
-from .core.calls import CALL_OUTCOME_STATUSES, CallOutcome, CallPrices, CallRule
-from .core.clock import Clock
-from .core.errors import FixtureError, InvalidNumber
-from .core.lifecycle import InvalidRule, Outcome, OutcomeRule
-from .core.models import Number
-from .core.phone import parse_e164
-from .core.store import Store
-from .core.world import Fixtures as World
-from .params import unencodable_path
-from .providers import NAMES as PROVIDERS, PROVIDERS as REGISTERED, by_name
+from ..core.billing import PriceTable
+from ..core.calls import CALL_OUTCOME_STATUSES, CallOutcome, CallPrices, CallRule
+from ..core.clock import Clock
+from ..core.errors import FixtureError, InvalidNumber
+from ..core.lifecycle import InvalidRule, Outcome, OutcomeRule
+from ..core.models import Number
+from ..core.phone import parse_e164
+from ..core.store import Store
+from ..core.world import Fixtures as World
+from ..http.params import unencodable_path
+from ..providers import NAMES as PROVIDERS, PROVIDERS as REGISTERED, by_name
 
 __all__ = ["Fixtures", "load_fixtures", "default_fixture_text", "fixture_schema", "add_fixture_account", "PROVIDERS"]
 

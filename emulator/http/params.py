@@ -27,7 +27,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import Message, Receive, Scope
 
-from .core.errors import InvalidParameter, MalformedBody
+from ..core.errors import InvalidParameter, MalformedBody
 
 try:
     from python_multipart.multipart import MultipartParser, parse_options_header
@@ -35,7 +35,7 @@ except ModuleNotFoundError:  # python-multipart before 0.0.13
     from multipart.multipart import MultipartParser, parse_options_header  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
-    from .core.engine import Engine
+    from ..core.engine import Engine
 
 __all__ = [
     "read_params", "form_fields", "multipart_fields", "strict_json", "Params", "ProviderRequest", "IndexedHeaders", "engine_of",
@@ -67,7 +67,7 @@ class IndexedHeaders(Headers):
     as in `Headers`): a handler asks for several headers, each otherwise a scan of the list."""
 
     def __init__(self, scope: Scope) -> None:
-        self._by_name = headers_by_name(scope)  # the front door (emulator/app.py) has usually built it
+        self._by_name = headers_by_name(scope)  # the front door (emulator/http/app.py) has usually built it
         self._list = scope["headers"]
 
     def __getitem__(self, key: str) -> str:

@@ -14,12 +14,12 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Sequence
 
-from .settings import DEFAULT_HEADER_TIMEOUT
+from ..settings import DEFAULT_HEADER_TIMEOUT
 
 if TYPE_CHECKING:
     import uvicorn
 
-    from .settings import Settings
+    from ..settings import Settings
 
 __all__ = ["BackgroundServer", "uvicorn_config", "emulator_server"]
 
@@ -69,7 +69,7 @@ class BackgroundServer:
 
     def __init__(self, clock: str, fixtures: str | None, seed: int, *, header_timeout: float = DEFAULT_HEADER_TIMEOUT) -> None:
         from .app import create_app
-        from .settings import Settings
+        from ..settings import Settings
 
         settings = Settings(clock=clock, fixtures=fixtures, seed=seed, log_level="warning", header_timeout=header_timeout)
         self.app = create_app(settings)

@@ -29,9 +29,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from .core import errors
-from .core.request_journal import RequestJournal
-from .core.webhook_targets import HOP_HEADER, MAX_HOPS, current_hop, parse_hop
+from ..core import errors
+from ..core.request_journal import RequestJournal
+from ..core.webhook_targets import HOP_HEADER, MAX_HOPS, current_hop, parse_hop
 from .params import ProviderRequest
 from .reasons import log_refusal, marked_reason, reason_of, with_reason
 

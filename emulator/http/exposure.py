@@ -41,7 +41,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import Message, Receive, Scope
 
-from .core.errors import BodyTooLarge
+from ..core.errors import BodyTooLarge
 from .params import headers_by_name
 from .reasons import refused
 

@@ -20,8 +20,8 @@ from typing import Any, Callable, Hashable
 import orjson
 
 from . import sandboxes as _sandboxes  # noqa: F401  (registers the sandboxes' snapshot section)
-from .core.snapshot import Frozen, SnapshotError, collector_paused, freeze, parse_document, restore, take
-from .providers import PROVIDERS as _PROVIDERS  # noqa: F401  (registers each provider's snapshot sections)
+from ..core.snapshot import Frozen, SnapshotError, collector_paused, freeze, parse_document, restore, take
+from ..providers import PROVIDERS as _PROVIDERS  # noqa: F401  (registers each provider's snapshot sections)
 
 __all__ = ["load_state_file", "save_state_file", "write_state_file", "Autosaver", "ChangeCounter", "STATE_FILE_MODE", "DEFAULT_AUTOSAVE"]
 

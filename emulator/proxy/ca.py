@@ -20,7 +20,7 @@ from typing import Iterable
 
 import trustme
 
-from .core.clock import wall_time
+from ..core.clock import wall_time
 
 __all__ = ["CertificateAuthority", "CAError", "default_ca_dir", "load_or_create_ca"]
 

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 from starlette.responses import Response
 from starlette.types import Scope
 
-from .core import errors
+from ..core import errors
 
 __all__ = ["REASON_HEADER", "MAX_REASON", "reason_of", "header_value", "refused", "marked_reason", "with_reason", "log_refusal"]
 

@@ -1,0 +1,209 @@
+"""`create_app(settings)`: the one Starlette application that serves both providers and the
+control API, with a lifespan that starts and stops the clock and the webhook worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..control.render import error_response as control_error
+from ..control.routes import create_control_app
+from ..control.sink import SINK_PREFIX, SinkApp
+from ..core import errors
+from ..core.clock import create_clock
+from ..core.engine import Engine
+from ..core.errors import BodyTooLarge
+from ..core.request_journal import journal_of
+from ..providers import PROVIDERS
+from ..settings import DEFAULT_MAX_BODY_SIZE, Settings
+from ..world.fixtures import Fixtures, load_fixtures
+from ..world.state import save_state_file
+from .exposure import ExposureGuard, bounded_receive, declared_too_large
+from .fault_injector import FaultInjector
+from .mounts import ProviderApp, route_path
+from .params import headers_by_name
+from .reasons import log_refusal, marked_reason, reason_of, with_reason
+
+__all__ = ["create_app", "build_engine", "EmulatorApp"]
+
+
+class EmulatorApp(Starlette):
+    """The Starlette application, with a direct way in for the providers' requests.
+
+    A request under `/a1` or `/api` goes straight to the provider's app (behind the fault
+    injector while there are fault rules), with the scope a `Mount` would give it, instead of through Starlette's middleware
+    stack and router: the provider apps catch and render every error themselves, and this path
+    carries nearly all of the traffic. The mounts stay in `routes` for introspection; everything
+    else (the control API, the root redirect, the lifespan) takes the usual way, after the
+    exposure guard's checks (Host, cross-site writes, the control token: `emulator/http/exposure.py`).
+    Every request's body is bounded by `max_body_size`, on every mount.
+    """
+
+    @property
+    def inline_prefixes(self) -> tuple[str, ...]:
+        """Paths whose requests the server may run without a task of their own
+        (`emulator/http/inline_requests.py`): the provider mounts'."""
+        return tuple(prefix + "/" for prefix in self._providers)
+
+    def __init__(
+        self, *args: Any, engine: Engine, providers: dict[str, ASGIApp],
+        guard: ExposureGuard | None = None, max_body_size: int = DEFAULT_MAX_BODY_SIZE, **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._engine = engine
+        self._providers = dict(providers)
+        self._faulty = {prefix: FaultInjector(app, engine) for prefix, app in providers.items()}
+        self._boundaries = {prefix: _boundary(app) for prefix, app in providers.items()}
+        journal = journal_of(engine)
+        names = {provider.prefix: provider.name for provider in PROVIDERS}
+        for prefix, boundary in self._boundaries.items():
+            boundary.record_into(journal, names.get(prefix, prefix.strip("/")))
+        self._sink = SinkApp(engine)
+        self._guard = guard or ExposureGuard()
+        self._max_body_size = max_body_size
+        self._max_body_digits = len(str(max_body_size))  # a shorter Content-Length is always under it
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = route_path(scope)
+            end = path.find("/", 1)
+            prefix = path if end < 0 else path[:end]
+            provider = self._providers.get(prefix)
+            if provider is not None:
+                scope["app"] = self
+                scope["emulator.engine"] = self._engine
+                root = scope.get("root_path", "")
+                scope["app_root_path"] = scope.get("app_root_path", root)
+                scope["root_path"] = root + prefix
+                # The headers by name, which the request object reuses (`params.IndexedHeaders`):
+                # the bound on the body costs this path one lookup.
+                by_name = headers_by_name(scope)
+                length = by_name.get(b"content-length")
+                if length is not None:
+                    if len(length) >= self._max_body_digits and declared_too_large(by_name, self._max_body_size):
+                        boundary = self._boundaries[prefix]
+                        refusal = boundary.refusal(Request(scope, receive), BodyTooLarge(self._max_body_size))
+                        boundary.record_refusal(scope, refusal)
+                        await refusal(scope, receive, send)
+                        return
+                elif b"transfer-encoding" in by_name:
+                    receive = bounded_receive(receive, self._max_body_size)
+                if self._engine.faults.rules:  # the injector only while there are fault rules
+                    provider = self._faulty[prefix]
+                await provider(scope, receive, send)
+                return
+            headers = headers_by_name(scope)
+            if path.startswith(SINK_PREFIX):  # open to the emulator's own webhooks: see control/sink.py
+                if declared_too_large(headers, self._max_body_size):
+                    await _refuse(control_error(BodyTooLarge(self._max_body_size)), scope, receive, send)
+                    return
+                if b"transfer-encoding" in headers:
+                    receive = bounded_receive(receive, self._max_body_size)
+                await self._sink(scope, receive, send)
+                return
+            refusal = self._guard.refusal(scope, path)
+            if refusal is not None:
+                await (_refuse(refusal, scope, receive, send) if refusal.status_code >= 400 else refusal(scope, receive, send))
+                return
+            if declared_too_large(headers, self._max_body_size):
+                await _refuse(control_error(BodyTooLarge(self._max_body_size)), scope, receive, send)
+                return
+            if b"transfer-encoding" in headers:
+                receive = bounded_receive(receive, self._max_body_size)
+        await super().__call__(scope, receive, send)
+
+
+def _boundary(app: Any) -> ProviderApp:
+    """The provider's `ProviderApp` (possibly behind wrappers that keep it as `.app`): its error
+    boundary, which renders refusals with their reasons and keeps the journal."""
+    while not isinstance(app, ProviderApp):
+        app = app.app
+    return app
+
+
+async def _refuse(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+    """Send a refusal of the control API made outside its routes, with its reason."""
+    reason = marked_reason(response) or _control_message(response)
+    if reason:
+        with_reason(response, reason)
+        log_refusal(scope, response.status_code, reason)
+    await response(scope, receive, send)
+
+
+def _control_message(response: Response) -> str | None:
+    """The `error.message` of a control API error body."""
+    try:
+        return json.loads(getattr(response, "body", b"") or b"null")["error"]["message"]
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def build_engine(settings: Settings, fixtures: Fixtures | None = None) -> Engine:
+    fixtures = fixtures if fixtures is not None else load_fixtures(settings.fixtures)
+    clock = create_clock(settings.clock, settings.time_scale, settings.clock_start)
+    return Engine(clock=clock, seed=settings.seed, fixtures=fixtures)
+
+
+async def _root(request: Request) -> Response:
+    query = request.url.query  # `/?token=...` signs in to the inbox like `/_emulator/ui?token=...`
+    return RedirectResponse("/_emulator/ui" + ("?" + query if query else ""), status_code=307)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> EmulatorApp:
+    settings = settings or Settings()
+    engine = engine or build_engine(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(engine.clock.run()), asyncio.create_task(engine.outbox.run())]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if settings.state:
+                save_state_file(engine, settings.state)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        error: errors.EmulatorError = errors.RouteNotFound(request.url.path)
+        if status == 405:
+            error = errors.MethodNotAllowed(request.method, request.url.path)
+        reason = reason_of(error)
+        log_refusal(request.scope, status, reason)
+        return with_reason(control_error(error), reason)
+
+    async def crashed(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": {"type": "InternalError", "message": "Internal error in the emulator."}}, status_code=500)
+
+    providers = {provider.prefix: provider.create_app(engine) for provider in PROVIDERS}
+    app = EmulatorApp(
+        engine=engine,
+        providers=providers,
+        guard=ExposureGuard(settings.allowed_hosts, settings.control_token),
+        max_body_size=settings.max_body_size,
+        routes=[
+            Route("/", _root, methods=["GET"]),
+            *(Mount(prefix, app=provider) for prefix, provider in providers.items()),
+            Mount("/_emulator", app=create_control_app(engine)),
+        ],
+        lifespan=lifespan,
+        exception_handlers={HTTPException: not_found, Exception: crashed},
+    )
+    for route in app.routes:
+        if isinstance(route, Mount):  # a path parameter may hold any character, a newline included
+            route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+    app.state.engine = engine
+    app.state.settings = settings
+    return app

@@ -1,0 +1,24 @@
+"""The import paths users and packaging rely on survive the layout: the console script, the pytest
+plugin's entry point, and `emulator.app.create_app`."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import import_module
+from pathlib import Path
+
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def test_the_entry_points_in_pyproject_resolve():
+    project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]
+    module, _, function = project["scripts"]["telco-emulator"].partition(":")
+    assert callable(getattr(import_module(module), function))
+    assert hasattr(import_module(project["entry-points"]["pytest11"]["telco_emulator"]), "telco_emulator")
+
+
+def test_create_app_is_importable_at_its_old_path():
+    from emulator.app import create_app
+    from emulator.http.app import create_app as application_factory
+
+    assert create_app is application_factory
