@@ -25,7 +25,7 @@ from starlette.routing import Route
 from ..core.billing import format_units
 from ..core.clock import MICROS
 from ..core.engine import Engine
-from ..core.errors import InvalidParameter, MissingParameter
+from ..core.errors import InvalidNumber, InvalidParameter, MissingParameter
 from ..core.models import INBOUND, OUTBOUND, Account, Message
 from ..core.phone import ParsedNumber, parse_loose, region_of
 from .context import begin
@@ -94,8 +94,13 @@ def _latency(message: Message) -> str | None:
 
 @lru_cache(maxsize=65_536)
 def _mccmnc(e164: str) -> str | None:
-    """The recipient's network as the lookups name it (None for fixed lines and unknown ranges)."""
-    network = facts(ParsedNumber(e164, region_of(e164))).network
+    """The recipient's network as the lookups name it (None for fixed lines, unknown ranges, and a
+    recipient that is no phone number, as a restored snapshot may hold)."""
+    try:
+        number = parse_loose(e164)
+    except InvalidNumber:
+        return None
+    network = facts(ParsedNumber(number.e164, region_of(number.e164))).network
     return network.mccmnc if network is not None and network.mccmnc else None
 
 

@@ -164,3 +164,12 @@ def test_a_changed_snapshot_is_taken_whole_or_refused_whole(changed):
 
 def test_the_unchanged_world_document_is_taken():
     assert asyncio.run(_check(document())) == "restored"
+
+
+def test_messages_whose_numbers_are_no_phone_numbers_still_render():
+    """A restored snapshot may hold a recipient or sender that is no phone number (the schema
+    takes any text there): every reader answers, seven.io's journal with no `mccmnc` for it."""
+    changed = document()
+    for message in changed["messages"]:
+        message["to"], message["from"] = "not a number", "+"
+    assert asyncio.run(_check(changed)) == "restored"
