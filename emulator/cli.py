@@ -319,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     settings = parse_settings(arguments)
 
-    from .http.app import build_engine, create_app
+    from .app import build_engine, create_app
 
     try:
         engine = build_engine(settings)

@@ -220,7 +220,7 @@ def _telco_emulator_url(request: pytest.FixtureRequest) -> Iterator[str]:
         return
     settings = (config.getoption("--telco-emulator-clock"), config.getoption("--telco-emulator-fixtures"), config.getoption("--telco-emulator-seed"))
     if config.getoption("--telco-emulator-mode") == "thread":
-        from .http.server import BackgroundServer
+        from .background import BackgroundServer
 
         server: Any = BackgroundServer(*settings)
     else:

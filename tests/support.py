@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from emulator.http.app import build_engine
+from emulator.app import build_engine
 from emulator.core import snapshot
 from emulator.core.engine import Engine
 from emulator.settings import Settings
@@ -113,7 +113,7 @@ def make_engine(**overrides) -> Engine:
 async def running_emulator(engine: Engine, receiver: Receiver) -> AsyncIterator[Emulator]:
     """The app on `engine` (virtual clock) with its lifespan running, its webhooks going to
     `receiver`, driven in-process through httpx's ASGITransport."""
-    from emulator.http.app import create_app
+    from emulator.app import create_app
 
     engine.outbox.transport = httpx.MockTransport(receiver.handle)
     app = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START, allowed_hosts=TEST_HOSTS), engine=engine)

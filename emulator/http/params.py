@@ -67,7 +67,7 @@ class IndexedHeaders(Headers):
     as in `Headers`): a handler asks for several headers, each otherwise a scan of the list."""
 
     def __init__(self, scope: Scope) -> None:
-        self._by_name = headers_by_name(scope)  # the front door (emulator/http/app.py) has usually built it
+        self._by_name = headers_by_name(scope)  # the front door (emulator/http/front_door.py) has usually built it
         self._list = scope["headers"]
 
     def __getitem__(self, key: str) -> str:

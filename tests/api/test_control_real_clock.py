@@ -2,7 +2,7 @@
 
 import httpx
 
-from emulator.http.app import create_app
+from emulator.app import create_app
 from emulator.settings import Settings
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from emulator.http.app import create_app
+from emulator.app import create_app
 from emulator.settings import Settings
 from support import ELKS_AUTH, SEVEN_KEY, VIRTUAL_START, world_state
 

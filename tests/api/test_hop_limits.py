@@ -30,7 +30,7 @@ def hop(count: int | str) -> dict[str, str]:
 async def delivering_to_itself() -> AsyncIterator[tuple[Engine, httpx.AsyncClient]]:
     """The app with its webhooks delivered to itself, in-process: no port, so nothing is
     recognised as "self" by its address; only the hop count can stop a loop."""
-    from emulator.http.app import create_app
+    from emulator.app import create_app
 
     engine = make_engine()
     app = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START, allowed_hosts=TEST_HOSTS), engine=engine)

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from emulator.http.app import create_app
+from emulator.app import create_app
 from emulator.settings import Settings
 from support import SEVEN_ACCOUNT, SEVEN_KEY, SEVEN_OTHER_KEY, VIRTUAL_START
 

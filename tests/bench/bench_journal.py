@@ -21,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from emulator.http.app import _boundary, create_app  # noqa: E402
+from emulator.app import create_app
+from emulator.http.front_door import _boundary  # noqa: E402
 from emulator.settings import Settings  # noqa: E402
 
 ELKS = ("/a1/SMS", [(b"authorization", b"Basic " + base64.b64encode(b"test_user:test_password")),

@@ -37,7 +37,7 @@ from procs import HERE, ROOT, free_port, memory_kb
 
 TARGET_S = 0.3
 TARGET_RSS_MB = 50
-BUILD_APP = "import emulator.cli; from emulator.http.app import create_app; create_app()"
+BUILD_APP = "import emulator.cli; from emulator.app import create_app; create_app()"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout this benchmark is in, not an installed copy
 
-import emulator.http.app as app_module  # noqa: E402
+import emulator.app as app_module  # noqa: E402
 from emulator.cli import main
 from emulator.core.engine import Engine, Outgoing
 from emulator.core.phone import parse_e164
@@ -98,5 +98,5 @@ def create_app_with_bench_routes(settings=None, *, engine=None):
 
 
 if __name__ == "__main__":
-    app_module.create_app = create_app_with_bench_routes  # cli.main imports it from emulator.http.app at call time
+    app_module.create_app = create_app_with_bench_routes  # cli.main imports it from emulator.app at call time
     sys.exit(main(sys.argv[1:]))

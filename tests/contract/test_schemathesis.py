@@ -24,7 +24,7 @@ from schemathesis import GenerationMode
 from schemathesis.config import PositiveDataAcceptanceConfig
 from schemathesis.generation.stateful.state_machine import StepInput
 
-from emulator.http.app import create_app
+from emulator.app import create_app
 from emulator.settings import Settings
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"

@@ -152,7 +152,7 @@ def test_second_is_reset_over_the_same_connection(telco_emulator):
 
 def test_the_emulator_is_not_in_the_test_process(telco_emulator):
     # In-process, the server's thread would compete with the test for the interpreter lock.
-    assert "uvicorn" not in sys.modules and "emulator.http.app" not in sys.modules
+    assert "uvicorn" not in sys.modules and "emulator.app" not in sys.modules
     assert httpx.get(telco_emulator.control_url + "/health").status_code == 200
 
 

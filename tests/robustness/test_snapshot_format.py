@@ -22,7 +22,7 @@ SEVEN_JSON = {"X-Api-Key": "test_api_key", "Accept": "application/json"}
 
 
 def valid_document() -> dict:
-    from emulator.http.app import create_app
+    from emulator.app import create_app
     from emulator.settings import Settings
 
     engine = make_engine()

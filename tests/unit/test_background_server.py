@@ -1,4 +1,4 @@
-"""`emulator/http/server.py`: the background server of the pytest plugin and `replay` is configured as
+"""`emulator/background.py` and `emulator/http/server.py`: the background server of the pytest plugin and `replay` is configured as
 the command line configures uvicorn (one shared `uvicorn_config`): its connections are closed
 when their request headers trickle in, and a whole request is served as before."""
 
@@ -9,7 +9,8 @@ import time
 
 import httpx
 
-from emulator.http.server import BackgroundServer, uvicorn_config
+from emulator.background import BackgroundServer
+from emulator.http.server import uvicorn_config
 from emulator.settings import DEFAULT_HEADER_TIMEOUT, Settings
 
 

@@ -1,5 +1,5 @@
 """The provider dispatcher (`emulator/http/mounts.py`) and the front door that reaches it
-(`emulator/http/app.py`): matching, path parameters, 404/405 through the provider's renderer, the
+(`emulator/app.py`, `emulator/http/front_door.py`): matching, path parameters, 404/405 through the provider's renderer, the
 trailing slash, crashes, and that no route of the real apps is shadowed by another."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from emulator.http.app import create_app
+from emulator.app import create_app
 from emulator.core import errors
 from emulator.http.mounts import ProviderApp, route_path
 from emulator.settings import Settings

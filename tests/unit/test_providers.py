@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.routing import Mount
 
-from emulator.http.app import create_app
+from emulator.app import create_app
 from emulator.settings import Settings
 
 ROUTE_TABLES = {

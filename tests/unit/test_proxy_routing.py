@@ -169,7 +169,7 @@ async def test_other_plain_targets_are_refused(proxy_port, target):
 async def limited_proxy_port(tmp_path):
     """The proxy in front of the emulator's own app, with a 1,000-byte body limit and a header
     deadline of 0.5 s."""
-    from emulator.http.app import create_app
+    from emulator.app import create_app
     from emulator.settings import Settings
 
     app = create_app(Settings(clock="virtual", max_body_size=1000, header_timeout=0.5))

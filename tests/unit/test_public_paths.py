@@ -1,5 +1,5 @@
 """The import paths users and packaging rely on survive the layout: the console script, the pytest
-plugin's entry point, and `emulator.app.create_app`."""
+plugin's entry point, and `emulator.app.create_app` (the composition root, at the top of the package)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def test_the_entry_points_in_pyproject_resolve():
 
 
 def test_create_app_is_importable_at_its_old_path():
-    from emulator.app import create_app
-    from emulator.http.app import create_app as application_factory
+    from emulator.app import build_engine, create_app
 
-    assert create_app is application_factory
+    app = create_app()
+    assert app.state.engine is not None and callable(build_engine)

@@ -443,7 +443,7 @@ def test_every_listed_seven_change_is_a_real_one():
 def test_control_spec_validates_as_openapi_31_and_matches_the_routes():
     from openapi_spec_validator import OpenAPIV31SpecValidator
 
-    from emulator.http.app import create_app
+    from emulator.app import create_app
     from emulator.settings import Settings
 
     spec = yaml.safe_load((REPO_ROOT / "specs" / "control.yaml").read_text(encoding="utf-8"))

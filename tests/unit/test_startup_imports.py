@@ -13,7 +13,7 @@ DEFERRED = ("jsonschema", "jsonschema_rs", "faker", "PIL", "emulator.scenarios",
 
 PROBE = """
 import json, sys
-from emulator.http.app import create_app
+from emulator.app import create_app
 from emulator.settings import Settings
 create_app(Settings())
 print(json.dumps(sorted(name for name in %r if name in sys.modules)))

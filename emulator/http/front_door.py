@@ -1,40 +1,32 @@
-"""`create_app(settings)`: the one Starlette application that serves both providers and the
-control API, with a lifespan that starts and stops the clock and the webhook worker."""
+"""The front door: `EmulatorApp`, the one Starlette application every request enters by, which
+sends provider requests straight to their mounts behind the body bound and the fault injector, and
+everything else through the exposure guard to the control API. It is assembled, with the
+providers, the control API and the world, by `emulator.app.create_app`."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import re
-from typing import Any, AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..control.render import error_response as control_error
-from ..control.routes import create_control_app
 from ..control.sink import SINK_PREFIX, SinkApp
-from ..core import errors
-from ..core.clock import create_clock
 from ..core.engine import Engine
 from ..core.errors import BodyTooLarge
 from ..core.request_journal import journal_of
 from ..providers import PROVIDERS
-from ..settings import DEFAULT_MAX_BODY_SIZE, Settings
-from ..world.fixtures import Fixtures, load_fixtures
-from ..world.state import save_state_file
+from ..settings import DEFAULT_MAX_BODY_SIZE
 from .exposure import ExposureGuard, bounded_receive, declared_too_large
 from .fault_injector import FaultInjector
 from .mounts import ProviderApp, route_path
 from .params import headers_by_name
-from .reasons import log_refusal, marked_reason, reason_of, with_reason
+from .reasons import log_refusal, marked_reason, with_reason
 
-__all__ = ["create_app", "build_engine", "EmulatorApp"]
+__all__ = ["EmulatorApp"]
 
 
 class EmulatorApp(Starlette):
@@ -146,64 +138,3 @@ def _control_message(response: Response) -> str | None:
         return json.loads(getattr(response, "body", b"") or b"null")["error"]["message"]
     except (ValueError, TypeError, KeyError):
         return None
-
-
-def build_engine(settings: Settings, fixtures: Fixtures | None = None) -> Engine:
-    fixtures = fixtures if fixtures is not None else load_fixtures(settings.fixtures)
-    clock = create_clock(settings.clock, settings.time_scale, settings.clock_start)
-    return Engine(clock=clock, seed=settings.seed, fixtures=fixtures)
-
-
-async def _root(request: Request) -> Response:
-    query = request.url.query  # `/?token=...` signs in to the inbox like `/_emulator/ui?token=...`
-    return RedirectResponse("/_emulator/ui" + ("?" + query if query else ""), status_code=307)
-
-
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> EmulatorApp:
-    settings = settings or Settings()
-    engine = engine or build_engine(settings)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(engine.clock.run()), asyncio.create_task(engine.outbox.run())]
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if settings.state:
-                save_state_file(engine, settings.state)
-
-    async def not_found(request: Request, exc: Exception) -> Response:
-        status = getattr(exc, "status_code", 404)
-        error: errors.EmulatorError = errors.RouteNotFound(request.url.path)
-        if status == 405:
-            error = errors.MethodNotAllowed(request.method, request.url.path)
-        reason = reason_of(error)
-        log_refusal(request.scope, status, reason)
-        return with_reason(control_error(error), reason)
-
-    async def crashed(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"error": {"type": "InternalError", "message": "Internal error in the emulator."}}, status_code=500)
-
-    providers = {provider.prefix: provider.create_app(engine) for provider in PROVIDERS}
-    app = EmulatorApp(
-        engine=engine,
-        providers=providers,
-        guard=ExposureGuard(settings.allowed_hosts, settings.control_token),
-        max_body_size=settings.max_body_size,
-        routes=[
-            Route("/", _root, methods=["GET"]),
-            *(Mount(prefix, app=provider) for prefix, provider in providers.items()),
-            Mount("/_emulator", app=create_control_app(engine)),
-        ],
-        lifespan=lifespan,
-        exception_handlers={HTTPException: not_found, Exception: crashed},
-    )
-    for route in app.routes:
-        if isinstance(route, Mount):  # a path parameter may hold any character, a newline included
-            route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
-    app.state.engine = engine
-    app.state.settings = settings
-    return app
