@@ -31,7 +31,7 @@ elks:
     - {{id: {ELKS_ACCOUNT}, username: bench_user, password: bench_password, balance: {BALANCE}}}
 seven:
   accounts:
-    - {{id: "{SEVEN_ACCOUNT}", api_key: bench_api_key, balance: {BALANCE}}}
+    - {{id: "{SEVEN_ACCOUNT}", api_key: bench_api_key, balance: {BALANCE}, reload_lock: false}}  # the same SMS, over and over
 """
 ELKS_AUTH = "Basic " + base64.b64encode(b"bench_user:bench_password").decode()
 SEVEN_KEY = "bench_api_key"
