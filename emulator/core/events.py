@@ -255,13 +255,19 @@ class EventLog:
         return table
 
     def _forget_oldest(self) -> None:
+        """Let the oldest event go. Its places in the log and in its postings are emptied at once,
+        so that each event is freed as it leaves, one at a time: the dead heads of the lists are
+        cut off in bulk later, and freeing a hundred thousand events there at once held up every
+        request for tens of milliseconds."""
         oldest = self._log[self._dead]
+        self._log[self._dead] = None  # type: ignore[call-overload]  # readers start at _dead
         self._dead += 1
         if self._dead > 1024 and self._dead * 2 > len(self._log):
             del self._log[:self._dead]
             self._dead = 0
         for table, key in self._keys(oldest):
             postings = table[key]
+            postings.events[postings.dead] = None  # type: ignore[call-overload]  # it is the oldest there too
             postings.dead += 1
             if postings.dead == len(postings.events):
                 if postings.waiters:
