@@ -20,7 +20,7 @@ from ..core import request_journal as rj
 from ..core.errors import InvalidParameter, NotFound
 from ..core.request_journal import RequestJournal, journal_of
 from ..http.params import read_params
-from .inputs import cursor, engine_of, limit
+from .inputs import cursor, engine_of, limit, provider_field
 from .render import iso
 
 __all__ = ["ROUTES", "entry_json", "journal_page"]
@@ -95,10 +95,8 @@ def _status_test(raw: Any) -> Test:
 
 def request_tests(request: Request, params: dict[str, Any]) -> list[Test]:
     tests: list[Test] = []
-    provider = params.get("provider")
-    if provider is not None:  # a filter with choices must be one of them, empty included
-        if provider not in ("elks", "seven"):
-            raise InvalidParameter("provider", provider, "expected one of: elks, seven")
+    provider = provider_field(params)  # a filter with choices must be one of them, empty included
+    if provider is not None:
         tests.append(lambda entry: entry[rj.PROVIDER] == provider)
     account = params.get("account")
     if isinstance(account, str) and account:

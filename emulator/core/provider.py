@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .errors import EmulatorError
 
-__all__ = ["Provider", "FixtureSection", "ControlMedia", "InboundMms"]
+__all__ = ["Provider", "FixtureSection", "ControlMedia", "InboundMms", "ScenarioClient"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +56,20 @@ class InboundMms:
 
 
 @dataclass(frozen=True, slots=True)
+class ScenarioClient:
+    """How a scenario step reaches the provider as the provider's own client would
+    (`scenarios/runner.py` runs the steps, `scenarios/preflight.py` checks their accounts first)."""
+
+    credentials: Callable[[dict[str, Any]], tuple[str, ...]]  # a step's, or the default account's
+    presented: Callable[[tuple[str, ...]], dict[str, Any]]  # httpx arguments that present them
+    shown: Callable[[tuple[str, ...]], str]  # the credentials in a sentence
+    account_path: str  # a GET that answers 200 for known credentials, with the balance
+    balance_field: str  # the balance's field in that answer
+    send: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]  # a `send_sms` step -> (path, httpx arguments)
+    sent: Callable[[Any], Any]  # the send's answer as the step's result (with its `id`); ValueError if unreadable
+
+
+@dataclass(frozen=True, slots=True)
 class Provider:
     """One provider: its mount, its explicit routes (in matching order), its wiring into the
     engine, its error answers and its fixture section, and what the control API may ask of it."""
@@ -69,5 +83,6 @@ class Provider:
     render_error: Callable[[Any, EmulatorError], Any]  # (request, error) -> the provider's own answer
     fault_answer: Callable[[int], tuple[bytes, str]]  # an injected fault's status -> (body, content type)
     fixtures: FixtureSection
+    scenario: ScenarioClient
     media: ControlMedia | None = None
     inbound_mms: InboundMms | None = None

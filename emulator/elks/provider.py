@@ -10,7 +10,7 @@ from ..core.engine import Engine
 from ..core.errors import InvalidParameter, NotFound
 from ..core.ids import IdFactory
 from ..core.models import Account, Message
-from ..core.provider import ControlMedia, FixtureSection, InboundMms, Provider
+from ..core.provider import ControlMedia, FixtureSection, InboundMms, Provider, ScenarioClient
 from ..core.store import Store
 from . import snapshot as _snapshot  # noqa: F401  (registers 46elks' snapshot sections)
 from .image_data import ImagePayload, read_image
@@ -131,6 +131,25 @@ def _receive_mms(engine: Engine, to: str, sender: str, text: str, payloads: list
     return engine.receive_message(number, sender, text, attributes, make_id=lambda: mms_id, kind="mms")
 
 
+# -- how a scenario's steps reach it --------------------------------------------------------------
+_SCENARIO_LOGIN = ("test_user", "test_password")  # the default fixtures' account
+
+
+def _scenario_send(step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    data = {"from": step.get("from", "ElkCo"), "to": step["to"], "message": step["text"], **(step.get("options") or {})}
+    return "/a1/SMS", {"data": data}
+
+
+SCENARIO = ScenarioClient(
+    credentials=lambda step: tuple(step.get("auth") or _SCENARIO_LOGIN),
+    presented=lambda credentials: {"auth": credentials},
+    shown=lambda credentials: f"the 46elks API username {credentials[0]!r} with its password",
+    account_path="/a1/me",
+    balance_field="balance",
+    send=_scenario_send,
+    sent=lambda answer: answer,
+)
+
 PROVIDER = Provider(
     name="elks",
     title="46elks",
@@ -141,6 +160,7 @@ PROVIDER = Provider(
     render_error=render,
     fault_answer=fault_answer,
     fixtures=FIXTURES,
+    scenario=SCENARIO,
     media=ControlMedia(image=_image, recording_wav=_recording_wav),
     inbound_mms=InboundMms(max_images=MAX_IMAGES, max_text=MAX_MMS_TEXT, read_image=read_image, receive=_receive_mms),
 )

@@ -17,7 +17,7 @@ from typing import Any, Iterable
 import httpx
 
 from .loader import Scenario
-from .runner import ELKS_AUTH, SEVEN_KEY
+from ..providers import NAMES, by_name
 
 __all__ = ["Needs", "needs_of", "check_target"]
 
@@ -65,29 +65,17 @@ def needs_of(scenarios: Iterable[Scenario]) -> Needs:
             if kind not in _CREDENTIAL_STEPS or not isinstance(value, dict):
                 continue
             provider = value.get("provider")
-            if provider == "elks":
-                credentials = tuple(value.get("auth") or ELKS_AUTH)
-            elif provider == "seven":
-                credentials = (value.get("api_key", SEVEN_KEY),)
-            else:
+            if provider not in NAMES:
                 continue
+            credentials = by_name(provider).scenario.credentials(value)
             if all(_literal(part) for part in credentials):
                 needs.accounts.setdefault((provider, credentials), _where(scenario, index, kind))
     return needs
 
 
 def _has_account(client: httpx.Client, provider: str, credentials: tuple[str, ...]) -> bool:
-    if provider == "elks":
-        answer = client.get("/a1/me", auth=credentials)  # type: ignore[arg-type]
-    else:
-        answer = client.get("/api/balance", headers={"X-Api-Key": credentials[0], "Accept": "application/json"})
-    return answer.status_code == 200
-
-
-def _shown(provider: str, credentials: tuple[str, ...]) -> str:
-    if provider == "elks":
-        return f"the 46elks API username {credentials[0]!r} with its password"
-    return f"the seven.io API key {credentials[0]!r}"
+    scenario = by_name(provider).scenario
+    return client.get(scenario.account_path, **scenario.presented(credentials)).status_code == 200
 
 
 def check_target(client: httpx.Client, scenarios: list[Scenario], *, target: str | None, may_reset: bool) -> list[str]:
@@ -130,7 +118,7 @@ def check_target(client: httpx.Client, scenarios: list[Scenario], *, target: str
             )
         for (provider, credentials), where in needs.accounts.items():
             if not _has_account(client, provider, credentials):
-                problems.append(f"{where} uses {_shown(provider, credentials)}, which {named} does not know")
+                problems.append(f"{where} uses {by_name(provider).scenario.shown(credentials)}, which {named} does not know")
     except httpx.HTTPError as exc:
         problems.append(f"{named} stopped answering while replay checked it: {exc or type(exc).__name__}")
     return problems

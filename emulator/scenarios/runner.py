@@ -13,12 +13,11 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import httpx
 
 from ..control_client import collect, control_token_auth
+from ..providers import by_name
 from .loader import Scenario
 
 __all__ = ["Runner", "ScenarioResult", "StepResult", "StepFailed"]
 
-ELKS_AUTH = ("test_user", "test_password")
-SEVEN_KEY = "test_api_key"
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z0-9_]+)*)\}")
 
 
@@ -185,20 +184,14 @@ class Runner:
 
     # -- steps -----------------------------------------------------------------------------
     def send_sms(self, step: dict[str, Any]) -> Any:
-        options = dict(step.get("options") or {})
-        if step["provider"] == "elks":
-            data = {"from": step.get("from", "ElkCo"), "to": step["to"], "message": step["text"], **options}
-            auth = tuple(step.get("auth") or ELKS_AUTH)
-            return self._expect(self.client.post("/a1/SMS", data=data, auth=auth), 200, "46elks send")
-        body = {"to": step["to"], "text": step["text"], **options}
-        if "from" in step:
-            body["from"] = step["from"]
-        headers = {"X-Api-Key": step.get("api_key", SEVEN_KEY), "Accept": "application/json"}
-        answer = self._expect(self.client.post("/api/sms", json=body, headers=headers), 200, "seven.io send")
-        if not isinstance(answer, dict):
-            raise StepFailed(f"seven.io send: unexpected answer {answer!r}")
-        messages = answer.get("messages") or []
-        return {**answer, "id": messages[0]["id"] if messages else None}
+        provider = by_name(step["provider"])
+        path, body = provider.scenario.send(step)
+        presented = provider.scenario.presented(provider.scenario.credentials(step))
+        answer = self._expect(self.client.post(path, **body, **presented), 200, f"{provider.title} send")
+        try:
+            return provider.scenario.sent(answer)
+        except ValueError as exc:
+            raise StepFailed(f"{provider.title} send: {exc}") from None
 
     def inbound_sms(self, step: dict[str, Any]) -> Any:
         body = {"to": step["to"], "from": step["from"], "text": step["text"]}
@@ -274,12 +267,10 @@ class Runner:
         raise StepFailed(f"no webhook to {step['url']} with {wanted}; {len(deliveries)} sent there, newest: {seen}")
 
     def expect_balance(self, step: dict[str, Any]) -> Any:
-        if step["provider"] == "elks":
-            auth = tuple(step.get("auth") or ELKS_AUTH)
-            actual = self._expect(self.client.get("/a1/me", auth=auth), 200, "46elks account")["balance"]
-        else:
-            headers = {"X-Api-Key": step.get("api_key", SEVEN_KEY), "Accept": "application/json"}
-            actual = self._expect(self.client.get("/api/balance", headers=headers), 200, "seven.io balance")["amount"]
+        provider = by_name(step["provider"])
+        presented = provider.scenario.presented(provider.scenario.credentials(step))
+        account = self._expect(self.client.get(provider.scenario.account_path, **presented), 200, f"{provider.title} account")
+        actual = account[provider.scenario.balance_field]
         if abs(float(actual) - float(step["amount"])) > 1e-9:
             raise StepFailed(f"balance is {actual}, expected {step['amount']}")
         return actual

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..core.ids import IdFactory
 from ..core.models import Account
-from ..core.provider import FixtureSection, Provider
+from ..core.provider import FixtureSection, Provider, ScenarioClient
 from ..core.store import Store
 from . import snapshot as _snapshot  # noqa: F401  (registers seven.io's snapshot sections)
 from .auth import SCOPES, register_token
@@ -85,6 +85,34 @@ FIXTURES = FixtureSection(
     },
 )
 
+# -- how a scenario's steps reach it --------------------------------------------------------------
+_SCENARIO_KEY = "test_api_key"  # the default fixtures' account
+
+
+def _scenario_send(step: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    body = {"to": step["to"], "text": step["text"], **(step.get("options") or {})}
+    if "from" in step:
+        body["from"] = step["from"]
+    return "/api/sms", {"json": body}
+
+
+def _scenario_sent(answer: Any) -> dict[str, Any]:
+    if not isinstance(answer, dict):
+        raise ValueError(f"unexpected answer {answer!r}")
+    messages = answer.get("messages") or []
+    return {**answer, "id": messages[0]["id"] if messages else None}
+
+
+SCENARIO = ScenarioClient(
+    credentials=lambda step: (step.get("api_key", _SCENARIO_KEY),),
+    presented=lambda credentials: {"headers": {"X-Api-Key": credentials[0], "Accept": "application/json"}},
+    shown=lambda credentials: f"the seven.io API key {credentials[0]!r}",
+    account_path="/api/balance",
+    balance_field="amount",
+    send=_scenario_send,
+    sent=_scenario_sent,
+)
+
 PROVIDER = Provider(
     name="seven",
     title="seven.io",
@@ -95,4 +123,5 @@ PROVIDER = Provider(
     render_error=render,
     fault_answer=fault_answer,
     fixtures=FIXTURES,
+    scenario=SCENARIO,
 )
