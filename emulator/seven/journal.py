@@ -27,7 +27,7 @@ from ..core.clock import MICROS
 from ..core.engine import Engine
 from ..core.errors import InvalidNumber, InvalidParameter, MissingParameter
 from ..core.models import INBOUND, OUTBOUND, Account, Message
-from ..core.phone import ParsedNumber, parse_loose, region_of
+from ..core.phone import parse_loose
 from .context import begin
 from .networks import facts
 from .paging import day, day_end, day_start, whole_number, window
@@ -100,7 +100,7 @@ def _mccmnc(e164: str) -> str | None:
         number = parse_loose(e164)
     except InvalidNumber:
         return None
-    network = facts(ParsedNumber(number.e164, region_of(number.e164))).network
+    network = facts(number).network
     return network.mccmnc if network is not None and network.mccmnc else None
 
 
