@@ -166,7 +166,7 @@ def refusal_style(scope: dict[str, Any]) -> str | None:
     """The style the request's operation answers its refusals in, once it has begun."""
     if not scope.get("seven.begun"):
         return None
-    return scope.get("seven.answers") or _DECLARED.get(scope.get("endpoint"))
+    return scope.get("seven.answers") or declared_style(scope.get("endpoint"))
 
 
 def answer_in(scope: dict[str, Any], style: str) -> None:
