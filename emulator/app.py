@@ -34,7 +34,12 @@ __all__ = ["create_app", "build_engine", "EmulatorApp"]
 
 def build_engine(settings: Settings, fixtures: Fixtures | None = None) -> Engine:
     fixtures = fixtures if fixtures is not None else load_fixtures(settings.fixtures)
-    clock = create_clock(settings.clock, settings.time_scale, settings.clock_start)
+    if settings.store:
+        from .shared.setup import shared_clock
+
+        clock = shared_clock(settings)  # the world's clock, as the first process of the world set it
+    else:
+        clock = create_clock(settings.clock, settings.time_scale, settings.clock_start)
     return Engine(clock=clock, seed=settings.seed, fixtures=fixtures)
 
 
@@ -47,15 +52,27 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings = settings or Settings()
     engine = engine or build_engine(settings)
 
+    replica = None
+    if settings.store:
+        from .shared.setup import replica_for
+
+        replica = replica_for(engine, settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if replica is not None:
+            await replica.start()  # this copy of the world catches up with the log first
         tasks = [asyncio.create_task(engine.clock.run()), asyncio.create_task(engine.outbox.run())]
+        if replica is not None:
+            tasks.extend(replica.background())
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if replica is not None:
+                await replica.stop()
             if settings.state:
                 save_state_file(engine, settings.state)
 
@@ -88,6 +105,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for route in app.routes:
         if isinstance(route, Mount):  # a path parameter may hold any character, a newline included
             route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+    if replica is not None:
+        app.share(replica)
     app.state.engine = engine
     app.state.settings = settings
     return app

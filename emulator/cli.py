@@ -13,6 +13,7 @@ import difflib
 import errno
 import gc
 import os
+import re
 import socket
 import sys
 from datetime import datetime, timezone
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--time-scale", type=float, default=_env("TIME_SCALE", "1"), help="divide every simulated delay (delivery reports, webhook retries) by this (env TELCO_EMULATOR_TIME_SCALE; default 1)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower, default=_env("LOG_LEVEL", "info"), help="how much to log; debug adds a line per request and uvicorn's own start-up and shutdown lines (env TELCO_EMULATOR_LOG_LEVEL; default info)")
     parser.add_argument("--proxy", metavar="PORT", default=_env("PROXY", None), help="also run an HTTP proxy on this port (0: any free port) that answers HTTPS requests for api.46elks.com and gateway.seven.io itself (env TELCO_EMULATOR_PROXY; default off)")
+    parser.add_argument("--store", metavar="URL", default=_env("STORE", None), help="where the world lives: memory, or redis://HOST:PORT/DB to share one world with every emulator process pointed at the same database (env TELCO_EMULATOR_STORE; default memory)")
     parser.add_argument("--state", metavar="FILE", default=_env("STATE", None), help="load the state from this snapshot file at start (when it exists) and save it there at shutdown and every --autosave seconds (env TELCO_EMULATOR_STATE; default none: the state lives in memory only)")
     parser.add_argument("--autosave", metavar="SECONDS", type=float, default=_env("AUTOSAVE", "5"), help="with --state, also save the state every SECONDS while it changes, so that a process killed without warning loses at most that; 0: only at shutdown (env TELCO_EMULATOR_AUTOSAVE; default 5)")
     parser.add_argument("--proxy-ca-dir", metavar="DIR", default=_env("PROXY_CA_DIR", None), help="where the proxy keeps its local CA, created at first start (env TELCO_EMULATOR_PROXY_CA_DIR; default ~/.cache/telco-emulator/ca)")
@@ -135,6 +137,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
             host=args.host, port=port, fixtures=args.fixtures, seed=seed, clock=args.clock,
             time_scale=scale, clock_start=start, log_level=args.log_level,
             proxy_port=proxy_port, proxy_ca_dir=args.proxy_ca_dir or None, state=args.state or None,
+            store=None if args.store in (None, "", "memory") else args.store,
             autosave=float(args.autosave),
             allowed_hosts=_hosts(args.allowed_hosts), control_token=args.control_token or None,
             max_body_size=_size(args.max_body_size), header_timeout=float(args.header_timeout),
@@ -301,10 +304,17 @@ class FrozenGarbage:
             self.counted_after = _freezes
 
 
+def _shown_store(url: str) -> str:
+    """A store URL without its password."""
+    return re.sub(r"//([^:/@]*):[^@/]*@", r"//\1:***@", url)
+
+
 def _world_summary(settings: Settings) -> str:
     """What the ready line says about the world being served: the clock, the fixtures, the state file."""
     clock = f"{settings.clock} clock" + (f" at {settings.time_scale:g}x speed" if settings.time_scale != 1 else "")
     parts = [clock, f"fixtures {settings.fixtures}" if settings.fixtures else "the default fixtures"]
+    if settings.store:
+        parts.append(f"shared world in {_shown_store(settings.store)}")
     if settings.state:
         parts.append(f"state {settings.state}" + (f" (saved every {settings.autosave:g} s)" if settings.autosave > 0 else " (saved at shutdown)"))
     return ", ".join(parts)
@@ -325,6 +335,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine = build_engine(settings)
     except FixtureError as exc:
         print(f"telco-emulator: {exc.message}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a shared world that cannot be joined: Redis unreachable, other settings
+        if not settings.store:
+            raise
+        print(f"telco-emulator: cannot join the world in {_shown_store(settings.store)}: {exc}", file=sys.stderr)
         return 2
     app = create_app(settings, engine=engine)  # first: the app adds what a snapshot restores (sandboxes)
     if settings.state:

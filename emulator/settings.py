@@ -27,6 +27,7 @@ class Settings:
     log_level: str = "info"
     proxy_port: int | None = None  # transparent HTTPS proxy for the providers' hosts; None: off
     proxy_ca_dir: str | None = None  # where the proxy's CA lives; None: proxy_ca.default_ca_dir()
+    store: str | None = None  # None: the world lives in this process's memory; redis://...: a shared world (emulator/shared/)
     state: str | None = None  # snapshot file: loaded at start when it exists, written at shutdown
     autosave: float = 5.0  # with `state`: seconds between saves while the world changes; 0: only at shutdown
     # Exposure (see emulator/http/exposure.py): Host names the control API and the inbox answer
@@ -56,5 +57,11 @@ class Settings:
             raise ValueError(f"max body size must be at least 1 byte, got {self.max_body_size}")
         if not (self.autosave >= 0 and math.isfinite(self.autosave)):
             raise ValueError(f"autosave must be 0 (off) or a positive number of seconds, got {self.autosave}")
+        if self.store is not None:
+            from .shared.redis_log import parse_store_url
+
+            parse_store_url(self.store)
+            if self.state is not None:
+                raise ValueError("--state and --store do not go together: a shared world is kept in Redis (turn on its AOF to keep it)")
         if not self.header_timeout > 0:
             raise ValueError(f"header timeout must be positive, got {self.header_timeout}")

@@ -12,6 +12,7 @@ import pytest
 
 from emulator.core.engine import Engine
 from processes import RunningEmulator, start_emulator, stop
+from redis_support import RedisServer, running_redis
 from support import Emulator, Receiver, WebhookReceiver, make_engine, running_emulator, serve_webhook_receiver
 
 pytest_plugins = ["pytester"]
@@ -31,6 +32,21 @@ async def emulator(engine: Engine) -> AsyncIterator[Emulator]:
 @pytest.fixture
 def client(emulator: Emulator) -> httpx.AsyncClient:
     return emulator.client
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """One real Redis server on loopback for the whole run (installed by scripts/install-redis.sh
+    when missing); each test that uses it empties the databases it takes first."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """An empty Redis database for one shared world."""
+    redis_server.command("FLUSHALL")
+    return redis_server.url(0)
 
 
 @pytest.fixture

@@ -110,13 +110,14 @@ def make_engine(**overrides) -> Engine:
 
 
 @asynccontextmanager
-async def running_emulator(engine: Engine, receiver: Receiver) -> AsyncIterator[Emulator]:
+async def running_emulator(engine: Engine, receiver: Receiver, store: str | None = None) -> AsyncIterator[Emulator]:
     """The app on `engine` (virtual clock) with its lifespan running, its webhooks going to
-    `receiver`, driven in-process through httpx's ASGITransport."""
+    `receiver`, driven in-process through httpx's ASGITransport. With `store` (a Redis URL, which
+    `engine` was built on too), the world is a shared one: every change goes through its log."""
     from emulator.app import create_app
 
     engine.outbox.transport = httpx.MockTransport(receiver.handle)
-    app = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START, allowed_hosts=TEST_HOSTS), engine=engine)
+    app = create_app(Settings(clock="virtual", clock_start=VIRTUAL_START, allowed_hosts=TEST_HOSTS, store=store), engine=engine)
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emulator.test") as client:
             yield Emulator(engine, client, receiver)

@@ -40,7 +40,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -51,6 +51,9 @@ from .models import Attempt, Delivery
 from .store import Store
 from .transport import MAX_ANSWER_BYTES, StreamTransport
 from .webhook_targets import HOP_HEADER, MAX_HOPS, current_hop, header_problem, parse_hop, target_url_problem
+
+if TYPE_CHECKING:
+    from ..shared.deliveries import AttemptClaims
 
 __all__ = ["RetryPolicy", "Outbox", "ResultHandler", "GLOBAL_LIMIT", "PER_ORIGIN_LIMIT"]
 
@@ -151,6 +154,9 @@ class Outbox:
         self._own_port: int | None = None
         self._own_hosts: frozenset[str] = frozenset()
         self._sendable_urls: set[str] = set()  # target URLs that passed `_unsendable`'s checks
+        # In a shared world (emulator/shared/deliveries.py), who makes each attempt: every copy of
+        # the world queues it, one process claims it, and its result comes back through the log.
+        self.claims: AttemptClaims | None = None
 
     def listening_on(self, host: str, port: int) -> None:
         """The address the server listens on: deliveries to its control API there are refused.
@@ -240,6 +246,8 @@ class Outbox:
         self._unfinished += 1
         self._idle.clear()
         delivery = self.store.deliveries.get(delivery_id)
+        if self.claims is not None and delivery is not None:
+            self.claims.submitted(delivery_id, len(delivery.attempts) + 1)
         origin = origin_of(delivery.url) if delivery is not None else _UNKNOWN_ORIGIN
         destination = self._destinations.get(origin)
         if destination is None:
@@ -356,7 +364,10 @@ class Outbox:
 
     async def _attempt(self, delivery_id: str) -> None:
         try:
-            await self._send(delivery_id)
+            if self.claims is not None:
+                await self.claims.attempt(self, delivery_id)
+            else:
+                await self._send(delivery_id)
         except Exception as exc:  # a bug; the delivery must still end, not stay pending for ever
             log.exception("webhook delivery %s could not be attempted", delivery_id)
             self._give_up(delivery_id, f"the emulator could not attempt this delivery: {_describe(exc)}")
@@ -410,13 +421,26 @@ class Outbox:
         return path == _CONTROL_PREFIX or path.startswith(_CONTROL_PREFIX + "/")
 
     async def _send(self, delivery_id: str) -> None:
+        made = await self.make_attempt(delivery_id)
+        if made is None:
+            return
+        delivery, attempt, final = made
+        if self.store.deliveries.get(delivery_id) is not delivery:
+            return  # the emulator was reset while this attempt was in flight
+        self.record_attempt(delivery, attempt, final)
+
+    def _policy_of(self, delivery: Delivery) -> RetryPolicy:
+        policy = self.policies[delivery.provider]
+        return replace(policy, delays=()) if delivery.id in self._one_shot else policy
+
+    async def make_attempt(self, delivery_id: str) -> tuple[Delivery, Attempt, bool] | None:
+        """Make the next attempt at a pending delivery (None when there is none to make) and say
+        what happened, without recording it: the attempt, and whether no retry can mend it."""
         delivery = self.store.deliveries.get(delivery_id)
         if delivery is None or delivery.state != "pending" or self._client is None:
-            return
-        policy = self.policies[delivery.provider]
+            return None
+        policy = self._policy_of(delivery)
         one_shot = delivery_id in self._one_shot
-        if one_shot:
-            policy = replace(policy, delays=())
         headers = dict(delivery.headers)
         if policy.sign is not None:
             headers.update(policy.sign(delivery))
@@ -431,9 +455,7 @@ class Outbox:
         refusal = self._unsendable(delivery)
         if refusal is not None:
             attempt.error = refusal
-            delivery.attempts.append(attempt)
-            self._settle(delivery, attempt, policy, final=True)
-            return
+            return delivery, attempt, True
         final = False
         started = time.perf_counter()
         try:
@@ -461,10 +483,12 @@ class Outbox:
         except Exception as exc:  # anything else (a header httpx cannot encode ...) will not mend either
             attempt.error, final = _describe(exc), True
         attempt.latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        if self.store.deliveries.get(delivery_id) is not delivery:
-            return  # the emulator was reset while this attempt was in flight
+        return delivery, attempt, final
+
+    def record_attempt(self, delivery: Delivery, attempt: Attempt, final: bool) -> None:
+        """Record an attempt made at a pending delivery and settle what follows from it."""
         delivery.attempts.append(attempt)
-        self._settle(delivery, attempt, policy, final=final)
+        self._settle(delivery, attempt, self._policy_of(delivery), final=final)
 
     def _settle(self, delivery: Delivery, attempt: Attempt, policy: RetryPolicy | None, final: bool = False) -> None:
         """`final` (or no policy): the attempt failed in a way no retry can mend."""

@@ -12,6 +12,7 @@ from ..core.engine import Engine
 from ..core.provider import Provider
 from ..core.request_journal import journal_of
 from ..providers import PROVIDERS
+from ..shared.requests import APPLYING, DELAY
 from .reasons import REASON_HEADER, header_value, log_refusal
 
 __all__ = ["FaultInjector"]
@@ -32,7 +33,10 @@ class FaultInjector:
                     if fault is not None:
                         self.engine.events.emit("fault.injected", provider.name, None, fault=fault.id, fault_kind=fault.kind, path=path, method=scope["method"])
                         if fault.kind == "delay":
-                            await asyncio.sleep(fault.delay)
+                            if APPLYING in scope:  # a shared world's entry: the process answering it waits
+                                scope[DELAY] = scope.get(DELAY, 0.0) + fault.delay
+                            else:
+                                await asyncio.sleep(fault.delay)
                         else:
                             reason = header_value(
                                 f"fault rule {fault.id} answered {fault.status} instead of the provider "

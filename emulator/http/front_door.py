@@ -6,7 +6,7 @@ providers, the control API and the world, by `emulator.app.create_app`."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,11 +20,15 @@ from ..core.errors import BodyTooLarge
 from ..core.request_journal import journal_of
 from ..providers import PROVIDERS
 from ..settings import DEFAULT_MAX_BODY_SIZE
+from ..shared.requests import APPLYING
 from .exposure import ExposureGuard, bounded_receive, declared_too_large
 from .fault_injector import FaultInjector
 from .mounts import ProviderApp, route_path
 from .params import headers_by_name
 from .reasons import log_refusal, marked_reason, with_reason
+
+if TYPE_CHECKING:
+    from ..shared.replica import Replica
 
 __all__ = ["EmulatorApp"]
 
@@ -44,7 +48,10 @@ class EmulatorApp(Starlette):
     @property
     def inline_prefixes(self) -> tuple[str, ...]:
         """Paths whose requests the server may run without a task of their own
-        (`emulator/http/inline_requests.py`): the provider mounts'."""
+        (`emulator/http/inline_requests.py`): the provider mounts', but none in a shared world,
+        whose requests wait for Redis (whose client needs a task)."""
+        if self.replica is not None:
+            return ()
         return tuple(prefix + "/" for prefix in self._providers)
 
     def __init__(
@@ -64,8 +71,22 @@ class EmulatorApp(Starlette):
         self._guard = guard or ExposureGuard()
         self._max_body_size = max_body_size
         self._max_body_digits = len(str(max_body_size))  # a shorter Content-Length is always under it
+        self.replica: Replica | None = None  # set in a shared world (emulator/shared/replica.py)
+
+    def share(self, replica: Replica) -> None:
+        """Serve a shared world: requests go through `replica`, which applies the log's entries here."""
+        self.replica = replica
+        replica.serve = self.serve
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.replica is not None and scope["type"] == "http" and APPLYING not in scope:
+            await self.replica.handle(scope, receive, send)  # a shared world: see emulator/shared/
+            return
+        await self.serve(scope, receive, send)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """This process's own way through: every request in memory mode, and in a shared world
+        the reads, and each entry of the log as it is applied."""
         if scope["type"] == "http":
             path = route_path(scope)
             end = path.find("/", 1)

@@ -85,9 +85,12 @@ def with_reason(response: Response, reason: str) -> Response:
     return response
 
 
+ECHO = "emulator.echo"  # scope key: another process's request, applied here from a shared world's log
+
+
 def log_refusal(scope: Scope | Mapping[str, Any], status: int, reason: str) -> None:
     """One line at `info` for a refusal, in the shape of uvicorn's access line plus the reason."""
-    if not log.isEnabledFor(logging.INFO):
+    if not log.isEnabledFor(logging.INFO) or scope.get(ECHO):
         return
     client = scope.get("client")
     where = f"{client[0]}:{client[1]}" if client else "-"

@@ -15,6 +15,9 @@ emulator waits, at most once per report, and from the third attempt on every rep
 That bounds the test: about 20 s on 2 CPUs, mostly the outbox working through some 1500 attempts
 (it manages a few hundred a second, see tests/bench/bench_webhooks.py) plus one 10 s hang.
 
+The soak runs against both stores: one process with the world in memory, and three processes
+sharing one world in a real Redis server, with the clients' sends and the checks spread over them.
+
 Afterwards, exactly: each balance went down by the sum of the costs the API answered; every
 message sent is stored once (none lost, none duplicated, nothing else stored) with the cost it
 was answered with and its expected final status; every report (intermediate and final) reached
@@ -229,59 +232,72 @@ def wait_for_outbox(http: httpx.Client, expected: int, deadline: float) -> list[
 
 
 # -- the test ---------------------------------------------------------------------------------
-def test_concurrent_sends_with_a_misbehaving_receiver(receiver):
-    running = start_emulator("--time-scale", TIME_SCALE, "--seed", str(SEED))
+@pytest.fixture(params=["memory", "redis"])
+def emulator_urls(request) -> Iterator[list[str]]:
+    """The URLs of the processes serving the world: one in memory, or three sharing Redis."""
+    args = ("--time-scale", TIME_SCALE, "--seed", str(SEED))
+    if request.param == "redis":
+        store = request.getfixturevalue("redis_url")
+        running = [start_emulator(*args, "--store", store) for _ in range(3)]
+    else:
+        running = [start_emulator(*args)]
     try:
-        with httpx.Client(base_url=running.url, timeout=30) as http:
-            for path, method in SEVEN_HOOKS.items():
-                hook = http.post("/api/hooks", headers=SEVEN, data={"target_url": receiver.url + path, "event_type": "dlr", "request_method": method})
-                assert hook.json()["success"] is True, hook.text
-            elks_before, seven_before = elks_balance(http), seven_balance(http)
-
-            with ThreadPoolExecutor(CLIENTS) as pool:
-                sent = [item for batch in pool.map(lambda client: send_all(running.url, receiver.url, client), range(CLIENTS)) for item in batch]
-            sends_done = time.monotonic()
-
-            # Money: exactly what the API said each send cost.
-            assert elks_balance(http) == elks_before - sum(s.cost for s in sent if s.provider == "elks")
-            assert seven_balance(http) == seven_before - sum(s.cost for s in sent if s.provider == "seven")
-
-            # Every report, intermediate and final, accepted by the receiver exactly once.
-            finals = {mid: final for s in sent for mid, final in zip(s.ids, s.finals)}
-            provider_of = {mid: s.provider for s in sent for mid in s.ids}
-            expected_reports = set()
-            for mid, final in finals.items():
-                if provider_of[mid] == "elks":
-                    expected_reports |= {("/elks", mid, "sent"), ("/elks", mid, ELKS_NAMES[final])}
-                else:
-                    expected_reports |= {(path, mid, status) for path in SEVEN_HOOKS for status in ("TRANSMITTED", SEVEN_NAMES[final])}
-            receiver.wait_until_accepted(expected_reports, DEADLINE_S - (time.monotonic() - sends_done))
-            deliveries = wait_for_outbox(http, len(expected_reports), sends_done + DEADLINE_S)
-            with receiver.changed:
-                accepted = dict(receiver.accepted)
-                behaviours = dict(receiver.behaviours)
-            assert set(accepted) == expected_reports, "reports for messages nobody sent"
-            assert [key for key, count in accepted.items() if count != 1] == []
-
-            # Messages: each stored once, with its cost, at its expected final status; nothing else.
-            stored = all_pages(http, "/_emulator/messages", direction="outbound")
-            assert len(sent) == CLIENTS * SENDS_PER_CLIENT
-            assert Counter(m["id"] for m in stored) == Counter(finals.keys()), "messages lost, duplicated or invented"
-            assert {m["id"]: m["status"] for m in stored} == finals
-            costs = Counter()
-            for message in stored:
-                costs[message["provider"]] += message["cost"]
-            assert costs == Counter({p: sum(s.cost for s in sent if s.provider == p) for p in ("elks", "seven")})
-
-            # The emulator's view: one delivery per report, all delivered, after retrying each failure kind.
-            assert len(deliveries) == len(expected_reports)
-            assert Counter(d["state"] for d in deliveries) == {"delivered": len(expected_reports)}
-            attempts = [a for d in deliveries for a in d["attempts"]]
-            assert sum(a["status"] == 500 for a in attempts) >= 1
-            assert any(a["status"] is None and "Timeout" in (a["error"] or "") for a in attempts), "no hang was timed out"
-            assert any(a["status"] is None and "Timeout" not in (a["error"] or "") for a in attempts), "no closed connection"
-            assert all(d["attempts"][-1]["status"] == 200 for d in deliveries)
-            assert behaviours.get("hang", 0) >= 1 and behaviours.get("close", 0) >= 1 and behaviours.get("error", 0) >= 1
-            assert behaviours.get("hang ended by the emulator", 0) == behaviours["hang"], behaviours
+        yield [process.url for process in running]
     finally:
-        stop(running.process)
+        for process in running:
+            stop(process.process)
+
+
+def test_concurrent_sends_with_a_misbehaving_receiver(receiver, emulator_urls):
+    urls = emulator_urls
+    with httpx.Client(base_url=urls[0], timeout=30) as http, httpx.Client(base_url=urls[-1], timeout=30) as other:
+        for path, method in SEVEN_HOOKS.items():
+            hook = http.post("/api/hooks", headers=SEVEN, data={"target_url": receiver.url + path, "event_type": "dlr", "request_method": method})
+            assert hook.json()["success"] is True, hook.text
+        elks_before, seven_before = elks_balance(http), seven_balance(http)
+
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            sent = [item for batch in pool.map(lambda client: send_all(urls[client % len(urls)], receiver.url, client), range(CLIENTS)) for item in batch]
+        sends_done = time.monotonic()
+
+        # Money: exactly what the API said each send cost, whichever process is asked.
+        assert elks_balance(http) == elks_balance(other) == elks_before - sum(s.cost for s in sent if s.provider == "elks")
+        assert seven_balance(http) == seven_balance(other) == seven_before - sum(s.cost for s in sent if s.provider == "seven")
+
+        # Every report, intermediate and final, accepted by the receiver exactly once.
+        finals = {mid: final for s in sent for mid, final in zip(s.ids, s.finals)}
+        provider_of = {mid: s.provider for s in sent for mid in s.ids}
+        expected_reports = set()
+        for mid, final in finals.items():
+            if provider_of[mid] == "elks":
+                expected_reports |= {("/elks", mid, "sent"), ("/elks", mid, ELKS_NAMES[final])}
+            else:
+                expected_reports |= {(path, mid, status) for path in SEVEN_HOOKS for status in ("TRANSMITTED", SEVEN_NAMES[final])}
+        receiver.wait_until_accepted(expected_reports, DEADLINE_S - (time.monotonic() - sends_done))
+        deliveries = wait_for_outbox(http, len(expected_reports), sends_done + DEADLINE_S)
+        with receiver.changed:
+            accepted = dict(receiver.accepted)
+            behaviours = dict(receiver.behaviours)
+        assert set(accepted) == expected_reports, "reports for messages nobody sent"
+        assert [key for key, count in accepted.items() if count != 1] == []
+
+        # Messages: each stored once, with its cost, at its expected final status; nothing else.
+        stored = all_pages(other, "/_emulator/messages", direction="outbound")
+        assert len(sent) == CLIENTS * SENDS_PER_CLIENT
+        assert Counter(m["id"] for m in stored) == Counter(finals.keys()), "messages lost, duplicated or invented"
+        assert {m["id"]: m["status"] for m in stored} == finals
+        costs = Counter()
+        for message in stored:
+            costs[message["provider"]] += message["cost"]
+        assert costs == Counter({p: sum(s.cost for s in sent if s.provider == p) for p in ("elks", "seven")})
+
+        # The emulator's view: one delivery per report, all delivered, after retrying each failure kind.
+        assert len(deliveries) == len(expected_reports)
+        assert Counter(d["state"] for d in deliveries) == {"delivered": len(expected_reports)}
+        attempts = [a for d in deliveries for a in d["attempts"]]
+        assert sum(a["status"] == 500 for a in attempts) >= 1
+        assert any(a["status"] is None and "Timeout" in (a["error"] or "") for a in attempts), "no hang was timed out"
+        assert any(a["status"] is None and "Timeout" not in (a["error"] or "") for a in attempts), "no closed connection"
+        assert all(d["attempts"][-1]["status"] == 200 for d in deliveries)
+        assert behaviours.get("hang", 0) >= 1 and behaviours.get("close", 0) >= 1 and behaviours.get("error", 0) >= 1
+        assert behaviours.get("hang ended by the emulator", 0) == behaviours["hang"], behaviours

@@ -1,0 +1,139 @@
+"""The world's log in Redis: one stream of entries, the world's identity (the settings every
+process must share), the ticker's lease and the webhook attempts' claims.
+
+Keys, under a prefix (`telco-emulator:` and the database the URL names):
+- `log`: the stream. Fields: `k` the kind (`r` request, `t` tick, `f` clock move, `a` attempt
+  result), `o` the origin (process id and request number), `t` the origin's wall time in
+  microseconds, `m` a JSON head, `b` a body.
+- `world`: a hash written once, by the first process: seed, clock, clock start, time scale and
+  the fixtures' digest.
+- `ticker`: the process that appends ticks under the real clock (a lease).
+- `claim:{generation}:{delivery}:{attempt}`: who makes a webhook attempt (a lease), then `done`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+
+__all__ = ["WorldLog", "open_world", "StoreMismatch", "PREFIX", "parse_store_url"]
+
+PREFIX = "telco-emulator:"
+POOL_SIZE = 32  # connections to Redis per process, besides the log's reader
+
+_OPEN_WORLD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], unpack(ARGV))
+end
+return redis.call('HGETALL', KEYS[1])
+"""
+
+# Take the lease when it is free or already ours; renew it when ours.
+_LEASE = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+# Append an attempt's result and mark its claim done, in one step: once the result is in the
+# log, no other process can claim the attempt again.
+_REPORT = """
+redis.call('SET', KEYS[2], 'done', 'PX', ARGV[1])
+return redis.call('XADD', KEYS[1], '*', 'k', 'a', 'o', ARGV[2], 't', ARGV[3], 'm', ARGV[4])
+"""
+
+
+class StoreMismatch(Exception):
+    """The world in Redis was started with other settings than this process's."""
+
+
+def parse_store_url(url: str) -> str:
+    """`url` when it names a Redis database this process can use; raises ValueError otherwise."""
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"the store must be memory or a redis:// URL, got {url!r}")
+    try:
+        aioredis.connection.parse_url(url)
+    except ValueError as exc:
+        raise ValueError(f"the store URL {url!r} cannot be used: {exc}") from None
+    return url
+
+
+def open_world(url: str, identity: dict[str, str]) -> dict[str, str]:
+    """The world's identity in Redis: written from `identity` by the first process, read by the
+    next ones; raises StoreMismatch when a setting differs, and redis' ConnectionError when Redis
+    does not answer. Synchronous: it runs once, before the app is built."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
+    try:
+        flat = [part for pair in identity.items() for part in pair]
+        raw = client.eval(_OPEN_WORLD, 1, PREFIX + "world", *flat)
+    finally:
+        client.close()
+    stored = {raw[i].decode(): raw[i + 1].decode() for i in range(0, len(raw), 2)}
+    differing = [name for name, value in identity.items() if name != "clock_start" and stored.get(name) != value]
+    if differing:
+        shown = ", ".join(f"{name} {stored.get(name)!r} (here {identity[name]!r})" for name in differing)
+        raise StoreMismatch(
+            f"the world in {url} was started with other settings: {shown}; start this process with the same "
+            f"settings, or empty that database to start a new world"
+        )
+    return stored
+
+
+class WorldLog:
+    """Asynchronous access to the log and the leases; one connection pool for commands and one
+    connection for the blocking reads of the log."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        # Requests and webhook attempts share the pool: a burst waits for a connection instead of failing.
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE, timeout=None, socket_connect_timeout=5)
+        self.redis = aioredis.Redis(connection_pool=pool)
+        self.reader = aioredis.Redis.from_url(url, socket_connect_timeout=5, single_connection_client=True)
+        self.key = PREFIX + "log"
+        self._lease = self.redis.register_script(_LEASE)
+        self._report = self.redis.register_script(_REPORT)
+
+    async def append(self, fields: dict[str, Any]) -> bytes:
+        return await self.redis.xadd(self.key, fields)
+
+    async def read(self, after: bytes, count: int = 512, block_ms: int | None = 0) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        """Entries after `after`; waits up to `block_ms` for one (0: for ever, None: not at all)."""
+        answer = await self.reader.xread({self.key: after}, count=count, block=block_ms)
+        return answer[0][1] if answer else []
+
+    async def open(self) -> None:
+        self._reader_id = await self.reader.client_id()
+
+    async def wake_reader(self) -> None:
+        """End the reader's blocking read at once (it then reads nothing)."""
+        await self.redis.client_unblock(self._reader_id)
+
+    async def last_id(self) -> bytes:
+        """The id of the newest entry (`0-0` while the log is empty)."""
+        newest = await self.redis.xrevrange(self.key, count=1)
+        return newest[0][0] if newest else b"0-0"
+
+    async def lease(self, name: str, owner: str, ms: int) -> bool:
+        return bool(await self._lease(keys=[PREFIX + name], args=[owner, ms]))
+
+    async def claim(self, name: str, owner: str, ms: int) -> bool:
+        """Take the claim `name` if nobody holds it (a lapsed claim is free again)."""
+        return bool(await self.redis.set(PREFIX + name, owner, nx=True, px=ms))
+
+    async def claim_state(self, name: str) -> tuple[bytes | None, int]:
+        """Who holds the claim (`done` once reported) and its milliseconds left (-2: none)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            holder, left = await pipe.get(PREFIX + name).pttl(PREFIX + name).execute()
+        return holder, left
+
+    async def report(self, claim: str, done_ms: int, origin: str, wall: int, head: bytes) -> bytes:
+        return await self._report(keys=[self.key, PREFIX + claim], args=[done_ms, origin, wall, head])
+
+    async def close(self) -> None:
+        await self.reader.aclose() if hasattr(self.reader, "aclose") else await self.reader.close()
+        await self.redis.aclose() if hasattr(self.redis, "aclose") else await self.redis.close()
