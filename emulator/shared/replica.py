@@ -17,7 +17,10 @@ from starlette.types import Receive, Scope, Send
 
 from ..core.clock import Run, VirtualClock
 from ..core.engine import Engine
-from ..http.reasons import ECHO
+from starlette.responses import JSONResponse, Response
+
+from ..http.reasons import ECHO, REASON_HEADER, header_value
+from ..providers import PROVIDERS
 from .clock import LogClock, wall_micros
 from .deliveries import AttemptClaims
 from .redis_log import WorldLog
@@ -33,6 +36,19 @@ TICK_LATE = 2_000  # microseconds something may be overdue before the ticker app
 TICKER_LEASE_MS = 3_000
 _CLOCK_MOVES = ("/_emulator/clock/advance", "/_emulator/clock/set")
 _CRASH = b'{"error":{"type":"InternalError","message":"Internal error in the emulator."}}'
+
+
+def unavailable(scope: Scope, exc: Exception) -> Response:
+    """The answer when Redis cannot be reached: 503 in the provider's own error shape (the control
+    API's otherwise), with the reason; nothing was changed, and the request may be tried again."""
+    reason = header_value(f"the shared world's store (Redis) cannot be reached: {exc}; nothing was changed, try again")
+    headers = {REASON_HEADER: reason, "Retry-After": "1"}
+    path = scope["path"]
+    for provider in PROVIDERS:
+        if path == provider.prefix or path.startswith(provider.prefix + "/"):
+            body, content_type = provider.fault_answer(503)
+            return Response(body, 503, headers, media_type=content_type)
+    return JSONResponse({"error": {"type": "StoreUnavailable", "message": reason}}, 503, headers)
 
 
 def _id_key(entry_id: bytes) -> tuple[int, int]:
@@ -71,6 +87,13 @@ class Replica:
         return False
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self._handle(scope, receive, send)
+        except RedisError as exc:
+            log.warning("%s %s: the world's store is unavailable: %s", scope["method"], scope["path"], exc)
+            await unavailable(scope, exc)(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.serve is not None
         if self.logged(scope["method"], scope["path"]):
             capture = await self.submit(scope, receive)

@@ -25,6 +25,8 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         (["--clock-start", "yesterday"], "--clock-start"),
         (["--nonsense"], "unrecognized"),
         (["--autosave", "-1"], "autosave must be 0 (off) or a positive number of seconds"),
+        (["--store", "postgres://db/1"], "the store must be memory or a redis:// URL"),
+        (["--store", "redis://127.0.0.1:6379/0", "--state", "world.json"], "--state and --store do not go together"),
     ],
 )
 def test_bad_flags_exit_nonzero_with_a_message(args, needle):
@@ -152,3 +154,24 @@ def test_a_proxy_port_in_use_suggests_proxy_0(tmp_path):
         result = run("--port", "0", "--proxy", str(port), "--proxy-ca-dir", str(tmp_path / "ca"))
     assert result.returncode == 2 and "Traceback" not in result.stderr and result.stderr.count("\n") == 1
     assert f"cannot listen for the proxy on 127.0.0.1:{port}: " in result.stderr and "pass --proxy 0 for any free port" in result.stderr
+
+
+def test_a_store_that_does_not_answer_exits_2_in_one_line():
+    with __import__("socket").socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens here once closed
+    result = run("--store", f"redis://:secret@127.0.0.1:{port}/0", "--port", "0")
+    assert result.returncode == 2
+    assert f"cannot join the world in redis://:***@127.0.0.1:{port}/0" in result.stderr
+    assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_joining_a_world_with_other_settings_exits_2_naming_them(redis_url):
+    first = start_emulator("--store", redis_url, "--seed", "7")
+    try:
+        result = run("--store", redis_url, "--seed", "8", "--port", "0")
+        assert result.returncode == 2
+        assert "seed '7' (here '8')" in result.stderr and "Traceback" not in result.stderr
+        assert "shared world in " + redis_url in first.ready_line
+    finally:
+        stop(first.process)
