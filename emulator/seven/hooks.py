@@ -209,7 +209,7 @@ def make_signer(engine: Engine):
         if not secret:
             return {}
         timestamp = engine.clock.now() // MICROS
-        return signed_headers(secret, timestamp, nonces.next(), delivery.method, delivery.url, delivery.body)
+        return signed_headers(secret, timestamp, nonces.for_attempt(delivery.id, len(delivery.attempts) + 1), delivery.method, delivery.url, delivery.body)
 
     return sign
 

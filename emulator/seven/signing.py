@@ -15,13 +15,16 @@ _ALNUM = string.ascii_letters + string.digits
 
 
 class NonceSource:
-    """Nonces from their own seeded RNG, so signing never disturbs the ids the emulator hands out."""
+    """The nonce of each webhook attempt: drawn from a generator seeded with the emulator's seed,
+    the delivery and the attempt's number, so it is unique to the attempt, never disturbs the ids
+    the emulator hands out, and is the same whichever process of a shared world makes it."""
 
     def __init__(self, seed: int) -> None:
-        self._rng = random.Random(f"seven-nonce-{seed}")
+        self.seed = seed
 
-    def next(self) -> str:
-        return "".join(self._rng.choice(_ALNUM) for _ in range(32))
+    def for_attempt(self, delivery_id: str, number: int) -> str:
+        rng = random.Random(f"seven-nonce-{self.seed}-{delivery_id}-{number}")
+        return "".join(rng.choice(_ALNUM) for _ in range(32))
 
 
 def signature(secret: str, timestamp: int, nonce: str, method: str, url: str, body: bytes) -> str:

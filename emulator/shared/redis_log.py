@@ -13,6 +13,7 @@ Keys, under a prefix (`telco-emulator:` and the database the URL names):
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import redis
@@ -97,9 +98,39 @@ class WorldLog:
         self.key = PREFIX + "log"
         self._lease = self.redis.register_script(_LEASE)
         self._report = self.redis.register_script(_REPORT)
+        self._queued: list[tuple[dict[bytes, Any], asyncio.Future[bytes]]] = []
+        self._flushing: set[asyncio.Task[None]] = set()
 
-    async def append(self, fields: dict[str, Any]) -> bytes:
-        return await self.redis.xadd(self.key, fields)
+    async def append(self, fields: dict[bytes, Any]) -> bytes:
+        """Append an entry; the appends made in one turn of the event loop go to Redis together,
+        in one pipeline (in the order they were made), which costs one round trip for all."""
+        future = asyncio.get_running_loop().create_future()
+        self._queued.append((fields, future))
+        if len(self._queued) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+        return await future
+
+    def _flush(self) -> None:
+        queued, self._queued = self._queued, []
+        task = asyncio.create_task(self._send(queued))
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def _send(self, queued: list[tuple[dict[bytes, Any], asyncio.Future[bytes]]]) -> None:
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for fields, _ in queued:
+                    pipe.xadd(self.key, fields)
+                ids = await pipe.execute(raise_on_error=False)
+        except Exception as exc:
+            ids = [exc] * len(queued)
+        for (_, future), entry_id in zip(queued, ids):
+            if future.done():
+                continue
+            if isinstance(entry_id, BaseException):
+                future.set_exception(entry_id)
+            else:
+                future.set_result(entry_id)
 
     async def read(self, after: bytes, count: int = 512, block_ms: int | None = 0) -> list[tuple[bytes, dict[bytes, bytes]]]:
         """Entries after `after`; waits up to `block_ms` for one (0: for ever, None: not at all)."""

@@ -4,6 +4,8 @@ not once per stream; a stream writes once per batch, not once per event)."""
 
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import re
 
@@ -43,6 +45,7 @@ class _Stream:
         return [int(seq) for seq in re.findall(rb"^id: (\d+)$", b"".join(self.bodies), re.M)]
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_streams_of_everything_render_each_event_once(emulator: Emulator, monkeypatch):
     rendered: list[int] = []
     real = routes._sse_text
@@ -77,6 +80,7 @@ async def test_streams_of_everything_render_each_event_once(emulator: Emulator, 
     assert log.streams == 0
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_a_filtered_stream_still_gets_only_its_events(emulator: Emulator):
     log = emulator.engine.events
     log.stream_rest = 0.01

@@ -44,6 +44,7 @@ async def test_send_refusals(emulator, client, data, status, text):
     assert len(emulator.engine.store.messages) == 0
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_not_enough_credits(emulator, client):
     emulator.engine.store.accounts[ELKS_ACCOUNT].balance = 3499
     response = await client.post("/a1/SMS", data=GOOD, auth=ELKS_AUTH)

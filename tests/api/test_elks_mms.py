@@ -112,6 +112,7 @@ async def test_a_number_without_mms_is_not_a_sender(client):
     assert (await send(client, **{"from": mms_number})).status_code == 200
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_not_enough_credit_stores_neither_mms_nor_images(emulator, client):
     emulator.engine.store.accounts[ELKS_ACCOUNT].balance = MMS_PRICE - 1
     before = state(emulator)
@@ -120,6 +121,7 @@ async def test_not_enough_credit_stores_neither_mms_nor_images(emulator, client)
     assert state(emulator) == before
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_a_refused_mms_does_not_use_up_an_id(emulator, client):
     """Regression: the MMS id was drawn before the charge, so a refusal shifted every later id."""
     reference = await send(client, image=png_uri())

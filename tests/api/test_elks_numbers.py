@@ -101,6 +101,7 @@ async def test_bad_allocation_is_refused_and_charges_nothing(emulator, client, f
     assert emulator.balance(ELKS_ACCOUNT) == 10_000_000
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_allocation_without_enough_credit_is_refused(emulator, client):
     emulator.engine.store.accounts[ELKS_ACCOUNT].balance = SE_PRICE - 1
     before = number_records(emulator)

@@ -81,6 +81,7 @@ async def test_by_country_and_label(client):
     assert len(await stats(client, "label", label="")) == 3
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_subaccounts(client, subaccount):
     await send(client)
     await send(client, to="+447700900123", headers=subaccount)
@@ -95,6 +96,7 @@ async def test_subaccounts(client, subaccount):
     assert await stats(client, "subaccount", headers=subaccount) == [row("account", SUB, sms=1, usage=0.042)]
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_other_products_count_once_they_keep_records(emulator, client):
     engine = emulator.engine
     now = engine.clock.now()

@@ -39,6 +39,7 @@ async def test_sms_refusals(emulator, client, body, code, as_json):
     assert len(emulator.engine.store.messages) == 0
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_insufficient_credit_is_500_and_nothing_is_sent(emulator, client):
     emulator.engine.store.accounts[SEVEN_ACCOUNT].balance = 1000  # enough for one SMS, not two
     response = await client.post("/api/sms", json={"to": "+4917612345678,+4917612345679", "text": "x"}, headers=SEVEN_JSON)

@@ -76,6 +76,7 @@ async def test_dlr_as_json_envelope(emulator, client):
     assert final.headers["x-signature"] == hmac.new(b"test_signing_secret", signed.encode(), hashlib.sha256).hexdigest()
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_an_account_without_a_signing_secret_gets_unsigned_hooks(emulator, client):
     emulator.engine.store.accounts[SEVEN_ACCOUNT].attributes["signing_secret"] = None  # a fixture without one
     await create(client, request_method="JSON")
@@ -110,6 +111,7 @@ async def test_event_filter_and_event_type(emulator, client):
     assert len(emulator.receiver.to("http://hooks.test/all")) == 2
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_hooks_are_signed_when_the_account_has_a_secret(emulator, client):
     emulator.engine.store.accounts[SEVEN_ACCOUNT].attributes["signing_secret"] = "s3cret"
     await create(client, request_method="JSON")
@@ -137,6 +139,7 @@ async def test_receiver_errors_follow_sevens_retry_rules(emulator, client):
     assert json.loads(deliveries[0]["body"])["data"]["status"] == "TRANSMITTED"
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_custom_headers_arrive_and_a_stored_line_the_rule_refuses_is_left_out(emulator, client):
     created = (await create(client, headers="X-Token: abc\r\nX-Team: core")).json()
     hook = emulator.engine.store.hooks.get(str(created["id"]))

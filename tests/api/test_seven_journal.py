@@ -122,6 +122,7 @@ def add_call(engine, call_id, provider="seven", direction="outbound", **fields):
     return call
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_voice_journal_lists_the_accounts_seven_calls(emulator, client):
     assert await journal(client, "voice") == []
     engine = emulator.engine

@@ -169,6 +169,7 @@ async def test_missing_number(emulator, client, params):
     assert recorded(emulator) == []
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_insufficient_balance_answers_500_and_records_nothing(emulator, client):
     emulator.engine.store.accounts[SEVEN_ACCOUNT].balance = 200
     response = await lookup(client, "hlr", "+4917612345678,+4915123456789")

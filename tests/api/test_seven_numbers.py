@@ -123,6 +123,7 @@ async def test_bad_orders_change_nothing(emulator, client, fields):
     assert emulator.balance(SEVEN_ACCOUNT) == 1_000_000 and len(seven_numbers(emulator)) == 1
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_order_without_credit(emulator, client):
     emulator.engine.store.accounts[SEVEN_ACCOUNT].balance = 100
     offer = (await available(client, country="DE"))[0]

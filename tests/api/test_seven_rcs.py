@@ -156,6 +156,7 @@ async def test_not_capable_refusal_says_why(client):
     assert "cannot receive RCS" in body["error_message"] and "fallback=sms" in body["error_message"]
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_insufficient_credit(emulator, client):
     emulator.engine.store.accounts[SEVEN_ACCOUNT].balance = 400
     response = await send(client)

@@ -22,6 +22,8 @@ BASE = "http://emulator.test"
 NOW = VIRTUAL_START // 1_000_000
 NONCE = "AbCdEfGhIjKlMnOpQrStUvWxYz012345"
 
+pytestmark = pytest.mark.local_changes  # the fixture `secret` gives the account a signing secret on the engine
+
 
 def sign(method: str, url: str, body: bytes = b"", *, secret: str = SECRET, timestamp: int = NOW, nonce: str = NONCE) -> dict[str, str]:
     message = "\n".join([str(timestamp), nonce, method, url, hashlib.md5(body).hexdigest()])

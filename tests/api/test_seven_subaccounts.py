@@ -119,6 +119,7 @@ async def test_auto_top_up_after_a_charge(emulator, client):
     assert emulator.balance(sub["id"]) == 10_250 - 150
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_auto_top_up_after_a_lookup_and_only_if_the_main_account_can(emulator, client):
     sub = await new_subaccount(client)
     await client.post("/api/subaccounts/transfer_credits", data={"id": sub["id"], "amount": "0.02"}, headers=SEVEN_JSON)

@@ -213,6 +213,7 @@ async def test_bad_input_is_refused_and_changes_nothing(emulator, client, fields
     assert calls(emulator) == [] and emulator.balance(SEVEN_ACCOUNT) == START and received(emulator) == []
 
 
+@pytest.mark.local_changes  # changes the engine directly
 async def test_insufficient_credit_places_no_call(emulator, client):
     emulator.engine.store.accounts[SEVEN_ACCOUNT].balance = 800  # one minute to DE costs 450
     response = await place(client, to=f"{PHONE},+4917612345671")
