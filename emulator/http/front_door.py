@@ -77,6 +77,7 @@ class EmulatorApp(Starlette):
         """Serve a shared world: requests go through `replica`, which applies the log's entries here."""
         self.replica = replica
         replica.serve = self.serve
+        replica.guard = self.guarded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.replica is not None and scope["type"] == "http" and APPLYING not in scope:
@@ -124,9 +125,9 @@ class EmulatorApp(Starlette):
                     receive = bounded_receive(receive, self._max_body_size)
                 await self._sink(scope, receive, send)
                 return
-            refusal = self._guard.refusal(scope, path)
-            if refusal is not None:
-                await (_refuse(refusal, scope, receive, send) if refusal.status_code >= 400 else refusal(scope, receive, send))
+            # In a shared world the process a request came to asks the guard before the request
+            # becomes an entry: its answer depends on this process's settings, not the world's.
+            if APPLYING not in scope and await self.guarded(scope, receive, send):
                 return
             if declared_too_large(headers, self._max_body_size):
                 await _refuse(control_error(BodyTooLarge(self._max_body_size)), scope, receive, send)
@@ -134,6 +135,16 @@ class EmulatorApp(Starlette):
             if b"transfer-encoding" in headers:
                 receive = bounded_receive(receive, self._max_body_size)
         await super().__call__(scope, receive, send)
+
+
+    async def guarded(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer the exposure guard's refusal of a request for the control API or the inbox, if
+        it has one (True then)."""
+        refusal = self._guard.refusal(scope, route_path(scope))
+        if refusal is None:
+            return False
+        await (_refuse(refusal, scope, receive, send) if refusal.status_code >= 400 else refusal(scope, receive, send))
+        return True
 
 
 def _boundary(app: Any) -> ProviderApp:

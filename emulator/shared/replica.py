@@ -64,6 +64,7 @@ class Replica:
         self.max_body_size = max_body_size
         self.logged_prefixes = logged_prefixes  # paths whose every request is an entry (the provider mounts, the sink)
         self.serve: Serve | None = None  # the front door's own way, set by the front door
+        self.guard: Callable[[Scope, Receive, Send], Awaitable[bool]] | None = None  # its exposure guard: True when it refused
         self.applied = (0, 0)
         self._last = b"0-0"
         self._numbers = itertools.count(1)
@@ -94,8 +95,10 @@ class Replica:
             await unavailable(scope, exc)(scope, receive, send)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.serve is not None
+        assert self.serve is not None and self.guard is not None
         if self.logged(scope["method"], scope["path"]):
+            if scope["path"].startswith("/_emulator") and not scope["path"].startswith(self.logged_prefixes) and await self.guard(scope, receive, send):
+                return  # refused by this process's own exposure settings: nothing to log
             capture = await self.submit(scope, receive)
             if capture.delay:
                 await asyncio.sleep(capture.delay)

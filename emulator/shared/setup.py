@@ -29,6 +29,7 @@ def identity_of(settings: Settings) -> dict[str, str]:
         "clock": settings.clock,
         "time_scale": repr(float(settings.time_scale)),
         "fixtures": hashlib.sha256(text.encode()).hexdigest(),
+        "max_body_size": str(settings.max_body_size),  # every copy must refuse the same bodies
         "clock_start": str(start),
     }
 

@@ -245,3 +245,20 @@ def test_killing_every_process_and_redis_loses_nothing_with_aof(tmp_path):
     finally:
         stop_all(world)
         stop_redis(redis)
+
+
+def test_each_process_guards_its_own_control_api(redis_url):
+    """A process's exposure settings (its control token) judge the requests that come to it; once
+    a request is in the log every copy applies it, whatever its own token."""
+    guarded = start_emulator("--store", redis_url, "--control-token", "team-secret")
+    open_one = start_emulator("--store", redis_url)
+    try:
+        send(open_one.url, "http://127.0.0.1:9", 1)
+        refused = httpx.post(guarded.url + "/_emulator/reset")
+        assert refused.status_code == 401
+        assert len(all_pages(open_one.url, "/_emulator/messages")) == 1, "a refused reset reached the log"
+        assert httpx.post(open_one.url + "/_emulator/reset").status_code == 200
+        token = {"Authorization": "Bearer team-secret"}
+        assert httpx.get(guarded.url + "/_emulator/messages", headers=token).json()["data"] == []
+    finally:
+        stop_all([guarded, open_one])
