@@ -54,12 +54,17 @@ def _both(first: Callable[[Any], bool], second: Callable[[Any], bool] | None) ->
 
 async def health(request: Request) -> Response:
     engine = engine_of(request)
-    return JSONResponse({
+    body = {
         "status": "ok",
         "version": __version__,
         "clock": "virtual" if engine.clock.virtual else "real",
         "now": iso(engine.clock.now()),
-    })
+        "store": "memory",
+    }
+    replica = getattr(request.app, "replica", None)
+    if replica is not None:  # a shared world: this process has applied the log up to `applied` (it caught up first)
+        body |= {"store": "redis", "process": replica.me, "applied": replica.applied_id}
+    return JSONResponse(body)
 
 
 async def reset(request: Request) -> Response:

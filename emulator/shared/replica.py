@@ -137,6 +137,11 @@ class Replica:
         self._caught_up.append((target, future))
         await future
 
+    @property
+    def applied_id(self) -> str:
+        """The id of the last entry of the log this copy has applied (`0-0` before the first)."""
+        return self._last.decode()
+
     # -- time ----------------------------------------------------------------------------
     async def move_clock(self, instant: int) -> Run:
         """The virtual clock's move (see `VirtualClock.run_to`), one entry per due instant: each

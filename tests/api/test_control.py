@@ -13,11 +13,15 @@ async def send_both(client, text="s"):
     return elks, seven["messages"][0]
 
 
-async def test_health(client):
+async def test_health(client, store):
     response = await client.get("/_emulator/health")
     assert response.status_code == 200
     assert response.json()["status"] == "ok" and response.json()["clock"] == "virtual"
     assert response.json()["now"] == "2026-01-01T00:00:00.000000Z"
+    assert response.json()["store"] == ("memory" if store is None else "redis")
+    if store is not None:  # how far this process has read the world's log
+        await client.post("/_emulator/reset")
+        assert response.json()["applied"] < (await client.get("/_emulator/health")).json()["applied"]
 
 
 async def test_messages_of_both_providers_with_filters(client):
