@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 __all__ = ["WorldLog", "open_world", "StoreMismatch", "PREFIX", "parse_store_url"]
 
 PREFIX = "telco-emulator:"
+READ_BLOCK_MS = 5_000  # how long one read of the log waits for a new entry
 POOL_SIZE = 32  # connections to Redis per process, besides the log's reader
 
 _OPEN_WORLD = """
@@ -94,7 +95,8 @@ class WorldLog:
         # Requests and webhook attempts share the pool: a burst waits for a connection instead of failing.
         pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=POOL_SIZE, timeout=None, socket_connect_timeout=5)
         self.redis = aioredis.Redis(connection_pool=pool)
-        self.reader = aioredis.Redis.from_url(url, socket_connect_timeout=5, single_connection_client=True)
+        # Its reads block up to READ_BLOCK_MS: its socket waits longer than that.
+        self.reader = aioredis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=READ_BLOCK_MS / 1000 + 25, single_connection_client=True)
         self.key = PREFIX + "log"
         self._lease = self.redis.register_script(_LEASE)
         self._report = self.redis.register_script(_REPORT)
@@ -132,7 +134,7 @@ class WorldLog:
             else:
                 future.set_result(entry_id)
 
-    async def read(self, after: bytes, count: int = 512, block_ms: int | None = 0) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    async def read(self, after: bytes, count: int = 512, block_ms: int | None = READ_BLOCK_MS) -> list[tuple[bytes, dict[bytes, bytes]]]:
         """Entries after `after`; waits up to `block_ms` for one (0: for ever, None: not at all)."""
         answer = await self.reader.xread({self.key: after}, count=count, block=block_ms)
         return answer[0][1] if answer else []

@@ -217,7 +217,7 @@ class Replica:
     async def _follow(self) -> None:
         while not self._stopping:
             try:
-                entries = await self.log.read(self._last, block_ms=5_000)
+                entries = await self.log.read(self._last)
             except RedisError as exc:
                 if self._stopping:  # the client turns a cancelled read into an error of its own
                     return

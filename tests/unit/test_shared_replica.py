@@ -33,3 +33,10 @@ def test_a_replica_takes_over_the_engines_clock_moves_and_webhook_attempts(repli
     engine = replica.engine
     assert engine.outbox.claims is replica.claims
     assert engine.move_clock == replica.move_clock
+
+
+def test_a_quiet_log_is_waited_on_without_the_reader_timing_out():
+    from emulator.shared.redis_log import READ_BLOCK_MS
+
+    log = WorldLog("redis://127.0.0.1:1/0")
+    assert log.reader.connection_pool.connection_kwargs["socket_timeout"] > READ_BLOCK_MS / 1000
