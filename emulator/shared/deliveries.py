@@ -6,8 +6,8 @@ one step, so every copy records the attempt, retries follow the provider's polic
 and no process makes an attempt whose result is already in the log.
 
 A process killed after a receiver answered 2xx and before the result reached the log would have
-its attempt made again by another: every delivery carries `X-Telco-Emulator-Delivery` (its id)
-and `X-Telco-Emulator-Attempt` for receivers that want to tell."""
+its attempt made again by another (the one window for a repeat): the report's own fields (the
+message id and status) and, for seven.io, the attempt's nonce tell a receiver that it is one."""
 
 from __future__ import annotations
 
