@@ -100,6 +100,8 @@ class Replica:
             if scope["path"].startswith("/_emulator") and not scope["path"].startswith(self.logged_prefixes) and await self.guard(scope, receive, send):
                 return  # refused by this process's own exposure settings: nothing to log
             capture = await self.submit(scope, receive)
+            if capture is None:
+                return  # the client left before its body ended: nothing happened
             if capture.delay:
                 await asyncio.sleep(capture.delay)
             await capture.replay(send)
@@ -107,10 +109,12 @@ class Replica:
         await self.catch_up()  # a clock move too: its checks read the clock as the log has it now
         await self.serve(scope, receive, send)
 
-    async def submit(self, scope: Scope, receive: Receive) -> Capture:
+    async def submit(self, scope: Scope, receive: Receive) -> Capture | None:
         declared = dict(scope["headers"]).get(b"content-length")
         too_large = declared is not None and declared.isdigit() and int(declared) > self.max_body_size
         body = b"" if too_large else await read_body(receive, self.max_body_size)
+        if body is None:
+            return None
         return await self._append({b"k": b"r", b"m": encode_scope(scope), b"b": body})
 
     async def _append(self, fields: dict[bytes, Any]) -> Any:

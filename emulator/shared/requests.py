@@ -49,15 +49,16 @@ def decode_scope(raw: bytes) -> Scope:
     return scope
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
+async def read_body(receive: Receive, limit: int) -> bytes | None:
     """The request's body, read until it ends or passes `limit` bytes (what is beyond is dropped:
-    the entry then carries more than the emulator takes, and its refusal follows)."""
+    the entry then carries more than the emulator takes, and its refusal follows); None when the
+    client went away before its body ended (such a request never becomes an entry)."""
     parts: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            return None
         chunk = message.get("body", b"")
         parts.append(chunk)
         size += len(chunk)

@@ -31,6 +31,17 @@ def test_a_body_is_read_to_its_end_or_one_chunk_past_the_limit():
     assert asyncio.run(read_body(chunks(b"abcdef", b"gh", b"ij"), 4)) == b"abcdef"  # stops once past the limit
 
 
+def test_a_body_cut_short_by_a_disconnect_is_no_body_at_all():
+    async def receive_then_leave():
+        messages = [{"type": "http.request", "body": b"from=ElkCo&to=%2B4670", "more_body": True}, {"type": "http.disconnect"}]
+
+        async def receive():
+            return messages.pop(0)
+        return await read_body(receive, 1024)
+
+    assert asyncio.run(receive_then_leave()) is None
+
+
 def test_an_entry_hands_over_its_body_once_and_its_answer_is_captured_whole():
     async def run():
         receive = body_receive(b"x=1")
