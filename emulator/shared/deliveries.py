@@ -71,7 +71,8 @@ class AttemptClaims:
                     future: asyncio.Future[None]) -> None:
         """Claim the attempt and make it, or wait for whoever holds it (or for its lease to lapse)."""
         replica = self.replica
-        if await replica.log.claim(claim, replica.me, lease_ms):
+        taken, holder, left = await replica.log.claim(claim, replica.me, lease_ms)
+        if taken:
             made = await outbox.make_attempt(delivery_id)
             if made is None:
                 return
@@ -86,7 +87,6 @@ class AttemptClaims:
                     await asyncio.sleep(0.5)
             await asyncio.shield(future)
             return
-        holder, left = await replica.log.claim_state(claim)
         # Another process makes it (or made it: `done`): wait for its result, or for its lease to lapse.
         try:
             await asyncio.wait_for(asyncio.shield(future), None if holder == b"done" else max(left, 0) / 1000 + 0.05)

@@ -42,6 +42,14 @@ end
 return 0
 """
 
+# Take a free claim, or say who holds it and for how long: {1} or {0, holder, milliseconds left}.
+_CLAIM = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1}
+end
+return {0, redis.call('GET', KEYS[1]) or '', redis.call('PTTL', KEYS[1])}
+"""
+
 # Append an attempt's result and mark its claim done, in one step: once the result is in the
 # log, no other process can claim the attempt again.
 _REPORT = """
@@ -100,6 +108,7 @@ class WorldLog:
         self.key = PREFIX + "log"
         self._lease = self.redis.register_script(_LEASE)
         self._report = self.redis.register_script(_REPORT)
+        self._claim = self.redis.register_script(_CLAIM)
         self._queued: list[tuple[dict[bytes, Any], asyncio.Future[bytes]]] = []
         self._flushing: set[asyncio.Task[None]] = set()
 
@@ -154,15 +163,11 @@ class WorldLog:
     async def lease(self, name: str, owner: str, ms: int) -> bool:
         return bool(await self._lease(keys=[PREFIX + name], args=[owner, ms]))
 
-    async def claim(self, name: str, owner: str, ms: int) -> bool:
-        """Take the claim `name` if nobody holds it (a lapsed claim is free again)."""
-        return bool(await self.redis.set(PREFIX + name, owner, nx=True, px=ms))
-
-    async def claim_state(self, name: str) -> tuple[bytes | None, int]:
-        """Who holds the claim (`done` once reported) and its milliseconds left (-2: none)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            holder, left = await pipe.get(PREFIX + name).pttl(PREFIX + name).execute()
-        return holder, left
+    async def claim(self, name: str, owner: str, ms: int) -> tuple[bool, bytes, int]:
+        """Take the claim `name` if nobody holds it (a lapsed claim is free again): (True, b"", 0);
+        else (False, who holds it (`done` once reported), its milliseconds left), in one trip."""
+        answer = await self._claim(keys=[PREFIX + name], args=[owner, ms])
+        return (True, b"", 0) if answer[0] == 1 else (False, answer[1], int(answer[2]))
 
     async def report(self, claim: str, done_ms: int, origin: str, wall: int, head: bytes) -> bytes:
         return await self._report(keys=[self.key, PREFIX + claim], args=[done_ms, origin, wall, head])
