@@ -342,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} CPUs, load average {load_before[0]:.2f}", flush=True)
     report: dict = {"load_generator": "wrk" if args.use_wrk else "python", "connections": args.connections, "duration_s": args.duration,
                     "warmup_s": args.warmup, "rounds": args.rounds, "cpus": os.cpu_count(), "ratio_target": RATIO_TARGET,
-                    "target_setup": TARGET_SETUP, "webhook_target_per_s": WEBHOOK_TARGET_PER_S, "load_average_before": load_before}
+                    "target_setup": TARGET_SETUP, "webhook_target_per_s": WEBHOOK_TARGET_PER_S, "load_average_before": load_before,
+                    "labels": {name: setup.label for name, setup in SETUPS.items()}}
     with tempfile.TemporaryDirectory(prefix="bench-shared-") as tmp:
         world = None
         try:
