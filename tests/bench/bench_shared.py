@@ -131,7 +131,7 @@ def targets_for(running: Running, case: str) -> list[Target]:
             for i, port in enumerate(running.ports)]
 
 
-def load(running: Running, case: str, seconds: float, args: argparse.Namespace, tmp: Path, warmup: float = 0.0) -> dict:
+def load(running: Running, case: str, seconds: float, args: argparse.Namespace, tmp: Path) -> dict:
     """`args.connections` connections split over the setup's processes, all driven at once."""
     targets = targets_for(running, case)
     k = len(targets)
@@ -140,7 +140,7 @@ def load(running: Running, case: str, seconds: float, args: argparse.Namespace, 
     def one(i: int) -> dict:
         if args.use_wrk:
             return run_wrk(targets[i], shares[i], 1, seconds, tmp)
-        return run_python(targets[i], shares[i], max(1, args.threads // k), warmup, seconds)
+        return run_python(targets[i], shares[i], max(1, args.threads // k), 0.0, seconds)
 
     with ThreadPoolExecutor(k) as pool:
         parts = list(pool.map(one, range(k)))
@@ -162,12 +162,12 @@ def measure_sends(world: World, setups: list[Setup], args: argparse.Namespace) -
         for round_no in range(1, args.rounds + 1):
             for case in args.cases:
                 for running in runnings:  # interleaved, so that the machine's noise hits every setup alike
-                    if args.use_wrk and args.warmup > 0:
+                    if args.warmup > 0:  # apart from the measured run, whose CPU time is counted
                         load(running, case, args.warmup, args, tmp)
                     pids = [p.pid for p in running.procs]
                     redis_pid = running.redis.process.pid if running.redis else None
                     cpu_before = sum(cpu_seconds(pid) for pid in pids), cpu_seconds(redis_pid) if redis_pid else 0.0
-                    result = load(running, case, args.duration, args, tmp, warmup=args.warmup)
+                    result = load(running, case, args.duration, args, tmp)
                     cpu_after = sum(cpu_seconds(pid) for pid in pids), cpu_seconds(redis_pid) if redis_pid else 0.0
                     result["emulator_cpu_s"] = cpu_after[0] - cpu_before[0]
                     result["redis_cpu_s"] = cpu_after[1] - cpu_before[1]
