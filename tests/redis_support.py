@@ -61,12 +61,15 @@ class RedisServer:
             client.close()
 
 
-def start_redis(directory: Path, appendonly: bool = False, port: int | None = None) -> RedisServer:
+def start_redis(directory: Path, appendonly: bool = False, port: int | None = None, appendfsync: str = "always") -> RedisServer:
+    """redis-server on loopback; with `appendonly`, every write is in the AOF file, fsynced as
+    `appendfsync` says (`always`: before Redis answers; `everysec`: once a second, as most
+    deployments run it)."""
     binary = redis_server_path()
     port = port or free_port()
     args = [
         binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory), "--save", "",
-        "--appendonly", "yes" if appendonly else "no", "--appendfsync", "always", "--protected-mode", "yes",
+        "--appendonly", "yes" if appendonly else "no", "--appendfsync", appendfsync, "--protected-mode", "yes",
         "--logfile", str(directory / "redis.log"), "--databases", "64",
     ]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -5,9 +5,10 @@
 Runs, one after another (each is a separate script, see README.md): bench_startup.py,
 bench_plugin.py (what a test with the pytest fixture costs), bench_send_sms.py (emulator, bare Starlette, WireMock,
 Prism), bench_list.py (10k, 100k, 1M messages),
-bench_webhooks.py and bench_waits.py, each with `--json` into a temporary directory, showing their output as
+bench_webhooks.py, bench_waits.py and bench_shared.py (the shared world on Redis against the memory
+store), each with `--json` into a temporary directory, showing their output as
 they go. Then prints one table: each measurement, its value, the project's target and whether
-it is met. `--quick` uses smaller sizes and shorter runs (about 2.5 minutes instead of about 7 on
+it is met. `--quick` uses smaller sizes and shorter runs (about 3.5 minutes instead of about 10 on
 2 CPUs; the list benchmark then stops at 100k messages). Exit status: the worst of the
 scripts' (0 all ran and every request succeeded; a missed target does not fail the run).
 """
@@ -23,12 +24,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("startup", "plugin", "send_sms", "list", "webhooks", "waits")
+NAMES = ("startup", "plugin", "send_sms", "list", "webhooks", "waits", "shared")
 ARGS = {
-    "full": {"startup": ["--runs", "7", "--importtime"], "plugin": ["--tests", "300", "--rounds", "3"], "send_sms": ["--rounds", "2", "--warmup", "3"], "list": [], "webhooks": [], "waits": []},
+    "full": {"startup": ["--runs", "7", "--importtime"], "plugin": ["--tests", "300", "--rounds", "3"], "send_sms": ["--rounds", "2", "--warmup", "3"], "list": [], "webhooks": [], "waits": [],
+             "shared": ["--rounds", "2", "--warmup", "2"]},
     "quick": {"startup": ["--runs", "5"], "plugin": ["--tests", "200", "--rounds", "1"], "send_sms": ["--duration", "3"], "list": ["--sizes", "10000,100000", "--requests", "100"],
               "webhooks": ["--burst", "2000", "--sustained", "2000"],
-              "waits": ["--events", "50000", "--waits", "500", "--streams", "200", "--seconds", "3"]},
+              "waits": ["--events", "50000", "--waits", "500", "--streams", "200", "--seconds", "3"],
+              "shared": ["--duration", "3", "--burst", "1000", "--sustained", "1000"]},
 }
 
 
@@ -164,7 +167,39 @@ def rows_waits(report: dict) -> list[tuple]:
     return rows
 
 
-ROWS = {"startup": rows_startup, "plugin": rows_plugin, "send_sms": rows_send_sms, "list": rows_list, "webhooks": rows_webhooks, "waits": rows_waits}
+def rows_shared(report: dict) -> list[tuple]:
+    rows = []
+    for case, by_setup in report.get("send", {}).items():
+        for name, row in by_setup.items():
+            rows.append(("shared", f"{case} {row['label']}: req/s (p50 / p99 ms)",
+                         f"{row['requests_per_s']:.0f} ({row['p50_ms']:.1f} / {row['p99_ms']:.1f})", "", ""))
+            if name != "memory" and "ratio_to_memory" in row:
+                ratio = row["ratio_to_memory"]
+                target = name == report["target_setup"]
+                rows.append(("shared", f"{case} {row['label']}: / memory, 1 process", f"{ratio:.2f}",
+                             f">= {report['ratio_target']:g}" if target else "", verdict(ratio >= report["ratio_target"]) if target else ""))
+                memory_cpu = by_setup.get("memory", {}).get("emulator_cpu_ms_per_1000")
+                rows.append(("shared", f"{case} {row['label']}: CPU ms per 1000 requests, emulators + Redis (memory)",
+                             f"{row['emulator_cpu_ms_per_1000']:.0f} + {row['redis_cpu_ms_per_1000']:.0f}"
+                             + (f" ({memory_cpu:.0f})" if memory_cpu is not None else ""), "", ""))
+    memory = report.get("webhooks", {}).get("memory", {})
+    for name, phases in report.get("webhooks", {}).items():
+        b, s = phases.get("burst"), phases.get("sustained")
+        label = report.get("labels", {}).get(name, name)
+        if b:
+            shown = f"{b['deliveries_per_s']:.0f}"
+            if name != "memory" and memory.get("burst"):
+                shown += f" (x{b['deliveries_per_s'] / memory['burst']['deliveries_per_s']:.2f})"
+            rows.append(("shared", f"webhooks {label}: burst deliveries/s (x memory)", shown, "", ""))
+        if s:
+            rows.append(("shared", f"webhooks {label}: sustained, last delivery after last send, s",
+                         f"{s['last_delivery_after_last_send_s']:.2f}", "~1.0 (keeps up)", verdict(s["last_delivery_after_last_send_s"] < 1.25)))
+    if report.get("errors"):
+        rows.append(("shared", "failed requests", str(report["errors"]), "0", verdict(False)))
+    return rows
+
+
+ROWS = {"startup": rows_startup, "plugin": rows_plugin, "send_sms": rows_send_sms, "list": rows_list, "webhooks": rows_webhooks, "waits": rows_waits, "shared": rows_shared}
 
 
 def main(argv: list[str] | None = None) -> int:
