@@ -13,12 +13,11 @@ from typing import Any, Awaitable, Callable
 
 import orjson
 from redis.exceptions import RedisError
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from ..core.clock import Run, VirtualClock
 from ..core.engine import Engine
-from starlette.responses import JSONResponse, Response
-
 from ..http.reasons import ECHO, REASON_HEADER, header_value
 from ..providers import PROVIDERS
 from .clock import LogClock, wall_micros
