@@ -20,7 +20,7 @@ from ..core.errors import BodyTooLarge
 from ..core.request_journal import journal_of
 from ..providers import PROVIDERS
 from ..settings import DEFAULT_MAX_BODY_SIZE
-from ..shared.requests import APPLYING
+from ..shared.requests import APPLYING, THROUGH
 from .exposure import ExposureGuard, bounded_receive, declared_too_large
 from .fault_injector import FaultInjector
 from .mounts import ProviderApp, route_path
@@ -76,18 +76,15 @@ class EmulatorApp(Starlette):
     def share(self, replica: Replica) -> None:
         """Serve a shared world: requests go through `replica`, which applies the log's entries here."""
         self.replica = replica
-        replica.serve = self.serve
+        replica.serve = self
         replica.guard = self.guarded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.replica is not None and scope["type"] == "http" and APPLYING not in scope:
-            await self.replica.handle(scope, receive, send)  # a shared world: see emulator/shared/
+        # A shared world (emulator/shared/): requests go to the replica, which comes back here
+        # (marked THROUGH) for the reads and for each entry of the log as it is applied.
+        if self.replica is not None and scope["type"] == "http" and THROUGH not in scope:
+            await self.replica.handle(scope, receive, send)
             return
-        await self.serve(scope, receive, send)
-
-    async def serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """This process's own way through: every request in memory mode, and in a shared world
-        the reads, and each entry of the log as it is applied."""
         if scope["type"] == "http":
             path = route_path(scope)
             end = path.find("/", 1)

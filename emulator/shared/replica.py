@@ -23,7 +23,7 @@ from ..providers import PROVIDERS
 from .clock import LogClock, wall_micros
 from .deliveries import AttemptClaims
 from .redis_log import WorldLog
-from .requests import DELAY, Capture, body_receive, decode_scope, encode_scope, read_body
+from .requests import DELAY, THROUGH, Capture, body_receive, decode_scope, encode_scope, read_body
 
 __all__ = ["Replica"]
 
@@ -63,7 +63,7 @@ class Replica:
         self.me = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
         self.max_body_size = max_body_size
         self.logged_prefixes = logged_prefixes  # paths whose every request is an entry (the provider mounts, the sink)
-        self.serve: Serve | None = None  # the front door's own way, set by the front door
+        self.serve: Serve | None = None  # the front door, which serves what the replica marks THROUGH
         self.guard: Callable[[Scope, Receive, Send], Awaitable[bool]] | None = None  # its exposure guard: True when it refused
         self.applied = (0, 0)
         self._last = b"0-0"
@@ -107,6 +107,7 @@ class Replica:
             await capture.replay(send)
             return
         await self.catch_up()  # a clock move too: its checks read the clock as the log has it now
+        scope[THROUGH] = True
         await self.serve(scope, receive, send)
 
     async def submit(self, scope: Scope, receive: Receive) -> Capture | None:

@@ -16,9 +16,10 @@ from typing import Any
 import orjson
 from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["APPLYING", "DELAY", "encode_scope", "decode_scope", "read_body", "Capture", "body_receive"]
+__all__ = ["APPLYING", "THROUGH", "DELAY", "encode_scope", "decode_scope", "read_body", "Capture", "body_receive"]
 
 APPLYING = "emulator.applying"  # scope key: this request is an entry being applied
+THROUGH = "emulator.through"  # scope key: the replica has taken this request (an entry, or a read)
 DELAY = "emulator.delay"  # scope key: seconds the answer waits (a delay fault), kept by the origin
 
 _SCOPE_PARTS = ("type", "http_version", "method", "scheme", "path", "root_path")
@@ -45,7 +46,7 @@ def decode_scope(raw: bytes) -> Scope:
     scope["client"] = tuple(head["client"]) if head.get("client") else None
     scope["server"] = tuple(head["server"]) if head.get("server") else None
     scope["state"] = {}
-    scope[APPLYING] = True
+    scope[APPLYING] = scope[THROUGH] = True
     return scope
 
 
