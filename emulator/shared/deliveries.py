@@ -31,6 +31,10 @@ __all__ = ["AttemptClaims", "DONE_MS", "LEASE_MARGIN"]
 log = logging.getLogger("emulator.shared")
 
 LEASE_MARGIN = 5.0  # seconds a claim outlives the attempt's timeout
+# Seconds the other processes leave an attempt to the process whose entry set it off (the one a
+# request came to, the ticker's) before they try to claim it: in the usual case one process
+# claims at once and the others only wait for its result, with no trip to Redis.
+DEFERENCE = 0.25
 DONE_MS = 600_000  # how long a claim stays marked done (every copy applies the result well within)
 
 
@@ -38,10 +42,15 @@ class AttemptClaims:
     def __init__(self, replica: Replica) -> None:
         self.replica = replica
         self.expected: dict[str, int] = {}  # delivery id -> the attempt its latest submission asks for
+        self.first: set[str] = set()  # deliveries whose latest attempt was set off by this process's own entry
         self._results: dict[tuple[str, str, int], asyncio.Future[None]] = {}
 
     def submitted(self, delivery_id: str, number: int) -> None:
         self.expected[delivery_id] = number
+        if self.replica.applying_own:
+            self.first.add(delivery_id)
+        else:
+            self.first.discard(delivery_id)
 
     async def attempt(self, outbox: Outbox, delivery_id: str) -> None:
         """Make the attempt this process's queue holds for `delivery_id` if this process claims
@@ -57,6 +66,13 @@ class AttemptClaims:
         claim = f"claim:{generation}:{delivery_id}:{number}"
         lease_ms = int((outbox.policies[delivery.provider].timeout + LEASE_MARGIN) * 1000)
         key = (generation, delivery_id, number)
+        if delivery_id in self.first:
+            self.first.discard(delivery_id)
+        else:  # another process set it off: it claims first
+            try:
+                await asyncio.wait_for(asyncio.shield(self._future(key)), DEFERENCE)
+            except TimeoutError:
+                pass
         while True:
             future = self._future(key)  # before looking: the result may be applied at any await
             if self._resolved(outbox, delivery, number, generation):
@@ -119,6 +135,7 @@ class AttemptClaims:
     def forget(self) -> None:
         """The world was replaced (a reset, a restore): whoever waits for an old result stops."""
         self.expected.clear()
+        self.first.clear()
         for future in self._results.values():
             if not future.done():
                 future.set_result(None)

@@ -77,6 +77,7 @@ class Replica:
         engine.move_clock = self.move_clock  # type: ignore[method-assign]
         self._applier: asyncio.Task[None] | None = None
         self._stopping = False
+        self.applying_own = False  # whether the entry being applied is this process's own
 
     # -- the way in ----------------------------------------------------------------------
     def logged(self, method: str, path: str) -> bool:
@@ -250,6 +251,7 @@ class Replica:
         origin = fields.get(b"o", b"").decode()
         answer: Any = None
         clock = self.engine.clock
+        self.applying_own = origin.startswith(self.me)
         try:
             if isinstance(clock, LogClock):
                 clock.reach(int(fields[b"t"]))
@@ -267,6 +269,7 @@ class Replica:
             log.exception("applying entry %s of the world's log failed", entry_id.decode())
             if kind == b"r":
                 answer = Capture({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json")]}, [_CRASH])
+        self.applying_own = False
         if self.engine.store is not self._store:
             self._store = self.engine.store
             self.generation = entry_id.decode()

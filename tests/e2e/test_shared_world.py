@@ -44,6 +44,10 @@ class HoldingReceiver:
         self.accepted: Counter = Counter()  # (path, message id, status) -> answers heard
         self.arrived = 0
         self.changed = threading.Condition()
+        # Cleared, no answer goes out: a process killed meanwhile can never have heard a 2xx that
+        # it had no time to record (the one window in which an attempt would be made again).
+        self.answering = threading.Event()
+        self.answering.set()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,6 +59,9 @@ class HoldingReceiver:
                     receiver.arrived += 1
                     receiver.changed.notify_all()
                 readable, _, _ = select.select([self.connection], [], [], HOLD_S)
+                receiver.answering.wait(30)
+                if not readable:
+                    readable, _, _ = select.select([self.connection], [], [], 0)
                 if readable and self.connection.recv(1, socket.MSG_PEEK) == b"":
                     self.close_connection = True  # the emulator went away while we held the answer
                     return
@@ -154,8 +161,11 @@ def test_three_processes_serve_one_world_and_survive_a_sigkill(redis_url, receiv
         # Each message gets two reports (sent/delivered; TRANSMITTED/DELIVERED), held 0.3 s each:
         # kill one process while its attempts are in flight.
         assert receiver.wait(lambda: receiver.arrived >= 20, 30), "no reports arrived"
+        receiver.answering.clear()
+        time.sleep(0.5)  # every answer already given is recorded by now
         world[1].process.send_signal(signal.SIGKILL)
         world[1].process.wait(10)
+        receiver.answering.set()
         survivors = [urls[0], urls[2]]
         with ThreadPoolExecutor(4) as pool:  # the world goes on taking sends
             sent += list(pool.map(lambda n: send(survivors[n % 2], receiver.url, n), range(60, 70)))
