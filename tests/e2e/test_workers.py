@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -106,6 +107,7 @@ class Ledger:
     ids: dict[str, list[str]] = field(default_factory=dict)  # text -> message ids
     unanswered: set[str] = field(default_factory=set)
     workers: Counter = field(default_factory=Counter)
+    report_url: str | None = None  # where 46elks sends report their delivery (whendelivered)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answered_by(self) -> set[str]:
@@ -115,7 +117,10 @@ class Ledger:
 
 def send_one(http: httpx.Client, text: str, number: int, ledger: Ledger) -> None:
     if number % 2 == 0:
-        answer = http.post("/a1/SMS", auth=ELKS_AUTH, data={"from": "ElkCo", "to": "+46700000123", "message": text})
+        form = {"from": "ElkCo", "to": "+46700000123", "message": text}
+        if ledger.report_url:
+            form["whendelivered"] = ledger.report_url
+        answer = http.post("/a1/SMS", auth=ELKS_AUTH, data=form)
         assert answer.status_code == 200, answer.text
         body = answer.json()
         provider, cost, ids = "elks", body["cost"], [body["id"]]
@@ -209,10 +214,10 @@ def test_three_workers_serve_one_world(three_workers):
         assert {m["text"]: m["cost"] for m in stored} == {text: cost for text, (_, cost) in ledger.answered.items()}
 
 
-def test_a_worker_killed_mid_run_is_replaced_and_the_world_stays_whole(three_workers):
+def test_a_worker_killed_mid_run_is_replaced_and_the_world_stays_whole(three_workers, webhook_receiver):
     url = three_workers.url
     elks_before, seven_before, _ = balances(url)
-    ledger = Ledger()
+    ledger = Ledger(report_url=f"{webhook_receiver.url}/elks")
     stop = threading.Event()
     threads = run_senders(url, ledger, clients=6, count=None, stop=stop)
     try:
@@ -264,6 +269,23 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_world_stays_whole(three_wor
         elks_now, seven_now, _ = balances(url)
         assert elks_now == elks_before - costs["elks"]
         assert seven_now == seven_before - costs["seven"]
+
+    # Every 46elks message stored reports "sent" and "delivered" to the receiver: none is lost,
+    # whichever worker held the attempt when it was killed (another takes it over once its lease
+    # lapses: the 46elks timeout, 10 s, and a margin).
+    expected = {(m["id"], status) for m in stored if m["provider"] == "elks" for status in ("sent", "delivered")}
+
+    def reports() -> Counter:
+        return Counter((fields.get("id"), fields.get("status")) for fields in
+                       (dict(parse_qsl(hit.body.decode())) for hit in webhook_receiver.hits if hit.path == "/elks"))
+
+    with webhook_receiver.changed:
+        arrived = webhook_receiver.changed.wait_for(lambda: expected <= set(reports()), 90)
+        received = reports()
+    assert arrived, f"{len(expected - set(received))} of {len(expected)} reports never arrived"
+    assert set(received) == expected, "reports for messages nobody sent"
+    # A report may come twice only when the worker killed had made it and not yet logged its result.
+    assert sum(count - 1 for count in received.values()) <= 2, [key for key, count in received.items() if count > 1]
 
 
 def test_sigterm_stops_every_worker(three_workers):
