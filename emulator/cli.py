@@ -340,9 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(settings)
 
 
-def listening_socket(settings: Settings) -> socket.socket:
-    """The socket the server listens on, bound to `--host` and `--port`; exits the program with a
-    one-line message (status 2) when it cannot be bound."""
+def listening_socket(settings: Settings) -> socket.socket | None:
+    """The socket the server listens on, bound to `--host` and `--port`; None, with a one-line
+    message, when it cannot be bound."""
     try:
         # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets that say so, and
         # without it every keep-alive response waits for a delayed ACK.
@@ -354,7 +354,7 @@ def listening_socket(settings: Settings) -> socket.socket:
         if exc.errno == errno.EADDRINUSE:
             hint = "; another process listens there: stop it, or pass --port 0 for any free port (the ready line says which)"
         print(f"telco-emulator: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}{hint}", file=sys.stderr)
-        raise SystemExit(2) from None
+        return None
     return sock
 
 
@@ -410,10 +410,9 @@ def serve(settings: Settings, sock: socket.socket | None = None, worker: "Worker
     from .http.server import emulator_server, uvicorn_config
 
     if sock is None:
-        try:
-            sock = listening_socket(settings)
-        except SystemExit as exc:
-            return int(exc.code)
+        sock = listening_socket(settings)
+        if sock is None:
+            return 2
     host, port = sock.getsockname()[:2]
     engine.outbox.listening_on(host, port)  # so that no webhook is sent to its own control API
     proxy = None

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .settings import Settings
 
@@ -69,9 +69,6 @@ class _Supervisor:
         # Its own process group: a Ctrl-C in a terminal reaches the parent only, which passes it on once.
         process = subprocess.Popen(command, pass_fds=fds, process_group=0)
         self.children[number] = _Child(number, process, time.monotonic())
-
-    def pids(self) -> list[int]:
-        return [child.process.pid for child in self.children.values()]
 
     def signal_all(self, signum: int) -> None:
         for child in self.children.values():
@@ -123,10 +120,9 @@ def serve_workers(settings: Settings, arguments: Sequence[str]) -> int:
     if problem is not None:
         print(f"telco-emulator: {problem}", file=sys.stderr)
         return 2
-    try:
-        sock = listening_socket(settings)
-    except SystemExit as exc:
-        return int(exc.code)
+    sock = listening_socket(settings)
+    if sock is None:
+        return 2
     sock.listen(2048)  # connections wait in the backlog while workers start or are started again
     status_read, status_write = os.pipe()
     lifeline_read, lifeline_write = os.pipe()  # the parent alone holds the writing end
@@ -154,7 +150,9 @@ def serve_workers(settings: Settings, arguments: Sequence[str]) -> int:
         sock.close()
 
 
-def _supervise(supervisor: _Supervisor, requests: list[int], wake_read: int, announce: Any) -> int:
+def _supervise(supervisor: _Supervisor, requests: list[int], wake_read: int, announce: Callable[[], None]) -> int:
+    """The parent's loop: note the workers that say they are ready, announce once all are, start
+    again those that die, and stop them all at a signal. Returns the parent's exit status."""
     settings = supervisor.settings
     announced = False
     pending = b""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -343,3 +344,15 @@ def test_a_worker_that_cannot_start_stops_them_all(tmp_path):
     log = stderr.read_text()
     assert "before it was ready; stopping the others" in log, log
     assert "Traceback" not in log
+
+
+def test_a_port_in_use_stops_the_workers_before_they_start(redis_url):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "emulator", "--workers", "2", "--store", redis_url, "--port", str(port)],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"telco-emulator: cannot listen on 127.0.0.1:{port}") and len(result.stderr.splitlines()) == 1
+    assert result.stdout == ""
