@@ -172,6 +172,19 @@ def balances(url: str) -> tuple[int, int, str]:
         return elks.json()["balance"], round(seven.json()["amount"] * 10_000), elks.headers[WORKER]
 
 
+def elks_pages(url: str) -> list[dict]:
+    """46elks' own list of sent SMS, each page asked for on a fresh connection (so, most likely,
+    of another worker than the page before)."""
+    items, start = [], None
+    while True:
+        with httpx.Client(base_url=url, timeout=30) as http:
+            page = http.get("/a1/SMS", auth=ELKS_AUTH, params={"start": start} if start else {}).json()
+        items += page["data"]
+        start = page.get("next")
+        if start is None:
+            return items
+
+
 def stored_messages(url: str) -> list[dict]:
     items, cursor = [], None
     with httpx.Client(base_url=url, timeout=30) as http:
@@ -213,6 +226,8 @@ def test_three_workers_serve_one_world(three_workers):
         assert Counter(m["text"] for m in stored) == Counter(set(ledger.answered)), "messages lost, duplicated or invented"
         assert sorted(m["id"] for m in stored) == sorted(i for ids in ledger.ids.values() for i in ids)
         assert {m["text"]: m["cost"] for m in stored} == {text: cost for text, (_, cost) in ledger.answered.items()}
+    listed = elks_pages(url)
+    assert sorted(m["message"] for m in listed) == sorted(text for text, (provider, _) in ledger.answered.items() if provider == "elks")
 
 
 def test_a_worker_killed_mid_run_is_replaced_and_the_world_stays_whole(three_workers, webhook_receiver):
