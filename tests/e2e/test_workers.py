@@ -196,6 +196,18 @@ def stored_messages(url: str) -> list[dict]:
                 return items
 
 
+def report_keys(receiver) -> list[tuple[str | None, str | None]]:
+    """(message id, status) of each whole 46elks report the receiver got, in order of arrival; a
+    report cut short by a kill (its sender died mid-body) is no report."""
+    keys = []
+    for hit in list(receiver.hits):
+        length = {name.lower(): value for name, value in hit.headers.items()}.get("content-length")
+        if hit.path == "/elks" and length is not None and int(length) == len(hit.body):
+            fields = dict(parse_qsl(hit.body.decode()))
+            keys.append((fields.get("id"), fields.get("status")))
+    return keys
+
+
 # -- the tests ----------------------------------------------------------------------------------
 def test_three_workers_serve_one_world(three_workers):
     url = three_workers.url
@@ -250,6 +262,8 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_world_stays_whole(three_wor
         while f"(pid {victim}) killed by SIGKILL; starting another" not in three_workers.log():
             assert time.monotonic() < deadline, three_workers.log()[-2000:]
             time.sleep(0.05)
+        with webhook_receiver.changed:
+            reports_before_notice = len(report_keys(webhook_receiver))  # the victim's own attempts are among these
         while True:
             pids = three_workers.worker_pids()
             replacements = pids - before_kill
@@ -274,8 +288,8 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_world_stays_whole(three_wor
     texts = Counter(m["text"] for m in stored)
     assert [text for text, count in texts.items() if count != 1] == []
     assert set(ledger.answered) <= set(texts)
-    assert set(texts) <= set(ledger.answered) | ledger.unanswered
-    assert len(ledger.unanswered) <= 6  # at most one per sender: what was in flight at the kill
+    assert set(texts) <= set(ledger.answered) | ledger.unanswered, sorted(set(texts) - set(ledger.answered) - ledger.unanswered)[:5]
+    assert len(ledger.unanswered) <= 6, ledger.unanswered  # at most one per sender: what was in flight at the kill
     costs = Counter()
     for message in stored:
         costs[message["provider"]] += message["cost"]
@@ -291,17 +305,19 @@ def test_a_worker_killed_mid_run_is_replaced_and_the_world_stays_whole(three_wor
     # lapses: the 46elks timeout, 10 s, and a margin).
     expected = {(m["id"], status) for m in stored if m["provider"] == "elks" for status in ("sent", "delivered")}
 
-    def reports() -> Counter:
-        return Counter((fields.get("id"), fields.get("status")) for fields in
-                       (dict(parse_qsl(hit.body.decode())) for hit in webhook_receiver.hits if hit.path == "/elks"))
-
     with webhook_receiver.changed:
-        arrived = webhook_receiver.changed.wait_for(lambda: expected <= set(reports()), 90)
-        received = reports()
+        arrived = webhook_receiver.changed.wait_for(lambda: expected <= set(report_keys(webhook_receiver)), 90)
+        received = Counter(report_keys(webhook_receiver))
     assert arrived, f"{len(expected - set(received))} of {len(expected)} reports never arrived"
-    assert set(received) == expected, "reports for messages nobody sent"
-    # A report may come twice only when the worker killed had made it and not yet logged its result.
-    assert sum(count - 1 for count in received.values()) <= 2, [key for key, count in received.items() if count > 1]
+    assert set(received) == expected, f"reports for messages nobody sent: {sorted(set(received) - expected)[:5]}"
+    # A report comes twice only when the worker killed had made it and not yet logged its result
+    # (the receiver had answered 2xx): its first copy arrived before the parent noticed the death.
+    assert max(received.values()) <= 2, received.most_common(3)
+    first_arrival: dict = {}
+    for index, key in enumerate(report_keys(webhook_receiver)):
+        first_arrival.setdefault(key, index)
+    repeated = [key for key, count in received.items() if count == 2]
+    assert [key for key in repeated if first_arrival[key] >= reports_before_notice] == [], "a report made again after a 2xx it had logged"
 
 
 def test_sigterm_stops_every_worker(three_workers):
