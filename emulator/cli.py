@@ -17,14 +17,17 @@ import re
 import socket
 import sys
 from datetime import datetime, timezone
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from . import __version__
 from .core.clock import TimeOutOfRange, check_time, micros_of
 from .core.errors import FixtureError
 from .settings import CLOCKS, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_BODY_SIZE, LOG_LEVELS, Settings
 
-__all__ = ["main", "parse_settings"]
+if TYPE_CHECKING:
+    from .workers import Worker
+
+__all__ = ["main", "parse_settings", "serve"]
 
 ENV_PREFIX = "TELCO_EMULATOR_"
 COMMANDS = ("replay",)  # words that may come first; anything else is a flag of the server
@@ -88,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--time-scale", type=float, default=_env("TIME_SCALE", "1"), help="divide every simulated delay (delivery reports, webhook retries) by this (env TELCO_EMULATOR_TIME_SCALE; default 1)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower, default=_env("LOG_LEVEL", "info"), help="how much to log; debug adds a line per request and uvicorn's own start-up and shutdown lines (env TELCO_EMULATOR_LOG_LEVEL; default info)")
     parser.add_argument("--proxy", metavar="PORT", default=_env("PROXY", None), help="also run an HTTP proxy on this port (0: any free port) that answers HTTPS requests for api.46elks.com and gateway.seven.io itself (env TELCO_EMULATOR_PROXY; default off)")
+    parser.add_argument("--workers", metavar="N", type=int, default=_env("WORKERS", "1"), help="serve with N processes on one port, sharing one world: needs --store redis://... (env TELCO_EMULATOR_WORKERS; default 1)")
     parser.add_argument("--store", metavar="URL", default=_env("STORE", None), help="where the world lives: memory, or redis://HOST:PORT/DB to share one world with every emulator process pointed at the same database (env TELCO_EMULATOR_STORE; default memory)")
     parser.add_argument("--state", metavar="FILE", default=_env("STATE", None), help="load the state from this snapshot file at start (when it exists) and save it there at shutdown and every --autosave seconds (env TELCO_EMULATOR_STATE; default none: the state lives in memory only)")
     parser.add_argument("--autosave", metavar="SECONDS", type=float, default=_env("AUTOSAVE", "5"), help="with --state, also save the state every SECONDS while it changes, so that a process killed without warning loses at most that; 0: only at shutdown (env TELCO_EMULATOR_AUTOSAVE; default 5)")
@@ -141,6 +145,7 @@ def parse_settings(argv: Sequence[str] | None = None) -> Settings:
             autosave=float(args.autosave),
             allowed_hosts=_hosts(args.allowed_hosts), control_token=args.control_token or None,
             max_body_size=_size(args.max_body_size), header_timeout=float(args.header_timeout),
+            workers=int(args.workers),
         )
     except (ValueError, argparse.ArgumentTypeError) as exc:
         parser.error(str(exc))
@@ -328,7 +333,57 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_unknown_command(arguments[0]), file=sys.stderr)
         return 2
     settings = parse_settings(arguments)
+    if settings.workers > 1:
+        from .workers import serve_workers
 
+        return serve_workers(settings, arguments)
+    return serve(settings)
+
+
+def listening_socket(settings: Settings) -> socket.socket | None:
+    """The socket the server listens on, bound to `--host` and `--port`; None, with a one-line
+    message, when it cannot be bound."""
+    try:
+        # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets that say so, and
+        # without it every keep-alive response waits for a delayed ACK.
+        sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        hint = ""
+        if exc.errno == errno.EADDRINUSE:
+            hint = "; another process listens there: stop it, or pass --port 0 for any free port (the ready line says which)"
+        print(f"telco-emulator: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}{hint}", file=sys.stderr)
+        return None
+    return sock
+
+
+def base_url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown_host = f"[{host}]" if ":" in host else host
+    return f"http://{shown_host}:{port}"
+
+
+def announce(url: str, settings: Settings, serving: str = "") -> None:
+    """The ready line (with `serving`, e.g. "3 workers", before the world's summary) and, when the
+    control API is open beyond this machine without a token, the warning."""
+    summary = ", ".join(part for part in (serving, _world_summary(settings)) if part)
+    print(f"telco-emulator {__version__} ready on {url} (46elks {url}/a1, seven.io {url}/api, control {url}/_emulator); {summary}", flush=True)
+    from .http.exposure import is_loopback_host
+
+    if not is_loopback_host(settings.host) and settings.control_token is None:
+        print(
+            f"telco-emulator: warning: listening on {settings.host}, beyond this machine, and the control API "
+            "(every credential, reset, snapshot) has no token: anyone who reaches this port controls the emulator. "
+            "Set --control-token (or TELCO_EMULATOR_CONTROL_TOKEN), or bind 127.0.0.1.",
+            file=sys.stderr, flush=True,
+        )
+
+
+def serve(settings: Settings, sock: socket.socket | None = None, worker: "Worker | None" = None) -> int:
+    """Build the world and serve it until a signal says stop; returns the exit status. Alone, it
+    binds its socket and prints the ready line; as one of `--workers` (`emulator/workers.py`), it
+    serves the socket its parent bound and tells `worker` when it is ready instead."""
     from .app import build_engine, create_app
 
     try:
@@ -352,21 +407,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             reason = " ".join(str(exc).split())  # one line, whatever the problem's text holds
             print(f"telco-emulator: {settings.state}: cannot load the state: {reason}", file=sys.stderr)
             return 2
-    from .http.exposure import is_loopback_host
     from .http.server import emulator_server, uvicorn_config
 
-    try:
-        # IPPROTO_TCP explicitly: asyncio turns on TCP_NODELAY only for sockets that say so, and
-        # without it every keep-alive response waits for a delayed ACK.
-        sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((settings.host, settings.port))
-    except OSError as exc:
-        hint = ""
-        if exc.errno == errno.EADDRINUSE:
-            hint = "; another process listens there: stop it, or pass --port 0 for any free port (the ready line says which)"
-        print(f"telco-emulator: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}{hint}", file=sys.stderr)
-        return 2
+    if sock is None:
+        sock = listening_socket(settings)
+        if sock is None:
+            return 2
     host, port = sock.getsockname()[:2]
     engine.outbox.listening_on(host, port)  # so that no webhook is sent to its own control API
     proxy = None
@@ -385,11 +431,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         served = counter = ChangeCounter(app)
         autosaver = Autosaver(engine, settings.state, settings.autosave, changes=lambda: counter.count)
+    if worker is not None:
+        served = worker.wrap(served)
     config = uvicorn_config(served, settings)
     server = emulator_server(config, engine, before_shutdown=[autosaver.stop] if autosaver is not None else [])
-
-    shown_host = f"[{host}]" if ":" in host else host
-    url = f"http://{shown_host}:{port}"
+    url = base_url(sock)
 
     tune_collector()
     engine.reset_listeners.append(FrozenGarbage().after_reset)
@@ -404,14 +450,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if server.started and proxy is not None:
             proxy_server = await proxy.start(served, max_body_size=settings.max_body_size, header_timeout=settings.header_timeout)
         if server.started:
-            print(f"telco-emulator {__version__} ready on {url} (46elks {url}/a1, seven.io {url}/api, control {url}/_emulator); {_world_summary(settings)}", flush=True)
-            if not is_loopback_host(settings.host) and settings.control_token is None:
-                print(
-                    f"telco-emulator: warning: listening on {settings.host}, beyond this machine, and the control API "
-                    "(every credential, reset, snapshot) has no token: anyone who reaches this port controls the emulator. "
-                    "Set --control-token (or TELCO_EMULATOR_CONTROL_TOKEN), or bind 127.0.0.1.",
-                    file=sys.stderr, flush=True,
-                )
+            if worker is not None:
+                worker.started(server)
+            else:
+                announce(url, settings)
             if proxy is not None:
                 print(f"proxy on {proxy.url}, CA bundle {proxy.bundle_path}", flush=True)
         try:

@@ -12,6 +12,7 @@ CLOCKS = ("real", "virtual")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024  # above 46elks' 5 MB of MMS images
 DEFAULT_HEADER_TIMEOUT = 10.0  # seconds a request's headers may take to arrive
+MAX_WORKERS = 64
 _TOKEN = re.compile(r"[!#-+\--:<-\[\]-~]{1,256}")  # what a header and a cookie value both carry as is
 
 
@@ -37,6 +38,7 @@ class Settings:
     control_token: str | None = None
     max_body_size: int = DEFAULT_MAX_BODY_SIZE
     header_timeout: float = DEFAULT_HEADER_TIMEOUT
+    workers: int = 1  # processes serving one port (emulator/workers.py); more than one needs `store`
 
     def __post_init__(self) -> None:
         if self.clock not in CLOCKS:
@@ -63,5 +65,7 @@ class Settings:
             parse_store_url(self.store)
             if self.state is not None:
                 raise ValueError("--state and --store do not go together: a shared world is kept in Redis (turn on its AOF to keep it)")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ValueError(f"--workers must be between 1 and {MAX_WORKERS}, got {self.workers}")
         if not self.header_timeout > 0:
             raise ValueError(f"header timeout must be positive, got {self.header_timeout}")
