@@ -28,6 +28,7 @@ ALLOWED = {
     "core/webhooks.py": "an attempt's latency, measured by the process that makes it and carried in the log",
     "http/mounts.py": "a request's duration in the journal, for people to read",
     "background.py": "waiting for a server thread to start",
+    "workers.py": "the parent of --workers times its workers' restarts; it holds no world",
     "scenarios/runner.py": "how long a scenario's step took, for its report",
 }
 
