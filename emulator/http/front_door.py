@@ -133,7 +133,6 @@ class EmulatorApp(Starlette):
                 receive = bounded_receive(receive, self._max_body_size)
         await super().__call__(scope, receive, send)
 
-
     async def guarded(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer the exposure guard's refusal of a request for the control API or the inbox, if
         it has one (True then)."""

@@ -13,13 +13,13 @@ from typing import Any, Awaitable, Callable
 
 import orjson
 from redis.exceptions import RedisError
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from ..core.clock import Run, VirtualClock
 from ..core.engine import Engine
+from ..http.fault_injector import answer_status, provider_at
 from ..http.reasons import ECHO, REASON_HEADER, header_value
-from ..providers import PROVIDERS
 from .clock import LogClock, wall_micros
 from .deliveries import AttemptClaims
 from .redis_log import WorldLog
@@ -38,17 +38,16 @@ _CLOCK_MOVES = ("/_emulator/clock/advance", "/_emulator/clock/set")
 _CRASH = b'{"error":{"type":"InternalError","message":"Internal error in the emulator."}}'
 
 
-def unavailable(scope: Scope, exc: Exception) -> Response:
+async def answer_unavailable(scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
     """The answer when Redis cannot be reached: 503 in the provider's own error shape (the control
     API's otherwise), with the reason; nothing was changed, and the request may be tried again."""
     reason = header_value(f"the shared world's store (Redis) cannot be reached: {exc}; nothing was changed, try again")
-    headers = {REASON_HEADER: reason, "Retry-After": "1"}
-    path = scope["path"]
-    for provider in PROVIDERS:
-        if path == provider.prefix or path.startswith(provider.prefix + "/"):
-            body, content_type = provider.fault_answer(503)
-            return Response(body, 503, headers, media_type=content_type)
-    return JSONResponse({"error": {"type": "StoreUnavailable", "message": reason}}, 503, headers)
+    provider = provider_at(scope["path"])
+    if provider is not None:
+        await answer_status(send, provider, 503, 1, reason)
+        return
+    response = JSONResponse({"error": {"type": "StoreUnavailable", "message": reason}}, 503, {REASON_HEADER: reason, "Retry-After": "1"})
+    await response(scope, receive, send)
 
 
 def _id_key(entry_id: bytes) -> tuple[int, int]:
@@ -93,7 +92,7 @@ class Replica:
             await self._handle(scope, receive, send)
         except RedisError as exc:
             log.warning("%s %s: the world's store is unavailable: %s", scope["method"], scope["path"], exc)
-            await unavailable(scope, exc)(scope, receive, send)
+            await answer_unavailable(scope, receive, send, exc)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         assert self.serve is not None and self.guard is not None

@@ -4,7 +4,6 @@ the others must match them), the clock it runs on, and this process's `Replica`.
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 from ..control.sink import SINK_PREFIX
@@ -13,7 +12,7 @@ from ..core.engine import Engine
 from ..providers import PROVIDERS
 from ..settings import Settings
 from ..world.fixtures import default_fixture_text
-from .clock import LogClock
+from .clock import LogClock, wall_micros
 from .redis_log import WorldLog, open_world
 from .replica import Replica
 
@@ -23,7 +22,7 @@ __all__ = ["shared_clock", "replica_for", "identity_of"]
 def identity_of(settings: Settings) -> dict[str, str]:
     """What every process of one world must agree on, as the world's hash in Redis keeps it."""
     text = default_fixture_text() if settings.fixtures is None else Path(settings.fixtures).read_text(encoding="utf-8")
-    start = settings.clock_start if settings.clock_start is not None else time.time_ns() // 1000
+    start = settings.clock_start if settings.clock_start is not None else wall_micros()
     return {
         "seed": str(settings.seed),
         "clock": settings.clock,

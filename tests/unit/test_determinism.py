@@ -22,8 +22,7 @@ FORBIDDEN = {
 
 ALLOWED = {
     "core/clock.py": "the clock itself: everything else asks it",
-    "shared/clock.py": "the shared world's clock stamps each entry with the wall time of the process that appends it",
-    "shared/setup.py": "the first process of a shared world writes the clock's start into the world's identity",
+    "shared/clock.py": "the wall time of the process that appends an entry (and of the first process of a world: the clock's start)",
     "shared/replica.py": "a process's own name, and the wall time of the entries it appends",
     "core/webhooks.py": "an attempt's latency, measured by the process that makes it and carried in the log",
     "http/mounts.py": "a request's duration in the journal, for people to read",
