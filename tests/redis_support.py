@@ -15,6 +15,8 @@ from typing import Iterator
 
 import pytest
 
+from processes import stop
+
 REPO = Path(__file__).resolve().parents[1]
 INSTALLER = REPO / "scripts" / "install-redis.sh"
 
@@ -89,12 +91,7 @@ def start_redis(directory: Path, appendonly: bool = False, port: int | None = No
 
 
 def stop_redis(server: RedisServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
+    stop(server.process)
 
 
 @contextmanager

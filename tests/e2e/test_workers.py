@@ -24,6 +24,8 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
+from processes import launch_emulator, ready_line, url_of
+from processes import stop as stop_process
 from redis_support import start_redis, stop_redis
 
 READY_TIMEOUT = 90.0  # three fresh interpreters each catching up with the log, on a busy machine
@@ -54,34 +56,16 @@ class Workers:
 
 def launch(tmp_path: Path, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, Path]:
     stderr = tmp_path / f"stderr-{time.monotonic_ns()}.txt"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--port", "0", "--log-level", "warning", *args],
-        stdout=subprocess.PIPE, stderr=stderr.open("w"), text=True, env={**os.environ, **(env or {})},
-    )
-    return process, stderr
+    return launch_emulator(*args, env=env, stderr=stderr), stderr
 
 
 def wait_ready(process: subprocess.Popen, stderr: Path) -> Workers:
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(READY_TIMEOUT)
-    line = lines[0] if lines else ""
-    if " ready on " not in line:
-        process.kill()
-        process.wait()
-        raise AssertionError(f"the workers did not become ready: {line!r} {stderr.read_text()[-2000:]!r}")
-    return Workers(process, line.split(" ready on ")[1].split()[0], line, stderr)
+    line = ready_line(process, lambda: stderr.read_text()[-2000:], READY_TIMEOUT)
+    return Workers(process, url_of(line), line, stderr)
 
 
 def stop_workers(workers: Workers) -> None:
-    if workers.process.poll() is None:
-        workers.process.terminate()
-        try:
-            workers.process.wait(30)
-        except subprocess.TimeoutExpired:
-            workers.process.kill()
-            workers.process.wait()
+    stop_process(workers.process, timeout=30)
 
 
 @pytest.fixture
