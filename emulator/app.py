@@ -22,7 +22,7 @@ from .core import errors
 from .core.clock import create_clock
 from .core.engine import Engine
 from .http.exposure import ExposureGuard
-from .http.front_door import EmulatorApp
+from .http.front_door import CONTROL_PREFIX, EmulatorApp
 from .http.reasons import log_refusal, reason_of, with_reason
 from .providers import PROVIDERS
 from .settings import Settings
@@ -89,15 +89,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         return JSONResponse({"error": {"type": "InternalError", "message": "Internal error in the emulator."}}, status_code=500)
 
     providers = {provider.prefix: provider.create_app(engine) for provider in PROVIDERS}
+    control = create_control_app(engine)
     app = EmulatorApp(
         engine=engine,
         providers=providers,
+        control=control,
         guard=ExposureGuard(settings.allowed_hosts, settings.control_token),
         max_body_size=settings.max_body_size,
         routes=[
             Route("/", _root, methods=["GET"]),
             *(Mount(prefix, app=provider) for prefix, provider in providers.items()),
-            Mount("/_emulator", app=create_control_app(engine)),
+            Mount(CONTROL_PREFIX, app=control),
         ],
         lifespan=lifespan,
         exception_handlers={HTTPException: not_found, Exception: crashed},

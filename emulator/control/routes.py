@@ -283,15 +283,12 @@ async def wait(request: Request) -> Response:
         raise InvalidParameter("timeout", timeout, "expected 0 to 300 seconds")
     filters = {key: value for key, value in params.items() if key not in _WAIT_CONTROL}
     events = engine_of(request).events
-    gone = asyncio.ensure_future(_client_gone(request))
     try:
-        event = await events.wait_for(filters, after, timeout, gone)
+        event = await events.wait_for(filters, after, timeout, gone=partial(_client_gone, request))
     except TooBusy as exc:
         return _busy(f"{exc}: retry later")
     except Closed as exc:
         return JSONResponse({"error": {"type": "ShuttingDown", "message": str(exc)}}, status_code=503, headers={"Connection": "close"})
-    finally:
-        gone.cancel()
     if event is None:
         return JSONResponse(
             {"error": {"type": "Timeout", "message": f"no matching event within {timeout:g} s"}, "last_seq": events.last_seq},

@@ -38,7 +38,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import islice
 from operator import attrgetter
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, AsyncIterator, Callable, Coroutine, Iterable, Iterator
 
 __all__ = ["Broadcast", "Event", "EventLog", "TooBusy"]
 
@@ -380,10 +380,12 @@ class EventLog:
         return found
 
     # -- waiting -------------------------------------------------------------------------
-    async def wait_for(self, filters: dict[str, str], after: int = 0, timeout: float = 10.0, gone: asyncio.Future | None = None) -> Event | None:
+    async def wait_for(self, filters: dict[str, str], after: int = 0, timeout: float = 10.0,
+                       gone: Callable[[], Coroutine[Any, Any, Any]] | None = None) -> Event | None:
         """The first event after `after` that matches, waiting up to `timeout` seconds of real
-        time (or until `gone` is done: the client left). Raises `TooBusy` when `max_waits`
-        waits are open, `Closed` once the log is closed."""
+        time, or until `gone()` returns (the client left): that watch runs as a task only while
+        the wait has to wait, so a wait whose event has already happened costs no task. Raises
+        `TooBusy` when `max_waits` waits are open, `Closed` once the log is closed."""
         if self.closed:
             raise Closed("the emulator is shutting down")
         if self.waits >= self.max_waits:
@@ -393,6 +395,7 @@ class EventLog:
         self.waits += 1
         waiter: _Waiter | None = None
         timer = None
+        watch: asyncio.Future | None = None
         try:
             seen = after
             while seen < self.last_seq:  # what already happened, a chunk at a time
@@ -405,19 +408,22 @@ class EventLog:
                         await asyncio.sleep(0)
             # no pause since the last look: every later event is offered to this waiter
             remaining = deadline - loop.time()
-            if remaining <= 0 or (gone is not None and gone.done()):
+            if remaining <= 0:
                 return None
             waiter = _Waiter(filters, loop.create_future())
             self._register(waiter)
             timer = loop.call_later(remaining, _settle, waiter.future, None)
             if gone is not None:
-                gone.add_done_callback(lambda _: _settle(waiter.future, None))
+                watch = asyncio.ensure_future(gone())
+                watch.add_done_callback(lambda _: _settle(waiter.future, None))
             found = await waiter.future
             if found is _CLOSED:
                 raise Closed("the emulator is shutting down")
             return found
         finally:
             self.waits -= 1
+            if watch is not None:
+                watch.cancel()
             if timer is not None:
                 timer.cancel()
             if waiter is not None:

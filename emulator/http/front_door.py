@@ -6,6 +6,7 @@ providers, the control API and the world, by `emulator.app.create_app`."""
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -30,7 +31,11 @@ from .reasons import log_refusal, marked_reason, with_reason
 if TYPE_CHECKING:
     from ..shared.replica import Replica
 
-__all__ = ["EmulatorApp"]
+__all__ = ["EmulatorApp", "CONTROL_PREFIX"]
+
+CONTROL_PREFIX = "/_emulator"
+# Control requests that may run inline: none of them streams, uploads or serves a file.
+_INLINE_CONTROL = re.compile(r"/_emulator/(?:reset|health|wait|sandboxes/[^/]+/reset)")
 
 
 class EmulatorApp(Starlette):
@@ -45,22 +50,25 @@ class EmulatorApp(Starlette):
     Every request's body is bounded by `max_body_size`, on every mount.
     """
 
-    @property
-    def inline_prefixes(self) -> tuple[str, ...]:
-        """Paths whose requests the server may run without a task of their own
-        (`emulator/http/inline_requests.py`): the provider mounts', but none in a shared world,
-        whose requests wait for Redis (whose client needs a task)."""
+    def runs_inline(self, path: str) -> bool:
+        """Whether the server may run a request for `path` without a task of its own
+        (`emulator/http/inline_requests.py`): the provider mounts' and the control API's resets,
+        waits and health (what a test asks before and after its requests), but none in a shared
+        world, whose requests wait for Redis (whose client needs a task)."""
         if self.replica is not None:
-            return ()
-        return tuple(prefix + "/" for prefix in self._providers)
+            return False
+        return path.startswith(self._inline_prefixes) or _INLINE_CONTROL.fullmatch(path) is not None
 
     def __init__(
         self, *args: Any, engine: Engine, providers: dict[str, ASGIApp],
-        guard: ExposureGuard | None = None, max_body_size: int = DEFAULT_MAX_BODY_SIZE, **kwargs: Any,
+        control: ASGIApp | None = None, guard: ExposureGuard | None = None, max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._engine = engine
         self._providers = dict(providers)
+        self._inline_prefixes = tuple(prefix + "/" for prefix in self._providers)
+        self._control = control
         self._faulty = {prefix: FaultInjector(app, engine) for prefix, app in providers.items()}
         self._boundaries = {prefix: _boundary(app) for prefix, app in providers.items()}
         journal = journal_of(engine)
@@ -131,6 +139,14 @@ class EmulatorApp(Starlette):
                 return
             if b"transfer-encoding" in headers:
                 receive = bounded_receive(receive, self._max_body_size)
+            if prefix == CONTROL_PREFIX and end > 0 and self._control is not None:
+                # Straight to the control API, as its Mount would: it renders its own errors.
+                scope["app"] = self
+                root = scope.get("root_path", "")
+                scope["app_root_path"] = scope.get("app_root_path", root)
+                scope["root_path"] = root + prefix
+                await self._control(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
     async def guarded(self, scope: Scope, receive: Receive, send: Send) -> bool:

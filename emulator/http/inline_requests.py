@@ -5,9 +5,10 @@ goes out in two writes (the head, then the body): for a small API call that is a
 create and schedule, a trip through the event loop and two system calls, about as much as the
 emulator's own work. `InlineRequests`, mixed in before uvicorn's `HttpToolsProtocol`, changes
 only the case where the whole request (headers and body) is in the bytes just received (nearly
-every API call) and its path is under one of the application's `inline_prefixes` (the
-provider mounts: their handlers never ask for the current task, as anyio's task groups and
-Starlette's streaming and file responses do): the application is run right there, in a copy of
+every API call) and the application's `runs_inline(path)` says yes (the provider mounts and the
+control API's resets, waits and health: their handlers never ask for the current task, as
+anyio's task groups, worker threads and Starlette's streaming and file responses do): the
+application is run right there, in a copy of
 the context as a task would be, and while it runs the response's writes are gathered and sent
 as one. If the application
 has to wait for anything (a long-poll, a stream, a webhook), the rest of it goes on as an
@@ -21,9 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import types
-from typing import Any, Coroutine, Generator
+from typing import Any, Callable, Coroutine, Generator
 
 __all__ = ["InlineRequests"]
+
+
+def _never(path: str) -> bool:
+    return False
 
 
 class _GatheredWrites:
@@ -100,19 +105,19 @@ class InlineRequests:
     def on_message_complete(self) -> None:
         super().on_message_complete()  # type: ignore[misc]
         deferred = self._deferred
-        if deferred is not None and deferred[0] is self.cycle and deferred[0].scope["path"].startswith(self._inline_prefixes()):  # type: ignore[attr-defined]
+        if deferred is not None and deferred[0] is self.cycle and self._runs_inline()(deferred[0].scope["path"]):  # type: ignore[attr-defined]
             self._deferred = None
             self._run_inline(*deferred)
 
-    def _inline_prefixes(self) -> tuple[str, ...]:
-        """The `inline_prefixes` of the application (looked for through wrappers' `.app`)."""
-        prefixes = self.__dict__.get("_prefixes")
-        if prefixes is None:
+    def _runs_inline(self) -> Callable[[str], bool]:
+        """The `runs_inline` of the application (looked for through wrappers' `.app`)."""
+        runs_inline = self.__dict__.get("_runs_inline_of_app")
+        if runs_inline is None:
             app = self.app  # type: ignore[attr-defined]
-            while app is not None and not hasattr(app, "inline_prefixes"):
+            while app is not None and not hasattr(app, "runs_inline"):
                 app = getattr(app, "app", None)
-            prefixes = self._prefixes = tuple(getattr(app, "inline_prefixes", ()))
-        return prefixes
+            runs_inline = self._runs_inline_of_app = getattr(app, "runs_inline", _never)
+        return runs_inline
 
     def _run_inline(self, cycle: Any, app: Any) -> None:
         context = contextvars.copy_context()  # what a task started here would run in

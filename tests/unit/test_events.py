@@ -100,13 +100,43 @@ def test_a_wait_finds_an_event_that_happened_while_it_looked():
 def test_a_wait_ends_when_its_client_leaves():
     async def scenario():
         log = filled(10)
-        gone = asyncio.get_running_loop().create_future()
+        left = asyncio.get_running_loop().create_future()
+        watches = []
+
+        async def gone():
+            watches.append(asyncio.current_task())
+            await left
+
         wait = asyncio.ensure_future(log.wait_for({"id": "never"}, timeout=300, gone=gone))
         await asyncio.sleep(0)
-        assert log.waiters() == 1
-        gone.set_result(None)
+        await asyncio.sleep(0)
+        assert log.waiters() == 1 and len(watches) == 1
+        left.set_result(None)
         assert await asyncio.wait_for(wait, 1) is None
         assert log.waiters() == 0 and log.waits == 0
+
+    asyncio.run(scenario())
+
+
+def test_a_wait_whose_event_has_happened_watches_no_client_and_a_finished_wait_stops_watching():
+    async def scenario():
+        log = filled(10)
+        watches = []
+
+        async def gone():
+            watches.append(asyncio.current_task())
+            await asyncio.sleep(300)
+
+        found = await log.wait_for({"kind": "message.created"}, timeout=5, gone=gone)
+        assert found is not None and watches == []  # answered at once: no task was started to watch
+        wait = asyncio.ensure_future(log.wait_for({"id": "later"}, after=log.last_seq, timeout=5, gone=gone))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert len(watches) == 1 and not watches[0].done()
+        log.emit("message.created", "elks", "acct1", id="later")
+        assert (await asyncio.wait_for(wait, 1)).data["id"] == "later"
+        await asyncio.sleep(0)
+        assert watches[0].cancelled()  # the watch ends with the wait
 
     asyncio.run(scenario())
 

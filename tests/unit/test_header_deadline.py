@@ -90,3 +90,91 @@ def test_the_protocol_chosen_is_uvicorns_own():
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     assert issubclass(chosen, AutoHTTPProtocol)
+
+
+class _FakeLoop:
+    """Time that moves only when told, and the timers set on it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.timers: list[list] = []  # [due, callback, cancelled]
+
+    def time(self) -> float:
+        return self.now
+
+    def call_at(self, due, callback):
+        timer = [due, callback, False]
+        self.timers.append(timer)
+        return type("Handle", (), {"cancel": lambda _self: timer.__setitem__(2, True)})()
+
+    def run_until(self, instant: float) -> None:
+        while True:
+            due = [t for t in self.timers if not t[2] and t[0] <= instant]
+            if not due:
+                break
+            timer = min(due, key=lambda t: t[0])
+            timer[2] = True
+            self.now = timer[0]
+            timer[1]()
+        self.now = instant
+
+
+class _FakeTransport:
+    closed = False
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _Base:
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def connection_lost(self, exc) -> None:
+        pass
+
+    def on_message_begin(self) -> None:
+        pass
+
+    def on_headers_complete(self) -> None:
+        pass
+
+
+def _lasting_protocol(loop: _FakeLoop):
+    cls = header_deadline._httptools_protocol(_Base)
+    protocol = type("Timed", (cls,), {"header_timeout": 10.0})()
+    protocol.loop = loop
+    protocol.connection_made(_FakeTransport())
+    return protocol
+
+
+def test_with_httptools_one_timer_lasts_the_connection_and_keeps_each_requests_deadline():
+    loop = _FakeLoop()
+    protocol = _lasting_protocol(loop)
+    for _ in range(100):  # a busy kept-alive connection: requests whose headers come at once
+        loop.run_until(loop.now + 0.25)
+        protocol.on_message_begin()
+        protocol.on_headers_complete()
+    assert len(loop.timers) == 3  # one when the connection opened, and once again each 10 s since: none per request
+    assert not protocol.transport.closed
+
+    loop.run_until(loop.now + 30)  # idle: the timer goes on, the connection stays (uvicorn's keep-alive bounds idleness)
+    assert not protocol.transport.closed
+    protocol.on_message_begin()  # headers that begin and never end
+    began = loop.now
+    loop.run_until(began + 9.9)
+    assert not protocol.transport.closed
+    loop.run_until(began + 10.0)
+    assert protocol.transport.closed  # cut off at their own deadline, not at the timer's next turn after it
+
+
+def test_with_httptools_a_connection_that_sends_nothing_is_closed_at_the_deadline():
+    loop = _FakeLoop()
+    protocol = _lasting_protocol(loop)
+    loop.run_until(loop.now + 9.9)
+    assert not protocol.transport.closed
+    loop.run_until(loop.now + 0.1)
+    assert protocol.transport.closed

@@ -1,6 +1,7 @@
 """The server's HTTP protocol (`emulator/http/inline_requests.py` inside `header_deadline.py`): a
-provider request that arrives whole is answered before `data_received` returns, in one write;
-anything else (the control API, a body still to come) takes uvicorn's task as before."""
+provider request that arrives whole is answered before `data_received` returns, in one write, and
+so are the control API's resets, waits and health; anything else (a body still to come, the rest
+of the control API) takes uvicorn's task as before."""
 
 from __future__ import annotations
 
@@ -74,7 +75,26 @@ def test_a_whole_provider_request_is_answered_at_once_in_one_write():
     asyncio.run(scenario())
 
 
-def test_a_body_still_to_come_and_the_control_api_take_a_task():
+def test_what_a_test_asks_of_the_control_api_is_answered_at_once():
+    async def scenario():
+        app, state, protocol, transport = connection(asyncio.get_running_loop())
+        protocol.data_received(send_sms_request())
+        requests = [
+            b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+            b"GET /_emulator/wait?kind=message.created&timeout=5 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",  # it has happened
+            b"POST /_emulator/reset HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n",
+        ]
+        for number, request in enumerate(requests, start=2):
+            protocol.data_received(request)
+            assert len(transport.writes) == number and not state.tasks
+            assert transport.writes[-1].startswith(b"HTTP/1.1 200"), transport.writes[-1]
+        assert b'"kind":"message.created"' in transport.writes[2]
+        assert not app.state.engine.events.matching({"kind": "message.created"})  # the reset happened
+
+    asyncio.run(scenario())
+
+
+def test_a_body_still_to_come_and_the_rest_of_the_control_api_take_a_task():
     async def scenario():
         app, state, protocol, transport = connection(asyncio.get_running_loop())
         request = send_sms_request()
@@ -85,7 +105,7 @@ def test_a_body_still_to_come_and_the_control_api_take_a_task():
             await asyncio.sleep(0)
         assert b"".join(transport.writes).startswith(b"HTTP/1.1 200")
         transport.writes.clear()
-        protocol.data_received(b"GET /_emulator/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        protocol.data_received(b"GET /_emulator/clock HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert transport.writes == []  # a task, as uvicorn starts it
         for _ in range(10):
             await asyncio.sleep(0)
