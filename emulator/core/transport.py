@@ -31,9 +31,10 @@ from dataclasses import dataclass
 import h11
 import httpx
 
+from .webhooks import MAX_ANSWER_BYTES
+
 __all__ = ["StreamTransport", "MAX_ANSWER_BYTES"]
 
-MAX_ANSWER_BYTES = 65_536
 _READ_SIZE = 65_536
 _MAX_IDLE_PER_ORIGIN = 200  # as many as the outbox may have in flight: a busy destination reconnects nothing
 IDLE_SECONDS = 30.0  # longer than most receivers keep an idle connection open anyway

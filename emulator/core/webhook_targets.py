@@ -22,8 +22,6 @@ import re
 from contextvars import ContextVar
 from urllib.parse import urlsplit
 
-import httpx
-
 from .errors import InvalidWebhookTarget
 
 __all__ = [
@@ -97,6 +95,8 @@ def target_url_problem(url: object, *, check_length: bool = True) -> str | None:
         if any(int(octet) > 255 or (len(octet) > 1 and octet[0] == "0") for octet in host.split(".")):
             return f"{host} is not an IPv4 address"
     elif not _HOST_NAME.fullmatch(host) or "xn--" in host:
+        import httpx  # loaded by the outbox as the server starts
+
         try:
             parsed_host = httpx.URL(url).host
         except (httpx.InvalidURL, ValueError) as exc:  # an IDNA error is a ValueError

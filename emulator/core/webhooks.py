@@ -33,6 +33,7 @@ it as an invalid answer.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import ipaddress
 import logging
 import socket
@@ -43,16 +44,15 @@ from functools import lru_cache, partial
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
-import httpx
-
 from .clock import Clock
 from .ids import IdFactory
 from .models import Attempt, Delivery
 from .store import Store
-from .transport import MAX_ANSWER_BYTES, StreamTransport
 from .webhook_targets import HOP_HEADER, MAX_HOPS, current_hop, header_problem, parse_hop, target_url_problem
 
 if TYPE_CHECKING:
+    import httpx
+
     from ..shared.deliveries import AttemptClaims
 
 __all__ = ["RetryPolicy", "Outbox", "ResultHandler", "GLOBAL_LIMIT", "PER_ORIGIN_LIMIT"]
@@ -61,9 +61,8 @@ log = logging.getLogger("emulator.webhooks")
 
 ResultHandler = Callable[[Delivery, Attempt], None]
 _MAX_RECORDED_BODY = 4096
+MAX_ANSWER_BYTES = 65_536  # the most of an answer that is read (the transport reads no further)
 _MAX_EXCHANGE_BODY = MAX_ANSWER_BYTES  # an answer a handler acts on is read whole, up to this size
-# Errors of the HTTP client that no retry can mend: the request itself cannot be made.
-_UNSENDABLE = (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 _CONTROL_PREFIX = "/_emulator"
 _SINK_PREFIX = "/_emulator/sink/"
 GLOBAL_LIMIT = 200  # attempts in flight, all destinations together
@@ -332,7 +331,11 @@ class Outbox:
             self._idle.set()
 
     async def run(self) -> None:
-        """The worker: sends due deliveries until cancelled."""
+        """The worker: sends due deliveries until cancelled. The HTTP client is imported in a
+        worker thread first (about 50 ms, a sixth of the start-up), while the server gets ready."""
+        httpx = await asyncio.to_thread(importlib.import_module, "httpx")
+        from .transport import StreamTransport
+
         transport = self.transport or StreamTransport()
         # Answers are read raw (see `transport`): ask receivers not to compress them.
         async with httpx.AsyncClient(
@@ -415,6 +418,8 @@ class Outbox:
                     return False
             except ValueError:
                 return False
+        import httpx
+
         path = httpx.URL(url).path  # dot segments resolved and escapes decoded, as the server's router will see it
         if path.startswith(_SINK_PREFIX):  # the built-in receiver only records: webhooks are what it is for
             return False
@@ -456,6 +461,8 @@ class Outbox:
         if refusal is not None:
             attempt.error = refusal
             return delivery, attempt, True
+        import httpx  # loaded by `run`, which made the client
+
         final = False
         started = time.perf_counter()
         try:
@@ -476,7 +483,7 @@ class Outbox:
             )
             if response.extensions.get("truncated") or len(content) > _MAX_EXCHANGE_BODY:
                 attempt.error = f"the answer is longer than {_MAX_EXCHANGE_BODY // 1024} KiB: only that much was read"
-        except _UNSENDABLE as exc:
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:  # the request cannot be made
             attempt.error, final = _describe(exc), True
         except (httpx.HTTPError, OSError) as exc:  # the network or the receiver: worth a retry
             attempt.error = _describe(exc)
