@@ -11,11 +11,14 @@ first byte of each further request; a connection whose headers are not complete 
 closed. Bodies and responses are not concerned: they are bounded by size (`--max-body-size`) and
 by the app.
 
-With httptools the deadline costs a request two attribute writes, not a timer: one timer per
-connection lasts as long as the connection, and when it fires it closes the connection if
-headers are overdue, or else sets itself again for the deadline of the headers pending then (or
-one timeout later, when none are). Making and cancelling a timer for every request took about
-as long as parsing its headers.
+With httptools neither this deadline nor uvicorn's keep-alive timeout costs a request a timer:
+one timer lasts as long as the connection and keeps both. Each request only notes when its
+headers began (and that they are complete), and each response when the connection fell idle;
+when the timer fires it closes the connection if headers are overdue or it has been idle for
+`timeout_keep_alive` (uvicorn's own handler closes it then), or else sets itself again for the
+deadline that holds at that moment. uvicorn makes a keep-alive timer when each response ends and
+cancels it when the next request's first bytes arrive; with the header deadline that was two
+timers made and cancelled per request, about as long as parsing the request's headers.
 """
 
 from __future__ import annotations
@@ -57,31 +60,60 @@ class _HeaderDeadline:
             self.transport.close()
 
 
-class _LastingHeaderDeadline(_HeaderDeadline):
-    """The deadline with one timer for the connection's life (see the module's docstring):
-    `_headers_since` is when the pending headers began, None while none are pending."""
+class _LastingDeadlines(_HeaderDeadline):
+    """The header deadline and uvicorn's keep-alive timeout on one timer for the connection's
+    life (see the module's docstring). `_headers_since`: when the pending headers began, None
+    while none are pending; `_idle_since`: when the last response ended, None once a byte of the
+    next request has come; `_timer_due`: when the timer fires."""
 
+    timeout_keep_alive: float  # uvicorn's, from its config
     _headers_since: float | None = None
+    _idle_since: float | None = None
+    _timer_due = 0.0
 
-    def _arm_header_deadline(self) -> None:
+    def _arm_header_deadline(self) -> None:  # when the connection opens
         self._headers_since = self.loop.time()
         if self._header_timer is None:
-            self._header_timer = self.loop.call_at(self._headers_since + self.header_timeout, self._headers_too_slow)
+            self._set_timer(self._headers_since + self.header_timeout)
 
-    def _headers_too_slow(self) -> None:
-        since = self._headers_since
+    def _set_timer(self, due: float) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+        self._timer_due = due
+        self._header_timer = self.loop.call_at(due, self._deadline_check)
+
+    def _deadline_check(self) -> None:
+        self._header_timer = None
         now = self.loop.time()
-        if since is not None and now >= since + self.header_timeout:
-            super()._headers_too_slow()
-            return
-        due = now + self.header_timeout if since is None else since + self.header_timeout
-        self._header_timer = self.loop.call_at(due, self._headers_too_slow)
+        since, idle = self._headers_since, self._idle_since
+        if since is not None:
+            due = since + self.header_timeout
+        elif idle is not None:
+            due = idle + self.timeout_keep_alive
+        else:
+            due = now + self.header_timeout  # a request is being answered: look again later
+        if now < due:
+            self._set_timer(due)
+        elif since is not None:
+            self._headers_too_slow()
+        else:
+            self.timeout_keep_alive_handler()  # type: ignore[attr-defined]
+
+    def _fell_idle(self) -> None:
+        """A response has ended and no request waits behind it: the keep-alive timeout runs."""
+        now = self._idle_since = self.loop.time()
+        if self._header_timer is None or self._timer_due > now + self.timeout_keep_alive:
+            self._set_timer(now + self.timeout_keep_alive)  # rare: the timer was set for a later deadline
 
 
 def _httptools_protocol(base: type) -> type:
     from .inline_requests import InlineRequests
 
-    class HeaderDeadlineHttpTools(_LastingHeaderDeadline, InlineRequests, base):  # type: ignore[misc, valid-type]
+    class HeaderDeadlineHttpTools(_LastingDeadlines, InlineRequests, base):  # type: ignore[misc, valid-type]
+        def data_received(self, data: bytes) -> None:  # any byte ends the idleness, as in uvicorn
+            self._idle_since = None
+            super().data_received(data)
+
         def on_message_begin(self) -> None:  # the first byte of a request
             self._headers_since = self.loop.time()
             super().on_message_begin()
@@ -89,6 +121,19 @@ def _httptools_protocol(base: type) -> type:
         def on_headers_complete(self) -> None:
             self._headers_since = None
             super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            # uvicorn's own, but for its keep-alive timer: the idleness is noted for the lasting one
+            self.server_state.total_requests += 1
+            if self.transport.is_closing():
+                return
+            self._unset_keepalive_if_required()
+            self.flow.resume_reading()
+            if self.pipeline:
+                cycle, app = self.pipeline.pop()
+                self._start_asgi_task(cycle, app)
+            else:
+                self._fell_idle()
 
     return HeaderDeadlineHttpTools
 

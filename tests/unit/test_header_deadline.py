@@ -130,10 +130,20 @@ class _FakeTransport:
 
 
 class _Base:
+    """What the mixins ask of uvicorn's protocol."""
+
+    timeout_keep_alive = 5.0
+
     def connection_made(self, transport) -> None:
         self.transport = transport
+        self.server_state = type("State", (), {"total_requests": 0})()
+        self.flow = type("Flow", (), {"resume_reading": lambda _self: None})()
+        self.pipeline = []
 
     def connection_lost(self, exc) -> None:
+        pass
+
+    def data_received(self, data) -> None:
         pass
 
     def on_message_begin(self) -> None:
@@ -141,6 +151,13 @@ class _Base:
 
     def on_headers_complete(self) -> None:
         pass
+
+    def _unset_keepalive_if_required(self) -> None:
+        pass
+
+    def timeout_keep_alive_handler(self) -> None:  # uvicorn's: close when idle too long
+        if not self.transport.is_closing():
+            self.transport.close()
 
 
 def _lasting_protocol(loop: _FakeLoop):
@@ -151,24 +168,55 @@ def _lasting_protocol(loop: _FakeLoop):
     return protocol
 
 
+def _request(protocol) -> None:
+    """A request that arrives whole and is answered at once."""
+    protocol.data_received(b"...")
+    protocol.on_message_begin()
+    protocol.on_headers_complete()
+    protocol.on_response_complete()
+
+
 def test_with_httptools_one_timer_lasts_the_connection_and_keeps_each_requests_deadline():
     loop = _FakeLoop()
     protocol = _lasting_protocol(loop)
     for _ in range(100):  # a busy kept-alive connection: requests whose headers come at once
         loop.run_until(loop.now + 0.25)
-        protocol.on_message_begin()
-        protocol.on_headers_complete()
-    assert len(loop.timers) == 3  # one when the connection opened, and once again each 10 s since: none per request
+        _request(protocol)
+    assert len(loop.timers) <= 8  # one when the connection opened, and once again each few seconds since: none per request
+    assert protocol.server_state.total_requests == 100
     assert not protocol.transport.closed
 
-    loop.run_until(loop.now + 30)  # idle: the timer goes on, the connection stays (uvicorn's keep-alive bounds idleness)
-    assert not protocol.transport.closed
+    protocol.data_received(b"GET")
     protocol.on_message_begin()  # headers that begin and never end
     began = loop.now
-    loop.run_until(began + 9.9)
+    loop.run_until(began + 9.9)  # longer than the keep-alive timeout: the headers' own deadline holds
     assert not protocol.transport.closed
     loop.run_until(began + 10.0)
     assert protocol.transport.closed  # cut off at their own deadline, not at the timer's next turn after it
+
+
+def test_with_httptools_the_keep_alive_timeout_runs_from_the_last_answer_on_the_same_timer():
+    loop = _FakeLoop()
+    protocol = _lasting_protocol(loop)
+    _request(protocol)
+    answered = loop.now
+    loop.run_until(answered + 4.9)
+    _request(protocol)  # in time: idle again from now
+    answered = loop.now
+    loop.run_until(answered + 4.9)
+    assert not protocol.transport.closed
+    protocol.data_received(b"G")  # a byte of the next request ends the idleness
+    protocol.on_message_begin()
+    loop.run_until(answered + 9.0)
+    assert not protocol.transport.closed  # its headers have their own 10 s
+    protocol.on_headers_complete()
+    protocol.on_response_complete()
+    answered = loop.now
+    loop.run_until(answered + 4.9)
+    assert not protocol.transport.closed
+    loop.run_until(answered + 5.0)
+    assert protocol.transport.closed  # idle for uvicorn's keep-alive timeout, closed by its own handler
+    assert len(loop.timers) <= 6
 
 
 def test_with_httptools_a_connection_that_sends_nothing_is_closed_at_the_deadline():
