@@ -232,3 +232,24 @@ def test_owners_are_read_merged_newest_first_and_only_theirs():
     inbound = collection.page(owners=[f"owner{n}" for n in range(30)], kind="in", where=by_kind)
     assert [r.id for r in inbound.items] == ["id2007", "id1007", "id7"] and by_kind.calls == 3
     assert collection.page(owners=[], where=lambda r: True).items == []
+
+
+def test_a_busy_value_sheds_its_stale_head_in_place_and_is_never_rebuilt_whole():
+    """Records leave `created` in the order they came, thousands at once in it under load: the
+    stale entries go from the head of its list in pieces, the list is never built anew (which
+    held up requests for milliseconds), and it stays about as long as what is live in it."""
+    collection: Collection[Record] = Collection(fields={"status": lambda r: r.status})
+    index = collection._fields["status"]
+    in_flight, longest, lists = 5_000, 0, set()
+    for i in range(40_000):
+        collection.add(f"id{i}", "owner", 1000 + i, Record(f"id{i}", "owner", 1000 + i, "to", "created"))
+        if i >= in_flight:  # the oldest one moves on, as a lane fires them
+            old = collection.get(f"id{i - in_flight}")
+            collection.update(old.id, old.created, old, "status", "sent")
+        entries = index.postings["created"].entries
+        lists.add(id(entries))
+        longest = max(longest, len(entries))
+    assert len(lists) == 1  # trimmed in place, never rebuilt
+    assert longest <= in_flight + in_flight // 7 + STALE_SLACK + 2
+    page = collection.page(limit=10_000, where=lambda r: r.status == "created", matching={"status": "created"})
+    assert len(page.items) == in_flight
