@@ -35,7 +35,7 @@ __all__ = ["EmulatorApp", "CONTROL_PREFIX"]
 
 CONTROL_PREFIX = "/_emulator"
 # Control requests that may run inline: none of them streams, uploads or serves a file.
-_INLINE_CONTROL = re.compile(r"/_emulator/(?:reset|health|wait|sandboxes/[^/]+/reset)")
+_INLINE_CONTROL = re.compile(re.escape(CONTROL_PREFIX) + r"/(?:reset|health|wait|sandboxes/[^/]+/reset)")
 
 
 class EmulatorApp(Starlette):
@@ -99,11 +99,7 @@ class EmulatorApp(Starlette):
             prefix = path if end < 0 else path[:end]
             provider = self._providers.get(prefix)
             if provider is not None:
-                scope["app"] = self
-                scope["emulator.engine"] = self._engine
-                root = scope.get("root_path", "")
-                scope["app_root_path"] = scope.get("app_root_path", root)
-                scope["root_path"] = root + prefix
+                self._enter(scope, prefix)
                 # The headers by name, which the request object reuses (`params.IndexedHeaders`):
                 # the bound on the body costs this path one lookup.
                 by_name = headers_by_name(scope)
@@ -140,14 +136,18 @@ class EmulatorApp(Starlette):
             if b"transfer-encoding" in headers:
                 receive = bounded_receive(receive, self._max_body_size)
             if prefix == CONTROL_PREFIX and end > 0 and self._control is not None:
-                # Straight to the control API, as its Mount would: it renders its own errors.
-                scope["app"] = self
-                root = scope.get("root_path", "")
-                scope["app_root_path"] = scope.get("app_root_path", root)
-                scope["root_path"] = root + prefix
+                self._enter(scope, prefix)  # straight to the control API: it renders its own errors
                 await self._control(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
+
+    def _enter(self, scope: Scope, prefix: str) -> None:
+        """The scope a `Mount` at `prefix` would give its app, with the engine in it."""
+        scope["app"] = self
+        scope["emulator.engine"] = self._engine
+        root = scope.get("root_path", "")
+        scope["app_root_path"] = scope.get("app_root_path", root)
+        scope["root_path"] = root + prefix
 
     async def guarded(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer the exposure guard's refusal of a request for the control API or the inbox, if
