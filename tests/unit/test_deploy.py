@@ -36,8 +36,8 @@ def test_every_replica_joins_one_world_with_a_command_line_the_emulator_takes():
     assert settings.host == "0.0.0.0"
     assert settings.store == "redis://redis:6379/0"
     assert emulator["depends_on"]["redis"]["condition"] == "service_healthy"
-    assert emulator["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
-    assert "pip install --no-cache-dir ." in (DEPLOY / "Dockerfile").read_text()
+    assert emulator["build"] == {"context": "..", "dockerfile": "Dockerfile"}
+    assert "pip install --no-cache-dir ." in (DEPLOY.parent / "Dockerfile").read_text()
 
 
 def test_the_control_token_is_required_from_the_environment():
