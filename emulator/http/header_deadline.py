@@ -106,10 +106,14 @@ class _LastingDeadlines(_HeaderDeadline):
             self._set_timer(now + self.timeout_keep_alive)  # rare: the timer was set for a later deadline
 
 
-def _httptools_protocol(base: type) -> type:
+def _httptools_protocol(base: type, inline: bool = True) -> type:
+    """`base` (uvicorn's httptools protocol) with the lasting deadlines and, unless `inline` is
+    false, the lean per-request path of `inline_requests.py`."""
     from .inline_requests import InlineRequests
 
-    class HeaderDeadlineHttpTools(_LastingDeadlines, InlineRequests, base):  # type: ignore[misc, valid-type]
+    bases = (_LastingDeadlines, InlineRequests, base) if inline else (_LastingDeadlines, base)
+
+    class HeaderDeadlineHttpTools(*bases):  # type: ignore[misc, valid-type]
         def data_received(self, data: bytes) -> None:  # any byte ends the idleness, as in uvicorn
             self._idle_since = None
             super().data_received(data)

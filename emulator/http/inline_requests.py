@@ -1,61 +1,280 @@
-"""Requests that arrive whole are answered at once, in one write, for uvicorn's httptools protocol.
+"""The per-request path of the server's httptools protocol: lean, and inline for a request that
+arrives whole.
 
 uvicorn starts a task for every request as soon as its headers are parsed, and the response
 goes out in two writes (the head, then the body): for a small API call that is a task to
 create and schedule, a trip through the event loop and two system calls, about as much as the
-emulator's own work. `InlineRequests`, mixed in before uvicorn's `HttpToolsProtocol`, changes
-only the case where the whole request (headers and body) is in the bytes just received (nearly
-every API call) and the application's `runs_inline(path)` says yes (the provider mounts and the
-control API's resets, waits and health: their handlers never ask for the current task, as
-anyio's task groups, worker threads and Starlette's streaming and file responses do): the
-application is run right there, in a copy of
-the context as a task would be, and while it runs the response's writes are gathered and sent
-as one. If the application
-has to wait for anything (a long-poll, a stream, a webhook), the rest of it goes on as an
-ordinary task, with what it wrote so far sent first. A request whose body is still to come, and
-a pipelined request started later, take uvicorn's usual way, so a refusal of a too-large body
-still goes out before the body is read.
+emulator's own work. `InlineRequests`, mixed in before uvicorn's `HttpToolsProtocol`, keeps
+uvicorn's connection handling (flow control, upgrades, pipelining, shutdown, the 400 for a
+request it cannot parse) and replaces what it does for each request:
+
+- Where the whole request (headers and body) is in the bytes just received (nearly every API
+  call) and the application's `runs_inline(path)` says yes (the provider mounts and the control
+  API's resets, waits and health: their handlers never ask for the current task, as anyio's task
+  groups, worker threads and Starlette's streaming and file responses do), the application is
+  run right there, in a copy of the context as a task would be, and the response's writes are
+  held and sent as one. If the application has to wait for anything (a long-poll, a stream, a
+  webhook), the rest of it goes on as an ordinary task, with what it wrote so far sent first. A
+  request whose body is still to come, and a pipelined request started later, take a task as
+  uvicorn starts it, so a refusal of a too-large body still goes out before the body is read.
+- Every request's cycle is a `Cycle`: uvicorn's request-response cycle with the same checks
+  and the same bytes on the wire (the status line, the server's default headers, a refusal of a
+  header with a control character, `Content-Length` kept to, `connection: close` when the
+  connection ends), for less work: the default headers are rendered once a second (uvicorn
+  renews their date then), not per response, and the response's headers are checked with one
+  pattern over the whole head instead of two per header.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import http
+import re
 import types
+import urllib.parse
 from typing import Any, Callable, Coroutine, Generator
 
-__all__ = ["InlineRequests"]
+import httptools
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+__all__ = ["InlineRequests", "Cycle"]
+
+# A head's header lines as uvicorn allows them (its HEADER_RE for names, HEADER_VALUE_RE for
+# values), all at once: a name cannot hold ':' or ' ', so where each line splits is certain, and
+# counting the lines tells a value that holds a line break.
+_HEADER_LINES = re.compile(rb'(?:[^\x00-\x1f\x7f()<>@,;:\[\]={} \t\\"]*: [^\x00-\x08\x0a-\x1f\x7f]*\r\n)*')
+_STATUS_LINES: dict[int, bytes] = {}
+
+
+def _status_line(status: int) -> bytes:
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        try:
+            phrase = http.HTTPStatus(status).phrase.encode()
+        except ValueError:
+            phrase = b""
+        line = _STATUS_LINES[status] = b"HTTP/1.1 %d %s\r\n" % (status, phrase)
+    return line
+
+
+class _Defaults:
+    """The server's default headers (`date`, `server`) rendered, for the list they came from:
+    uvicorn replaces the list when the date changes, once a second."""
+
+    source: list[tuple[bytes, bytes]] | None = None
+    lines = b""
+    length: int | None = None  # a content-length among them (never, with uvicorn's own)
+    close = False  # a `connection: close` among them
+    chunked = False
+
+
+_defaults = _Defaults()
+
+
+def _default_lines(source: list[tuple[bytes, bytes]]) -> _Defaults:
+    global _defaults
+    if source is not _defaults.source:
+        rendered = _Defaults()
+        rendered.source = source
+        lines = []
+        for name, value in source:
+            name = name.lower()
+            _note(rendered, name, value)
+            lines.append(b"%s: %s\r\n" % (name, value))
+        rendered.lines = b"".join(lines)
+        if _HEADER_LINES.fullmatch(rendered.lines) is None:
+            raise RuntimeError("Invalid HTTP header name or value among the server's default headers.")
+        _defaults = rendered
+    return _defaults
+
+
+def _note(head: Any, name: bytes, value: bytes) -> None:
+    """What a header tells the cycle (as uvicorn's `send` reads it): its length, chunking, close."""
+    if name == b"content-length" and head.length is None and not head.chunked:
+        head.length = int(value.decode())
+    elif name == b"transfer-encoding" and value.lower() == b"chunked":
+        head.length = None
+        head.chunked = True
+    elif name == b"connection" and b"close" in [token.lower().strip() for token in value.split(b",")]:
+        head.close = True
+
+
+class Cycle(RequestResponseCycle):
+    """One request and its response on a connection: uvicorn's `RequestResponseCycle`, with a
+    leaner `send` and writes that can be held (`hold`, `release`) while the request runs inline.
+    Its attributes are uvicorn's, which the protocol reads and sets (`body`, `more_body`,
+    `message_event`, `response_complete`, `disconnected`, `keep_alive`)."""
+
+    def __init__(self, scope: Any, protocol: Any, keep_alive: bool, expect_100_continue: bool) -> None:
+        self.scope = scope
+        self.transport = protocol.transport
+        self.flow = protocol.flow
+        self.logger = protocol.logger
+        self.access_logger = protocol.access_logger
+        self.access_log = protocol.access_log
+        self.default_headers = protocol.server_state.default_headers
+        self.message_event = asyncio.Event()
+        self.on_response = protocol.on_response_complete
+        self.disconnected = False
+        self.keep_alive = keep_alive
+        self.waiting_for_100_continue = expect_100_continue
+        self.body = bytearray()
+        self.more_body = True
+        self.response_started = False
+        self.response_complete = False
+        self.chunked_encoding: bool | None = None
+        self.expected_content_length = 0
+        self.held: list[bytes] | None = None
+
+    # -- writes ---------------------------------------------------------------------------
+    def hold(self) -> None:
+        """Keep what is written until `release`."""
+        self.held = []
+
+    def release(self) -> None:
+        """Send what was held, in one write, and write directly from now on."""
+        held, self.held = self.held, None
+        if held:
+            self.transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def _write(self, data: bytes) -> None:
+        if self.held is not None:
+            self.held.append(data)
+        else:
+            self.transport.write(data)
+
+    def _close(self) -> None:
+        self.release()
+        self.transport.close()
+
+    # -- the ASGI interface ---------------------------------------------------------------
+    async def run_asgi(self, app: Any) -> None:
+        try:
+            result = await app(self.scope, self.receive, self.send)
+        except BaseException as exc:
+            self.logger.error("Exception in ASGI application\n", exc_info=exc)
+            if not self.response_started:
+                await self.send_500_response()
+            else:
+                self._close()
+        else:
+            if result is not None:
+                self.logger.error("ASGI callable should return None, but returned '%s'.", result)
+                self._close()
+            elif not self.response_started and not self.disconnected:
+                self.logger.error("ASGI callable returned without starting response.")
+                await self.send_500_response()
+            elif not self.response_complete and not self.disconnected:
+                self.logger.error("ASGI callable returned without completing response.")
+                self._close()
+        finally:
+            self.on_response = lambda: None
+
+    async def send(self, message: Any) -> None:
+        if self.flow.write_paused and not self.disconnected:
+            await self.flow.drain()
+        if self.disconnected:
+            return
+        if not self.response_started:
+            if message["type"] != "http.response.start":
+                raise RuntimeError(f"Expected ASGI message 'http.response.start', but got '{message['type']}'.")
+            self._start(message)
+        elif not self.response_complete:
+            if message["type"] != "http.response.body":
+                raise RuntimeError(f"Expected ASGI message 'http.response.body', but got '{message['type']}'.")
+            self._body(message.get("body", b""), message.get("more_body", False))
+        else:
+            raise RuntimeError(f"Unexpected ASGI message '{message['type']}' sent, after response already completed.")
+
+    def _start(self, message: Any) -> None:
+        self.response_started = True
+        self.waiting_for_100_continue = False
+        status = message["status"]
+        scope = self.scope
+        if self.access_log:
+            from uvicorn.protocols.utils import get_client_addr, get_path_with_query_string
+
+            self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope), scope["method"],
+                                    get_path_with_query_string(scope), scope["http_version"], status)
+        defaults = _default_lines(self.default_headers)
+        head = _Head(defaults)
+        lines = [_status_line(status), defaults.lines]
+        for name, value in message.get("headers", ()):
+            name = name.lower()
+            if name == b"content-length" or name == b"transfer-encoding" or name == b"connection":
+                _note(head, name, value)
+            lines.append(b"%s: %s\r\n" % (name, value))
+        block = b"".join(lines[2:])  # a value with a line break in it would make two lines of one
+        if _HEADER_LINES.fullmatch(block) is None or block.count(b"\n") != len(lines) - 2:
+            raise RuntimeError("Invalid HTTP header name or value.")
+        if head.close:
+            self.keep_alive = False
+        elif not self.keep_alive:
+            lines.append(b"connection: close\r\n")
+        if head.chunked:
+            self.chunked_encoding = True
+        elif head.length is not None:
+            self.chunked_encoding = False
+            self.expected_content_length = head.length
+        elif scope["method"] != "HEAD" and status not in (204, 304):
+            self.chunked_encoding = True  # neither a length nor chunking named
+            lines.append(b"transfer-encoding: chunked\r\n")
+        lines.append(b"\r\n")
+        self._write(b"".join(lines))
+
+    def _body(self, body: bytes, more_body: bool) -> None:
+        if self.scope["method"] == "HEAD":
+            self.expected_content_length = 0
+        elif self.chunked_encoding:
+            content = [b"%x\r\n" % len(body), body, b"\r\n"] if body else []
+            if not more_body:
+                content.append(b"0\r\n\r\n")
+            self._write(b"".join(content))
+        else:
+            if len(body) > self.expected_content_length:
+                raise RuntimeError("Response content longer than Content-Length")
+            self.expected_content_length -= len(body)
+            self._write(body)
+        if not more_body:
+            if self.expected_content_length != 0:
+                raise RuntimeError("Response content shorter than Content-Length")
+            self.response_complete = True
+            self.message_event.set()
+            if not self.keep_alive:
+                self._close()
+            self.on_response()
+
+    async def receive(self) -> Any:
+        if self.waiting_for_100_continue and not self.transport.is_closing():
+            self._write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.waiting_for_100_continue = False
+        if not self.disconnected and not self.response_complete:
+            self.flow.resume_reading()
+            event = self.message_event
+            if not event.is_set():
+                await event.wait()
+            event.clear()
+        if self.disconnected or self.response_complete:
+            return {"type": "http.disconnect"}
+        message = {"type": "http.request", "body": bytes(self.body), "more_body": self.more_body}
+        self.body = bytearray()
+        return message
+
+
+class _Head:
+    """What a response's headers said, while its head is being written."""
+
+    __slots__ = ("length", "chunked", "close")
+
+    def __init__(self, defaults: _Defaults) -> None:
+        self.length = defaults.length
+        self.chunked = defaults.chunked
+        self.close = defaults.close
 
 
 def _never(path: str) -> bool:
     return False
-
-
-class _GatheredWrites:
-    """Stands in for the transport while a request runs inline: keeps what is written and
-    sends it in one write when flushed (before a close, or when the request must wait)."""
-
-    __slots__ = ("transport", "parts")
-
-    def __init__(self, transport: asyncio.Transport) -> None:
-        self.transport = transport
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        self.parts.append(data)
-
-    def flush(self) -> None:
-        if self.parts:
-            data = self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
-            self.parts = []
-            self.transport.write(data)
-
-    def close(self) -> None:
-        self.flush()
-        self.transport.close()
-
-    def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, ...
-        return getattr(self.transport, name)
 
 
 @types.coroutine
@@ -81,7 +300,8 @@ async def _rest_of(coroutine: Coroutine[Any, Any, Any], waiting_for: Any) -> Any
 
 
 class InlineRequests:
-    """Mixed in before uvicorn's `HttpToolsProtocol` (see the module's docstring)."""
+    """Mixed in before uvicorn's `HttpToolsProtocol` (see the module's docstring); the header
+    deadline's mixin (`header_deadline.py`), before this one, notes when headers begin and end."""
 
     _receiving = False  # inside data_received: a request started now may run inline
     _deferred: Any = None  # (cycle, app) whose body is still being parsed
@@ -95,6 +315,34 @@ class InlineRequests:
             deferred, self._deferred = self._deferred, None
             if deferred is not None:  # the body did not all come: the usual task
                 super()._start_asgi_task(*deferred)  # type: ignore[misc]
+
+    def on_headers_complete(self) -> None:
+        parser = self.parser  # type: ignore[attr-defined]
+        if self.limit_concurrency is not None or parser.should_upgrade():  # type: ignore[attr-defined]
+            super().on_headers_complete()  # type: ignore[misc]  # uvicorn's own (503s, websockets)
+            return
+        scope = self.scope  # type: ignore[attr-defined]
+        version = parser.get_http_version()
+        scope["method"] = parser.get_method().decode("ascii")
+        if version != "1.1":
+            scope["http_version"] = version
+        url = httptools.parse_url(self.url)  # type: ignore[attr-defined]
+        raw_path = url.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        root = self.root_path  # type: ignore[attr-defined]
+        scope["path"] = root + path if root else path
+        scope["raw_path"] = root.encode("ascii") + raw_path if root else raw_path
+        scope["query_string"] = url.query or b""
+        existing = self.cycle  # type: ignore[has-type]
+        cycle = self.cycle = Cycle(scope, self, version != "1.0" and parser.should_keep_alive(), self.expect_100_continue)  # type: ignore[attr-defined]
+        app = self.app  # type: ignore[attr-defined]
+        if existing is not None and not existing.response_complete:  # pipelined: queued, as uvicorn does
+            self.flow.pause_reading()  # type: ignore[attr-defined]
+            self.pipeline.appendleft((cycle, app))  # type: ignore[attr-defined]
+        else:
+            self._start_asgi_task(cycle, app)
 
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
         if self._receiving and self._deferred is None:
@@ -121,15 +369,17 @@ class InlineRequests:
 
     def _run_inline(self, cycle: Any, app: Any) -> None:
         context = contextvars.copy_context()  # what a task started here would run in
-        writes = cycle.transport = _GatheredWrites(cycle.transport)
+        held = isinstance(cycle, Cycle)
+        if held:
+            cycle.hold()
         coroutine = cycle.run_asgi(app)
         try:
             waiting_for = context.run(coroutine.send, None)
         except StopIteration:
             return
         finally:
-            cycle.transport = writes.transport
-            writes.flush()
+            if held:
+                cycle.release()
         task = self.loop.create_task(_rest_of(coroutine, waiting_for), context=context)  # type: ignore[attr-defined]
         task.add_done_callback(self.tasks.discard)  # type: ignore[attr-defined]
         self.tasks.add(task)  # type: ignore[attr-defined]

@@ -161,7 +161,7 @@ class _Base:
 
 
 def _lasting_protocol(loop: _FakeLoop):
-    cls = header_deadline._httptools_protocol(_Base)
+    cls = header_deadline._httptools_protocol(_Base, inline=False)
     protocol = type("Timed", (cls,), {"header_timeout": 10.0})()
     protocol.loop = loop
     protocol.connection_made(_FakeTransport())

@@ -128,3 +128,97 @@ def test_a_provider_request_that_has_to_wait_goes_on_as_a_task():
         assert not state.tasks
 
     asyncio.run(scenario())
+
+
+# -- the lean cycle: the same bytes as uvicorn's ---------------------------------------------
+
+class _Protocol:
+    """What a cycle takes from its connection's protocol."""
+
+    def __init__(self, transport: Transport) -> None:
+        from uvicorn.protocols.http.flow_control import FlowControl
+
+        self.transport = transport
+        self.flow = FlowControl(transport)
+        self.logger = self.access_logger = __import__("logging").getLogger("test")
+        self.access_log = False
+        self.server_state = type("State", (), {"default_headers": [(b"date", b"Sat, 05 Dec 2026 04:30:47 GMT"), (b"server", b"uvicorn")]})()
+        self.responses = 0
+
+    def on_response_complete(self) -> None:
+        self.responses += 1
+
+
+RESPONSES = [  # (method, http keep-alive, messages)
+    ("POST", True, [{"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2"), (b"content-type", b"application/json")]},
+                    {"type": "http.response.body", "body": b"{}"}]),
+    ("GET", True, [{"type": "http.response.start", "status": 404, "headers": [(b"Content-Length", b"5"), (b"X-Telco-Emulator-Reason", b"a: b; c")]},
+                   {"type": "http.response.body", "body": b"no", "more_body": True}, {"type": "http.response.body", "body": b"ne!"}]),
+    ("GET", True, [{"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]},
+                   {"type": "http.response.body", "body": b"data: 1\n\n", "more_body": True}, {"type": "http.response.body", "body": b""}]),
+    ("HEAD", True, [{"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"7")]},
+                    {"type": "http.response.body", "body": b""}]),
+    ("DELETE", True, [{"type": "http.response.start", "status": 204, "headers": []}, {"type": "http.response.body", "body": b""}]),
+    ("GET", False, [{"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1")]},
+                    {"type": "http.response.body", "body": b"x"}]),
+    ("GET", True, [{"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1"), (b"connection", b"keep-alive, Close")]},
+                   {"type": "http.response.body", "body": b"x"}]),
+    ("GET", True, [{"type": "http.response.start", "status": 599, "headers": [(b"transfer-encoding", b"chunked"), (b"content-length", b"3")]},
+                   {"type": "http.response.body", "body": b"abc"}]),
+]
+
+
+def _run_cycle(cycle_class, method: str, keep_alive: bool, messages: list[dict]):
+    from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+    transport = Transport()
+    protocol = _Protocol(transport)
+    scope = {"type": "http", "method": method, "http_version": "1.1", "headers": []}
+    if cycle_class is RequestResponseCycle:
+        cycle = RequestResponseCycle(scope, transport, protocol.flow, protocol.logger, protocol.access_logger, False,
+                                     protocol.server_state.default_headers, asyncio.Event(), False, keep_alive,
+                                     protocol.on_response_complete)
+    else:
+        cycle = cycle_class(scope, protocol, keep_alive, False)
+
+    async def send_all():
+        failure = None
+        for message in messages:
+            try:
+                await cycle.send(message)
+            except RuntimeError as exc:
+                failure = str(exc)
+                break
+        return failure
+
+    failure = asyncio.run(send_all())
+    return b"".join(transport.writes), transport.closed, cycle.keep_alive, protocol.responses, failure
+
+
+def test_the_lean_cycle_writes_what_uvicorns_writes():
+    from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+    from emulator.http.inline_requests import Cycle
+
+    for method, keep_alive, messages in RESPONSES:
+        ours = _run_cycle(Cycle, method, keep_alive, messages)
+        assert ours == _run_cycle(RequestResponseCycle, method, keep_alive, messages), (method, messages)
+        assert ours[0].startswith(b"HTTP/1.1 ") and ours[3] == 1
+
+
+def test_the_lean_cycle_refuses_what_uvicorn_refuses():
+    from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+    from emulator.http.inline_requests import Cycle
+
+    bad = [
+        [{"type": "http.response.start", "status": 200, "headers": [(b"x-reason", b"line\r\nset-cookie: a=b")]}],
+        [{"type": "http.response.start", "status": 200, "headers": [(b"bad name", b"x")]}],
+        [{"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"1")]}, {"type": "http.response.body", "body": b"xx"}],
+        [{"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"3")]}, {"type": "http.response.body", "body": b"x"}],
+        [{"type": "http.response.body", "body": b"x"}],
+    ]
+    for messages in bad:
+        ours, theirs = _run_cycle(Cycle, "GET", True, messages), _run_cycle(RequestResponseCycle, "GET", True, messages)
+        assert ours[4] is not None and theirs[4] is not None, messages  # both raise, so the server closes the connection
+        assert ours[0] == theirs[0], messages  # nothing of a refused head is written
