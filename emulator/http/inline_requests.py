@@ -198,16 +198,8 @@ class Cycle(RequestResponseCycle):
             self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope), scope["method"],
                                     get_path_with_query_string(scope), scope["http_version"], status)
         defaults = _default_lines(self.default_headers)
-        head = _Head(defaults)
-        lines = [_status_line(status), defaults.lines]
-        for name, value in message.get("headers", ()):
-            name = name.lower()
-            if name == b"content-length" or name == b"transfer-encoding" or name == b"connection":
-                _note(head, name, value)
-            lines.append(b"%s: %s\r\n" % (name, value))
-        block = b"".join(lines[2:])  # a value with a line break in it would make two lines of one
-        if _HEADER_LINES.fullmatch(block) is None or block.count(b"\n") != len(lines) - 2:
-            raise RuntimeError("Invalid HTTP header name or value.")
+        head = _head_of(message.get("headers", ()), defaults)
+        lines = [_status_line(status), defaults.lines, head.lines]
         if head.close:
             self.keep_alive = False
         elif not self.keep_alive:
@@ -263,14 +255,45 @@ class Cycle(RequestResponseCycle):
 
 
 class _Head:
-    """What a response's headers said, while its head is being written."""
+    """A response's header lines, rendered and checked, and what they said."""
 
-    __slots__ = ("length", "chunked", "close")
+    __slots__ = ("lines", "length", "chunked", "close")
 
     def __init__(self, defaults: _Defaults) -> None:
+        self.lines = b""
         self.length = defaults.length
         self.chunked = defaults.chunked
         self.close = defaults.close
+
+
+# Heads by their headers: an API's answers repeat a few heads (the same type, a few lengths).
+_HEADS: dict[Any, _Head] = {}
+_HEADS_KEPT = 1024
+
+
+def _head_of(headers: Any, defaults: _Defaults) -> _Head:
+    """The rendered and checked lines of `headers` (raises RuntimeError for a bad name or value)."""
+    try:
+        key = (tuple(headers), defaults)
+        head = _HEADS.get(key)
+    except TypeError:  # headers given as lists: rendered each time
+        key, head = None, None
+    if head is None:
+        head = _Head(defaults)
+        lines = []
+        for name, value in headers:
+            name = name.lower()
+            if name == b"content-length" or name == b"transfer-encoding" or name == b"connection":
+                _note(head, name, value)
+            lines.append(b"%s: %s\r\n" % (name, value))
+        head.lines = b"".join(lines)  # a value with a line break in it would make two lines of one
+        if _HEADER_LINES.fullmatch(head.lines) is None or head.lines.count(b"\n") != len(lines):
+            raise RuntimeError("Invalid HTTP header name or value.")
+        if key is not None:
+            if len(_HEADS) >= _HEADS_KEPT:
+                _HEADS.clear()
+            _HEADS[key] = head
+    return head
 
 
 def _never(path: str) -> bool:
