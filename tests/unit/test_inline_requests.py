@@ -202,7 +202,16 @@ def test_the_lean_cycle_writes_what_uvicorns_writes():
 
     for method, keep_alive, messages in RESPONSES:
         ours = _run_cycle(Cycle, method, keep_alive, messages)
-        assert ours == _run_cycle(RequestResponseCycle, method, keep_alive, messages), (method, messages)
+        theirs = _run_cycle(RequestResponseCycle, method, keep_alive, messages)
+        if not keep_alive:  # a closing answer says so, as uvicorn's cycle does since 0.46 (0.45 did not)
+            assert b"\r\nconnection: close\r\n" in ours[0]
+            ours = (ours[0].replace(b"connection: close\r\n", b""), *ours[1:])
+            theirs = (theirs[0].replace(b"connection: close\r\n", b""), *theirs[1:])
+        if any(name == b"connection" for name, _ in messages[0]["headers"]):  # `close` among several tokens
+            assert ours[1] and not ours[2]  # closes, as uvicorn's cycle does since it reads the tokens (0.45 did not)
+            if not theirs[1]:
+                continue
+        assert ours == theirs, (method, messages)
         assert ours[0].startswith(b"HTTP/1.1 ") and ours[3] == 1
 
 
