@@ -273,6 +273,8 @@ _HEADS_KEPT = 1024
 
 def _head_of(headers: Any, defaults: _Defaults) -> _Head:
     """The rendered and checked lines of `headers` (raises RuntimeError for a bad name or value)."""
+    if not isinstance(headers, (list, tuple)):
+        headers = list(headers)  # any iterable, as ASGI allows: read once
     try:
         key = (tuple(headers), defaults)
         head = _HEADS.get(key)

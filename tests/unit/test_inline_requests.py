@@ -149,6 +149,17 @@ class _Protocol:
         self.responses += 1
 
 
+class _Iterable:
+    """Headers as an iterable that is neither a list nor a tuple (ASGI allows any): each run
+    gets an iterator of its own, which can be read once."""
+
+    def __init__(self, items: list) -> None:
+        self.items = items
+
+    def __iter__(self):
+        return iter(self.items)
+
+
 RESPONSES = [  # (method, http keep-alive, messages)
     ("POST", True, [{"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2"), (b"content-type", b"application/json")]},
                     {"type": "http.response.body", "body": b"{}"}]),
@@ -165,6 +176,10 @@ RESPONSES = [  # (method, http keep-alive, messages)
                    {"type": "http.response.body", "body": b"x"}]),
     ("GET", True, [{"type": "http.response.start", "status": 599, "headers": [(b"transfer-encoding", b"chunked"), (b"content-length", b"3")]},
                    {"type": "http.response.body", "body": b"abc"}]),
+    ("GET", True, [{"type": "http.response.start", "status": 200, "headers": [[b"content-length", b"2"], [b"x-list", b"pair"]]},
+                   {"type": "http.response.body", "body": b"ok"}]),
+    ("GET", True, [{"type": "http.response.start", "status": 200, "headers": _Iterable([(b"content-length", b"2")])},
+                   {"type": "http.response.body", "body": b"ok"}]),
 ]
 
 
@@ -184,6 +199,8 @@ def _run_cycle(cycle_class, method: str, keep_alive: bool, messages: list[dict])
     async def send_all():
         failure = None
         for message in messages:
+            if isinstance(message.get("headers"), _Iterable):
+                message = {**message, "headers": iter(message["headers"].items)}
             try:
                 await cycle.send(message)
             except RuntimeError as exc:
