@@ -286,3 +286,18 @@ def test_every_time_the_emulator_may_compute_from_the_valid_range_can_be_written
     clock.schedule(MAX_DELAY_SECONDS, lambda: fired.append(clock.now()))
     clock.set(LATEST_TIME)
     assert fired == [] and clock.pending() == 1
+
+
+def test_a_lane_keeps_no_object_of_its_own_per_item():
+    """Items queue without a pair each: the collector has nothing more to visit per queued item."""
+    import gc
+
+    clock = VirtualClock(start=0)
+    lane = Lane(clock, lambda due, item: None)
+    items = [object() for _ in range(1000)]
+    gc.collect()
+    before = len(gc.get_objects())
+    for due, item in enumerate(items):
+        lane.add(10 + due, item)
+    assert len(gc.get_objects()) - before < 10  # a scheduled event for the head, not 1,000 pairs
+    assert clock.set(2000) == 1000
