@@ -4,7 +4,7 @@
 
 Runs, one after another (each is a separate script, see README.md): bench_startup.py,
 bench_plugin.py (what a test with the pytest fixture costs), bench_send_sms.py (emulator, bare Starlette, WireMock,
-Prism), bench_list.py (10k, 100k, 1M messages),
+Prism), bench_protocol.py (the HTTP layer against uvicorn's own, in process), bench_list.py (10k, 100k, 1M messages),
 bench_webhooks.py, bench_waits.py and bench_shared.py (the shared world on Redis against the memory
 store), each with `--json` into a temporary directory, showing their output as
 they go. Then prints one table: each measurement, its value, the project's target and whether
@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("startup", "plugin", "send_sms", "list", "webhooks", "waits", "shared")
+NAMES = ("startup", "plugin", "send_sms", "protocol", "list", "webhooks", "waits", "shared")
 ARGS = {
-    "full": {"startup": ["--runs", "7", "--importtime"], "plugin": ["--tests", "300", "--rounds", "3"], "send_sms": ["--rounds", "2", "--warmup", "3"], "list": [], "webhooks": [], "waits": [],
+    "full": {"startup": ["--runs", "7", "--importtime"], "plugin": ["--tests", "300", "--rounds", "3"], "send_sms": ["--rounds", "2", "--warmup", "3"], "protocol": [], "list": [], "webhooks": [], "waits": [],
              "shared": ["--rounds", "2", "--warmup", "2"]},
-    "quick": {"startup": ["--runs", "5"], "plugin": ["--tests", "200", "--rounds", "1"], "send_sms": ["--duration", "3"], "list": ["--sizes", "10000,100000", "--requests", "100"],
+    "quick": {"startup": ["--runs", "5"], "plugin": ["--tests", "200", "--rounds", "1"], "send_sms": ["--duration", "3"], "protocol": ["--requests", "5000", "--rounds", "3"], "list": ["--sizes", "10000,100000", "--requests", "100"],
               "webhooks": ["--burst", "2000", "--sustained", "2000"],
               "waits": ["--events", "50000", "--waits", "500", "--streams", "200", "--seconds", "3"],
               "shared": ["--duration", "3", "--burst", "1000", "--sustained", "1000"]},
@@ -170,6 +170,14 @@ def rows_waits(report: dict) -> list[tuple]:
     return rows
 
 
+def rows_protocol(report: dict) -> list[tuple]:
+    rows = []
+    for name, figures in report.get("cases", {}).items():
+        rows.append(("protocol", f"{name}: CPU us a request, emulator's protocol (uvicorn's own)",
+                     f"{figures['emulator_us']:.1f} ({figures['uvicorn_us']:.1f})", "reference", ""))
+    return rows
+
+
 def rows_shared(report: dict) -> list[tuple]:
     rows = []
     for case, by_setup in report.get("send", {}).items():
@@ -202,7 +210,7 @@ def rows_shared(report: dict) -> list[tuple]:
     return rows
 
 
-ROWS = {"startup": rows_startup, "plugin": rows_plugin, "send_sms": rows_send_sms, "list": rows_list, "webhooks": rows_webhooks, "waits": rows_waits, "shared": rows_shared}
+ROWS = {"startup": rows_startup, "plugin": rows_plugin, "send_sms": rows_send_sms, "protocol": rows_protocol, "list": rows_list, "webhooks": rows_webhooks, "waits": rows_waits, "shared": rows_shared}
 
 
 def main(argv: list[str] | None = None) -> int:
