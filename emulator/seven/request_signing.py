@@ -24,6 +24,7 @@ from starlette.requests import Request
 from ..core.clock import MICROS, Clock
 from ..core.errors import AuthenticationFailed
 from ..core.models import Account
+from ..http.params import IndexedHeaders
 from .signing import signature
 
 __all__ = ["MAX_AGE_SECONDS", "SignatureRejected", "carries_signature", "signed_url", "verify_request"]
@@ -40,8 +41,13 @@ class SignatureRejected(AuthenticationFailed):
         self.reason = reason
 
 
+_RAW_HEADERS = frozenset(name.encode("latin-1") for name in _HEADERS)
+
+
 def carries_signature(request: Request) -> bool:
-    headers = request.headers  # on the provider mounts, indexed: each test is a dict lookup
+    headers = request.headers
+    if isinstance(headers, IndexedHeaders):  # on the provider mounts: one set operation
+        return headers.has_any(_RAW_HEADERS)
     return any(name in headers for name in _HEADERS)
 
 
