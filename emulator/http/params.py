@@ -87,10 +87,6 @@ class IndexedHeaders(Headers):
         """The value of the header `name` (lower-case bytes) as received; None when absent."""
         return self._by_name.get(name)
 
-    def has_any(self, names: frozenset[bytes]) -> bool:
-        """Whether any of `names` (lower-case bytes) was received: one set operation."""
-        return not names.isdisjoint(self._by_name)
-
 
 def engine_of(request: Request) -> Engine:
     """The engine behind a request: put in the scope by the application's front door, else
