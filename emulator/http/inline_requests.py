@@ -58,46 +58,45 @@ def _status_line(status: int) -> bytes:
     return line
 
 
-class _Defaults:
-    """The server's default headers (`date`, `server`) rendered, for the list they came from:
-    uvicorn replaces the list when the date changes, once a second."""
+class _Head:
+    """Header lines rendered and checked, and what they said (as uvicorn's `send` reads them):
+    a length, chunking, a `connection: close`. Rendered after other lines (the server's default
+    headers before a response's own), it starts from what those said."""
 
-    source: list[tuple[bytes, bytes]] | None = None
-    lines = b""
-    length: int | None = None  # a content-length among them (never, with uvicorn's own)
-    close = False  # a `connection: close` among them
-    chunked = False
+    __slots__ = ("lines", "length", "chunked", "close")
 
-
-_defaults = _Defaults()
-
-
-def _default_lines(source: list[tuple[bytes, bytes]]) -> _Defaults:
-    global _defaults
-    if source is not _defaults.source:
-        rendered = _Defaults()
-        rendered.source = source
+    def __init__(self, headers: Any, after: _Head | None = None) -> None:
+        self.length = after.length if after is not None else None
+        self.chunked = after.chunked if after is not None else False
+        self.close = after.close if after is not None else False
         lines = []
-        for name, value in source:
+        for name, value in headers:
             name = name.lower()
-            _note(rendered, name, value)
+            if name == b"content-length":
+                if self.length is None and not self.chunked:
+                    self.length = int(value.decode())
+            elif name == b"transfer-encoding":
+                if value.lower() == b"chunked":
+                    self.length = None
+                    self.chunked = True
+            elif name == b"connection" and b"close" in [token.lower().strip() for token in value.split(b",")]:
+                self.close = True
             lines.append(b"%s: %s\r\n" % (name, value))
-        rendered.lines = b"".join(lines)
-        if _HEADER_LINES.fullmatch(rendered.lines) is None:
-            raise RuntimeError("Invalid HTTP header name or value among the server's default headers.")
-        _defaults = rendered
-    return _defaults
+        self.lines = b"".join(lines)  # a value with a line break in it would make two lines of one
+        if _HEADER_LINES.fullmatch(self.lines) is None or self.lines.count(b"\n") != len(lines):
+            raise RuntimeError("Invalid HTTP header name or value.")
 
 
-def _note(head: Any, name: bytes, value: bytes) -> None:
-    """What a header tells the cycle (as uvicorn's `send` reads it): its length, chunking, close."""
-    if name == b"content-length" and head.length is None and not head.chunked:
-        head.length = int(value.decode())
-    elif name == b"transfer-encoding" and value.lower() == b"chunked":
-        head.length = None
-        head.chunked = True
-    elif name == b"connection" and b"close" in [token.lower().strip() for token in value.split(b",")]:
-        head.close = True
+# The server's default headers (`date`, `server`), rendered for the list they came from: uvicorn
+# replaces the list when the date changes, once a second.
+_defaults: tuple[Any, _Head] = ((), _Head(()))
+
+
+def _default_head(source: list[tuple[bytes, bytes]]) -> _Head:
+    global _defaults
+    if source is not _defaults[0]:
+        _defaults = (source, _Head(source))
+    return _defaults[1]
 
 
 class Cycle(RequestResponseCycle):
@@ -197,7 +196,7 @@ class Cycle(RequestResponseCycle):
 
             self.access_logger.info('%s - "%s %s HTTP/%s" %d', get_client_addr(scope), scope["method"],
                                     get_path_with_query_string(scope), scope["http_version"], status)
-        defaults = _default_lines(self.default_headers)
+        defaults = _default_head(self.default_headers)
         head = _head_of(message.get("headers", ()), defaults)
         lines = [_status_line(status), defaults.lines, head.lines]
         if head.close:
@@ -254,43 +253,24 @@ class Cycle(RequestResponseCycle):
         return message
 
 
-class _Head:
-    """A response's header lines, rendered and checked, and what they said."""
-
-    __slots__ = ("lines", "length", "chunked", "close")
-
-    def __init__(self, defaults: _Defaults) -> None:
-        self.lines = b""
-        self.length = defaults.length
-        self.chunked = defaults.chunked
-        self.close = defaults.close
-
-
-# Heads by their headers: an API's answers repeat a few heads (the same type, a few lengths).
+# Heads by their headers (and what the default headers before them said, which is the same from
+# one second to the next): an API's answers repeat a few heads (the same type, a few lengths).
 _HEADS: dict[Any, _Head] = {}
 _HEADS_KEPT = 1024
 
 
-def _head_of(headers: Any, defaults: _Defaults) -> _Head:
-    """The rendered and checked lines of `headers` (raises RuntimeError for a bad name or value)."""
+def _head_of(headers: Any, defaults: _Head) -> _Head:
+    """The rendered and checked lines of a response's `headers` (raises RuntimeError for a bad
+    name or value)."""
     if not isinstance(headers, (list, tuple)):
         headers = list(headers)  # any iterable, as ASGI allows: read once
     try:
-        key = (tuple(headers), defaults)
+        key = (tuple(headers), defaults.length, defaults.chunked, defaults.close)
         head = _HEADS.get(key)
     except TypeError:  # headers given as lists: rendered each time
         key, head = None, None
     if head is None:
-        head = _Head(defaults)
-        lines = []
-        for name, value in headers:
-            name = name.lower()
-            if name == b"content-length" or name == b"transfer-encoding" or name == b"connection":
-                _note(head, name, value)
-            lines.append(b"%s: %s\r\n" % (name, value))
-        head.lines = b"".join(lines)  # a value with a line break in it would make two lines of one
-        if _HEADER_LINES.fullmatch(head.lines) is None or head.lines.count(b"\n") != len(lines):
-            raise RuntimeError("Invalid HTTP header name or value.")
+        head = _Head(headers, defaults)
         if key is not None:
             if len(_HEADS) >= _HEADS_KEPT:
                 _HEADS.clear()
