@@ -9,12 +9,16 @@ over are never more than the matches it can find (plus `STALE_SLACK`). Records r
 collection leave stale entries the same way.
 
 Records mostly leave a value in the order they came to it (every message leaves `created`, then
-`sent`, in the order it was sent), so the stale entries gather at the head of the list: once they
-are an eighth of it, the run of stale entries at the head is cut off in one piece. Only when
-stale entries still outnumber live ones (they left out of order) is the whole list walked and
-rebuilt, at most once per as many changes as it has live entries. Either way about two entries
-are looked at per change, but a value held by thousands of records at once (a busy moment's
-`created`) is no longer rebuilt whole in one go, which held up every request in flight for a
+`sent`, in the order it was sent), so the stale entries gather at the head of the list. A record
+that leaves as the oldest entry of its value only moves the list's `head` past its entry: no
+record is read (the records at the head were made a while ago and are no longer in the
+processor's cache; reading each of them again was a tenth of the time the clock spent on status
+changes). Once the dead head is an eighth of the list it is cut off in one piece. A record that
+leaves out of order (or is removed) counts as stale instead; when those are an eighth of the
+list, the run of stale entries at the head is found by reading its records and cut off, and only
+when stale entries still outnumber live ones is the whole list walked and rebuilt, at most once
+per as many changes as it has live entries. A value held by thousands of records at once (a busy
+moment's `created`) is never rebuilt whole in one go, which held up every request in flight for a
 millisecond or two every few thousand sends and put new lists of thousands of entries in the
 collector's youngest generation.
 """
@@ -32,13 +36,21 @@ Entry = tuple[int, str]
 
 
 class _Postings:
-    """The entries of one value, and how many of them are stale."""
+    """The entries of one value: the first `head` are known to be stale (their records left in
+    order), and `stale` more among the others (left out of order, or removed)."""
 
-    __slots__ = ("entries", "stale")
+    __slots__ = ("entries", "head", "stale")
 
     def __init__(self, entries: list[Entry]) -> None:
         self.entries = entries
+        self.head = 0
         self.stale = 0
+
+    def cut_head(self) -> None:
+        """Drop the entries known to be stale at the head."""
+        if self.head:
+            del self.entries[:self.head]
+            self.head = 0
 
 
 class FieldIndex:
@@ -66,17 +78,30 @@ class FieldIndex:
         elif target.entries[-1] < entry:  # the usual case: records change in about the order they were made
             target.entries.append(entry)
         else:
+            target.cut_head()  # its entry may be among them: it must not be cut off later
             entries = target.entries
             position = bisect_left(entries, entry)
             if position < len(entries) and entries[position] == entry:  # back to a value it had: live again
                 target.stale = max(0, target.stale - 1)
             else:
                 entries.insert(position, entry)
-        source = self.postings.get(old)  # _went_stale, inlined: this runs for every status change
-        if source is not None:
-            source.stale += 1
-            if 8 * source.stale > 8 * STALE_SLACK + len(source.entries):
-                self._trim(old, source, by_id)
+        source = self.postings.get(old)
+        if source is None:
+            return
+        entries, head = source.entries, source.head
+        if head < len(entries) and entries[head] == entry:  # the oldest left: no record to read
+            head += 1
+            if head == len(entries):
+                del self.postings[old]
+            elif 8 * head > 8 * STALE_SLACK + len(entries):
+                del entries[:head]
+                source.head = 0
+            else:
+                source.head = head
+            return
+        source.stale += 1  # _went_stale, inlined: this runs for every status change out of order
+        if 8 * source.stale > 8 * STALE_SLACK + len(entries):
+            self._trim(old, source, by_id)
 
     def dropped(self, item: Any, by_id: dict[str, Any]) -> None:
         """The record `item` is no longer in the collection."""
@@ -93,6 +118,7 @@ class FieldIndex:
     def _trim(self, value: str, found: _Postings, by_id: dict[str, Any]) -> None:
         """Cut off the stale entries at the head; walk the whole list only if stale entries
         still outnumber the live ones (plus the slack) after that."""
+        found.cut_head()
         entries, value_of = found.entries, self.value_of
         head = 0
         for _, key in entries:
@@ -113,7 +139,7 @@ class FieldIndex:
         value_of = self.value_of
         live = [entry for entry in found.entries if (item := by_id.get(entry[1])) is not None and value_of(item) == value]
         if live:
-            found.entries, found.stale = live, 0
+            found.entries, found.head, found.stale = live, 0, 0
         else:
             del self.postings[value]
 

@@ -253,3 +253,47 @@ def test_a_busy_value_sheds_its_stale_head_in_place_and_is_never_rebuilt_whole()
     assert longest <= in_flight + in_flight // 7 + STALE_SLACK + 2
     page = collection.page(limit=10_000, where=lambda r: r.status == "created", matching={"status": "created"})
     assert len(page.items) == in_flight
+
+
+class CountingReads(dict):
+    """A collection's `by_id` that counts the records the index reads back."""
+
+    reads = 0
+
+    def get(self, key, default=None):
+        self.reads += 1
+        return super().get(key, default)
+
+
+def test_records_that_leave_a_value_in_order_are_never_read_again():
+    """The usual status change (the oldest `created` becomes `sent`) moves the list's head past
+    its entry: the index reads no record to find out what is stale, and the list stays short."""
+    collection: Collection[Record] = Collection(fields={"status": lambda r: r.status})
+    collection.by_id = by_id = CountingReads()
+    index = collection._fields["status"]
+    in_flight, longest = 2_000, 0
+    for i in range(20_000):
+        collection.add(f"id{i}", "owner", 1000 + i, Record(f"id{i}", "owner", 1000 + i, "to", "created"))
+        if i >= in_flight:
+            old = collection.by_id[f"id{i - in_flight}"]
+            collection.update(old.id, old.created, old, "status", "sent")
+            longest = max(longest, len(index.postings["created"].entries))
+    assert by_id.reads == 18_000  # the update's own look-up of each record, and nothing else
+    assert longest <= in_flight + (in_flight + 8 * STALE_SLACK) // 7 + 1  # the dead head: at most an eighth of the list
+    page = collection.page(limit=5_000, where=lambda r: r.status == "created", matching={"status": "created"})
+    assert [r.id for r in page.items][:2] == ["id19999", "id19998"] and len(page.items) == in_flight
+
+
+def test_a_record_back_to_a_value_it_left_in_order_stays_in_its_list():
+    collection: Collection[Record] = Collection(fields={"status": lambda r: r.status})
+    for i in range(3):
+        collection.add(f"id{i}", "owner", 1000 + i, Record(f"id{i}", "owner", 1000 + i, "to", "sent"))
+    first, second, third = (collection.get(f"id{i}") for i in range(3))
+    collection.update(first.id, first.created, first, "status", "delivered")  # the oldest leaves: the head moves
+    collection.update(first.id, first.created, first, "status", "sent")  # and comes back
+    for record in (second, third):  # the others leave
+        collection.update(record.id, record.created, record, "status", "delivered")
+    sent = collection.page(where=lambda r: r.status == "sent", matching={"status": "sent"})
+    assert [r.id for r in sent.items] == ["id0"]
+    delivered = collection.page(where=lambda r: r.status == "delivered", matching={"status": "delivered"})
+    assert [r.id for r in delivered.items] == ["id2", "id1"]
