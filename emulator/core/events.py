@@ -265,6 +265,8 @@ class EventLog:
         if self._dead > 1024 and self._dead * 2 > len(self._log):
             del self._log[:self._dead]
             self._dead = 0
+        if not self._indexed:
+            return
         for table, key in self._keys(oldest):
             postings = table[key]
             postings.events[postings.dead] = None  # type: ignore[call-overload]  # it is the oldest there too
