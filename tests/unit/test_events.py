@@ -393,6 +393,15 @@ def test_events_nobody_filters_on_are_not_indexed():
     assert _postings(log) == 0  # recording an event costs no index work until a filter needs one
 
 
+def test_events_leaving_a_full_log_cost_no_index_work_until_a_filter_needs_one(monkeypatch):
+    log = filled(100, capacity=100)
+    looked = []
+    monkeypatch.setattr(log, "_keys", lambda event: looked.append(event) or iter(()))
+    for index in range(100, 1_100):
+        log.emit("message.created", "elks", "acct1", id=f"m{index}")
+    assert looked == [] and len(log) == 100 and log.since(0)[0].data["id"] == "m1000"
+
+
 def test_an_index_is_built_at_its_first_use_then_kept_as_events_come_and_a_clear_goes():
     log = filled(1_000, capacity=800)  # the 200 oldest have left the log
     assert log.find({"id": "m100"}) is None
