@@ -239,10 +239,7 @@ class Engine:
         return account.attributes.get("sandbox") if account else None
 
     def _emit_message(self, kind: str, message: Message) -> None:
-        self.events.record(kind, message.provider, message.account_id, {
-            "id": message.id, "direction": message.direction, "status": message.status,
-            "from": message.sender, "to": message.recipient,
-        }, message.status_at)
+        self.events.record_message(kind, message, message.status_at)
 
     def _on_status(self, message: Message, change: StatusChange) -> None:
         self._emit_message("message.status", message)

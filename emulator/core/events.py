@@ -40,7 +40,9 @@ from itertools import islice
 from operator import attrgetter
 from typing import Any, AsyncIterator, Callable, Coroutine, Iterable, Iterator
 
-__all__ = ["Broadcast", "Event", "EventLog", "TooBusy"]
+from .models import Message
+
+__all__ = ["Broadcast", "Event", "EventLog", "MessageEvent", "TooBusy"]
 
 _SEQ = attrgetter("seq")
 _FIELDS = ("kind", "provider", "account", "sandbox")  # filter names that are not data fields
@@ -80,7 +82,7 @@ def _key_of(event: Event, name: str) -> str | None:
         return _key(event.account_id)
     if name == "sandbox":
         return _key(event.sandbox)
-    return _key(event.data.get(name))
+    return _key(event.data_field(name))
 
 
 @dataclass(slots=True, eq=False)
@@ -95,6 +97,10 @@ class Event:
     account_id: str | None
     data: dict[str, Any] = field(default_factory=dict)
     sandbox: str | None = None
+
+    def data_field(self, name: str) -> Any:
+        """The data field `name` (None when absent)."""
+        return self.data.get(name)
 
     def matches(self, filters: dict[str, str]) -> bool:
         """Equality on `kind`, `provider`, `account`, `sandbox` or any scalar data field;
@@ -114,11 +120,46 @@ class Event:
             elif name == "sandbox":
                 actual = self.sandbox
             else:
-                actual = self.data.get(name)
+                actual = self.data_field(name)
             key = _key(actual)
             if key is None or key != wanted.lstrip("+"):
                 return False
         return True
+
+
+class MessageEvent(Event):
+    """An event about a message (`message.created`, `message.status`, `message.received`). It
+    keeps the message and the status of the moment, and makes its `data` (`id`, `direction`,
+    `status`, `from`, `to`) only when something reads it: the message's other fields never
+    change, so that is the mapping the event would have copied. Not copying it saves a mapping
+    per event, three per message sent, which the log keeps for as long as the event (up to its
+    capacity); and the status changes of messages sent a second before need not read them again."""
+
+    __slots__ = ("message", "status")
+
+    def __init__(self, seq: int, at: int, kind: str, message: Message, status: str, sandbox: str | None) -> None:
+        self.seq = seq
+        self.at = at
+        self.kind = kind
+        self.provider = message.provider
+        self.account_id = message.account_id
+        self.sandbox = sandbox
+        self.message = message
+        self.status = status
+
+    @property  # type: ignore[override]
+    def data(self) -> dict[str, Any]:
+        message = self.message
+        return {"id": message.id, "direction": message.direction, "status": self.status, "from": message.sender, "to": message.recipient}
+
+    def data_field(self, name: str) -> Any:
+        if name == "status":
+            return self.status
+        getter = _MESSAGE_FIELDS.get(name)
+        return getter(self.message) if getter is not None else None
+
+
+_MESSAGE_FIELDS = {"id": attrgetter("id"), "direction": attrgetter("direction"), "from": attrgetter("sender"), "to": attrgetter("recipient")}
 
 
 class _Postings:
@@ -193,7 +234,13 @@ class EventLog:
 
     def record(self, kind: str, provider: str | None, account_id: str | None, data: dict[str, Any], at: int | None = None) -> Event:
         """`emit` with the data as one mapping (which the event keeps), at `at` (default now)."""
-        event = Event(self._next_seq, self._now() if at is None else at, kind, provider, account_id, data, self.sandbox_of(account_id))
+        return self._append(Event(self._next_seq, self._now() if at is None else at, kind, provider, account_id, data, self.sandbox_of(account_id)))
+
+    def record_message(self, kind: str, message: Message, at: int) -> Event:
+        """An event about `message`, in its status of now, at `at` (see `MessageEvent`)."""
+        return self._append(MessageEvent(self._next_seq, at, kind, message, message.status, self.sandbox_of(message.account_id)))
+
+    def _append(self, event: Event) -> Event:
         self._next_seq += 1
         if len(self._log) - self._dead >= self._capacity:
             self._forget_oldest()
@@ -240,7 +287,7 @@ class EventLog:
             if name in _FIELDS:
                 keys = [_key_of(event, name) for event in events]
             else:
-                keys = [value.lstrip("+") if type(value) is str else _key(value) for value in [event.data.get(name) for event in events]]
+                keys = [value.lstrip("+") if type(value) is str else _key(value) for value in [event.data_field(name) for event in events]]
             groups: dict[str, list[Event]] = {}
             for key, event in zip(keys, events):
                 if key is not None:

@@ -6,10 +6,12 @@ and stay within the log."""
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
-from emulator.core.events import Broadcast, Closed, Event, EventLog, TooBusy
+from emulator.core.events import Broadcast, Closed, Event, EventLog, MessageEvent, TooBusy
+from emulator.core.models import OUTBOUND, new_message
 
 FILL = 20_000
 
@@ -438,3 +440,18 @@ def test_filters_on_more_fields_than_are_indexed_still_match():
         return await wait
 
     assert asyncio.run(wait_then_emit()).data["id"] == "m8"
+
+
+def test_a_message_event_shows_the_message_as_it_was_then_and_keeps_no_mapping_of_its_own():
+    log = EventLog(lambda: 0)
+    message = new_message(id="m1", provider="elks", account_id="acct1", direction=OUTBOUND, sender="ElkCo",
+                          recipient="+46700000123", text="Hi", encoding="gsm", parts=1, cost=3500, created=1, status="created")
+    created = log.record_message("message.created", message, 1)
+    message.status = "sent"
+    sent = log.record_message("message.status", message, 2)
+    assert isinstance(created, MessageEvent) and (created.seq, created.at, created.provider, created.account_id) == (1, 1, "elks", "acct1")
+    assert created.data == {"id": "m1", "direction": "outbound", "status": "created", "from": "ElkCo", "to": "+46700000123"}
+    assert sent.data["status"] == "sent"
+    assert not any(isinstance(referent, dict) for referent in gc.get_referents(created))
+    assert log.find({"status": "created"}) is created and log.find({"to": "46700000123", "status": "sent"}) is sent
+    assert created.matches({"from": "ElkCo", "kind": "message.*"}) and not created.matches({"text": "Hi"})
