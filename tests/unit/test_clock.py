@@ -151,6 +151,44 @@ async def test_real_clock_fires_lane_items_in_the_background():
     assert seen == [0, 1, 2, 3, 4]
 
 
+async def test_a_real_clock_fires_a_burst_over_several_turns_of_the_loop():
+    """A burst of due work (the status changes of a bulk send) is fired `batch` items a turn:
+    what else the loop has to do (requests) runs in between, instead of waiting for all of it."""
+    clock = RealClock(resolution=0.001)
+    total = 10 * clock.batch
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    def fire(due, item):
+        seen.append(item)
+        if item == total - 1:
+            done.set()
+
+    lane = Lane(clock, fire)
+    loop = asyncio.get_running_loop()
+    between: list[int] = []  # how many had fired each time other work got the loop
+
+    def other_work():
+        between.append(len(seen))
+        if not done.is_set():
+            loop.call_soon(other_work)
+
+    task = asyncio.create_task(clock.run())
+    try:
+        await asyncio.sleep(0)
+        now = clock.now()
+        for item in range(total):
+            lane.add(now, item)
+        loop.call_soon(other_work)
+        await asyncio.wait_for(done.wait(), 2)
+    finally:
+        task.cancel()
+    assert seen == list(range(total))
+    turns = sorted({count for count in between if 0 < count < total})
+    assert len(turns) >= 9 and all(count % clock.batch == 0 for count in turns)
+    assert clock.pending() == 0
+
+
 def test_a_lane_turn_fires_its_head_even_when_the_wall_clock_stepped_back():
     class SteppedBack(RealClock):
         def now(self):
