@@ -132,6 +132,9 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+MAX_REMEMBERED_HOSTS = 256  # distinct Host values whose verdict is kept (then forgotten all at once)
+
+
 class HostPolicy:
     """Which `Host` names the control API and the inbox answer, and which `Origin`s may change
     state through them."""
@@ -142,6 +145,8 @@ class HostPolicy:
         # a port given with a name (`emulator:8046`) is ignored, as in the check itself
         self.exact = frozenset(_split_host(name) or name for name in names if name != "*" and not name.startswith("."))
         self.suffixes = tuple(name for name in names if name.startswith(".") and len(name) > 1)
+        self._verdicts: dict[bytes, bool] = {}  # Host value -> allowed: a client sends the same one every time
+
 
     def _listed(self, name: str) -> bool:
         return name in self.exact or any(name == suffix[1:] or name.endswith(suffix) for suffix in self.suffixes)
@@ -149,6 +154,14 @@ class HostPolicy:
     def allows_host(self, host: bytes | None) -> bool:
         if host is None or self.any:
             return True
+        verdict = self._verdicts.get(host)
+        if verdict is None:
+            if len(self._verdicts) >= MAX_REMEMBERED_HOSTS:
+                self._verdicts.clear()
+            verdict = self._verdicts[host] = self._judge_host(host)
+        return verdict
+
+    def _judge_host(self, host: bytes) -> bool:
         name = _split_host(host.decode("latin-1"))
         if name is None:
             return False

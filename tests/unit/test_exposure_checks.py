@@ -6,7 +6,7 @@ import pytest
 
 from emulator.cli import parse_settings
 from emulator.core.errors import BodyTooLarge
-from emulator.http.exposure import ExposureGuard, HostPolicy, bounded_receive, declared_too_large, is_loopback_host
+from emulator.http.exposure import MAX_REMEMBERED_HOSTS, ExposureGuard, HostPolicy, bounded_receive, declared_too_large, is_loopback_host
 
 LOCAL = HostPolicy()
 LISTED = HostPolicy(["emulator", ".example.org", "Proxy.Example.COM.", "db:5432", "[fd00::7]:8046"])
@@ -30,6 +30,19 @@ def test_other_names_are_refused(host):
 
 def test_a_request_without_host_passes():  # HTTP/1.0: no browser sends such a request
     assert LOCAL.allows_host(None)
+
+
+def test_a_host_is_judged_once_and_the_verdicts_kept_are_bounded(monkeypatch):
+    policy = HostPolicy(["emulator"])
+    judged = []
+    judge = policy._judge_host
+    monkeypatch.setattr(policy, "_judge_host", lambda host: judged.append(host) or judge(host))
+    for _ in range(3):
+        assert policy.allows_host(b"127.0.0.1:8046") and not policy.allows_host(b"attacker.example")
+    assert judged == [b"127.0.0.1:8046", b"attacker.example"]  # each Host value judged once
+    for n in range(1_000):  # a client making up a new Host each time
+        assert not policy.allows_host(f"name{n}.example".encode())
+    assert len(policy._verdicts) <= MAX_REMEMBERED_HOSTS and policy.allows_host(b"emulator:8046")
 
 
 def test_listed_names_and_suffixes_pass():
