@@ -133,7 +133,7 @@ class MessageEvent(Event):
     `status`, `from`, `to`) only when something reads it: the message's other fields never
     change, so that is the mapping the event would have copied. Not copying it saves a mapping
     per event, three per message sent, which the log keeps for as long as the event (up to its
-    capacity); and the status changes of messages sent a second before need not read them again."""
+    capacity: some 35 MB in a full log)."""
 
     __slots__ = ("message", "status")
 
