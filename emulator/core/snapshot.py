@@ -375,7 +375,7 @@ def _stage_accounts(raws: list[dict[str, Any]], staging: Staging) -> None:
         for j, login in enumerate(raw["logins"]):
             if (account.provider, login) in store.credentials:
                 raise SnapshotError(f"{path}.logins[{j}]", f"login {login!r} is used by another {account.provider} account")
-            store.credentials[(account.provider, login)] = account.id
+            store.add_login(account.provider, login, account.id)
     for i, account in enumerate(store.accounts.values()):
         if account.parent_id is not None:
             parent = staging.account(account.parent_id, f"$.accounts[{i}].parent_id", account.provider)

@@ -45,6 +45,7 @@ class Collection(Generic[T]):
         self._all: list[tuple[int, str]] = []
         self._kind_of = kind_of
         self._by_kind: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        self._kinds: set[str] = set()  # every kind seen (a few: messages are inbound or outbound)
         self._all_live = True  # no record removed yet
         self._fields = {name: FieldIndex(value_of) for name, value_of in (fields or {}).items()}
 
@@ -60,7 +61,12 @@ class Collection(Generic[T]):
         self._insert(self._by_owner[owner], entry)
         self._insert(self._all, entry)
         if self._kind_of is not None:
-            self._insert(self._by_kind.setdefault((owner, self._kind_of(item)), []), entry)
+            kind = self._kind_of(item)
+            found = self._by_kind.get((owner, kind))
+            if found is None:
+                found = self._by_kind[(owner, kind)] = []
+                self._kinds.add(kind)
+            self._insert(found, entry)
         for index in self._fields.values():
             index.add(entry, item)
         return item
@@ -134,8 +140,8 @@ class Collection(Generic[T]):
     def remove_owner(self, owner: str) -> list[T]:
         """Forget every record of `owner`; returns them."""
         self._all_live = False
-        for owned in [pair for pair in self._by_kind if pair[0] == owner]:
-            del self._by_kind[owned]
+        for kind in self._kinds:  # not every owner's pairs: a sandbox's reset costs the same however many there are
+            self._by_kind.pop((owner, kind), None)
         removed = [item for _, key in self._by_owner.pop(owner, []) if (item := self.by_id.pop(key, None)) is not None]
         for index in self._fields.values():
             for item in removed:
@@ -228,7 +234,8 @@ MESSAGE_FIELDS: dict[str, Callable[[Message], str]] = {
 class Store:
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
-        self.credentials: dict[tuple[str, str], str] = {}  # (provider, login) -> account id
+        self.credentials: dict[tuple[str, str], str] = {}  # (provider, login) -> account id: changed through add_login, forget_logins
+        self._logins: dict[str, list[tuple[str, str]]] = {}  # account id -> its keys in `credentials`
         self.numbers = Collection[Number]()
         self.messages = Collection[Message](kind_of=lambda message: message.direction, fields=MESSAGE_FIELDS)
         self.hooks = Collection[Hook]()
@@ -245,8 +252,23 @@ class Store:
 
     def add_account(self, account: Account, login: str) -> Account:
         self.accounts[account.id] = account
-        self.credentials[(account.provider, login)] = account.id
+        self.add_login(account.provider, login, account.id)
         return account
+
+    def add_login(self, provider: str, login: str, account_id: str) -> None:
+        key = (provider, login)
+        previous = self.credentials.get(key)
+        if previous is not None and previous != account_id:  # the login moves to another account
+            self._logins[previous].remove(key)
+        elif previous == account_id:
+            return
+        self.credentials[key] = account_id
+        self._logins.setdefault(account_id, []).append(key)
+
+    def forget_logins(self, account_id: str) -> None:
+        """The account's logins stop working (without a look at anyone else's)."""
+        for key in self._logins.pop(account_id, ()):
+            del self.credentials[key]
 
     def all_collections(self) -> list[Collection]:
         return [self.numbers, self.messages, self.hooks, self.deliveries, *self._named.values()]
@@ -254,8 +276,7 @@ class Store:
     def remove_account(self, account_id: str) -> list:
         """Forget an account, its logins and every record it owns; returns those records."""
         self.accounts.pop(account_id, None)
-        for login in [login for login, owner in self.credentials.items() if owner == account_id]:
-            del self.credentials[login]
+        self.forget_logins(account_id)
         return [item for collection in self.all_collections() for item in collection.remove_owner(account_id)]
 
     def account_for_login(self, provider: str, login: str) -> Account | None:

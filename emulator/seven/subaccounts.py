@@ -170,8 +170,7 @@ async def delete(ctx: RequestContext) -> Response:
     refund(parent, account.balance)
     account.balance = 0
     del engine.store.accounts[account.id]
-    for login in [login for login, owner in engine.store.credentials.items() if owner == account.id]:
-        del engine.store.credentials[login]
+    engine.store.forget_logins(account.id)
     tokens = engine.store.collection(TOKENS)
     for token in [t.token for t in tokens if t.account_id == account.id]:
         tokens.remove(token)

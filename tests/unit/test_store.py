@@ -297,3 +297,27 @@ def test_a_record_back_to_a_value_it_left_in_order_stays_in_its_list():
     assert [r.id for r in sent.items] == ["id0"]
     delivered = collection.page(where=lambda r: r.status == "delivered", matching={"status": "delivered"})
     assert [r.id for r in delivered.items] == ["id2", "id1"]
+
+
+def test_removing_an_account_forgets_its_own_logins_without_reading_everyone_elses():
+    from emulator.core.models import Account
+    from emulator.core.store import Store
+
+    class NoWalk(dict):
+        def items(self):
+            raise AssertionError("walked every login")
+
+    store = Store()
+    store.credentials = NoWalk()
+    for n in range(100):
+        store.add_account(Account(f"a{n}", "elks", f"name{n}", "SEK", 0, 0), f"user{n}")
+    store.add_login("elks", f"{'a7'}", "a7")  # a second login (46elks: the account id)
+    store.add_login("elks", "user8", "a9")  # a login that moves to another account
+    store.remove_account("a7")
+    store.remove_account("a9")
+    assert store.account_for_login("elks", "user7") is None and store.account_for_login("elks", "a7") is None
+    assert store.account_for_login("elks", "user8") is None  # it had moved to a9
+    assert store.account_for_login("elks", "user9") is None
+    assert store.account_for_login("elks", "user10").id == "a10" and len(store.credentials) == 97
+    store.forget_logins("a10")
+    assert store.account_for_login("elks", "user10") is None and store.accounts["a10"].id == "a10"
