@@ -32,7 +32,7 @@ Test = Callable[[Entry], bool]
 def entry_json(entry: Entry, *, masked: bool = True) -> dict[str, Any]:
     """One journal entry as the control API shows it (rendered now, from the raw record)."""
     params, note = rj.request_params(entry) if masked else _plain_params(entry)
-    status = entry[rj.STATUS]
+    status, headers = entry[rj.STATUS], rj.headers_of(entry)
     return {
         "id": entry[rj.SEQ],
         "at": iso(entry[rj.AT]),
@@ -46,7 +46,7 @@ def entry_json(entry: Entry, *, masked: bool = True) -> dict[str, Any]:
         "duration_ms": round(entry[rj.DURATION] / 1e6, 3),
         "params": params,
         "body_note": note,
-        "headers": rj.mask_headers(entry[rj.HEADERS]) if masked else _plain_headers(entry[rj.HEADERS]),
+        "headers": rj.mask_headers(headers) if masked else _plain_headers(headers),
         "answer": rj.answer_body(entry),
         "answer_size": entry[rj.ANSWER_SIZE],
     }

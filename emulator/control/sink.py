@@ -90,7 +90,7 @@ async def arrived(request: Request) -> Response:
 
 
 def arrival_json(entry: tuple) -> dict[str, Any]:
-    body, size = entry[rj.BODY], entry[rj.BODY_SIZE]
+    body, size = rj.body_of(entry), entry[rj.BODY_SIZE]
     params, note = rj.request_params(entry, masked=False)
     return {
         "id": entry[rj.SEQ],
@@ -98,7 +98,7 @@ def arrival_json(entry: tuple) -> dict[str, Any]:
         "method": entry[rj.METHOD],
         "path": entry[rj.PATH],
         "query": entry[rj.QUERY].decode("latin-1"),
-        "headers": _plain_headers(entry[rj.HEADERS]),
+        "headers": _plain_headers(rj.headers_of(entry)),
         "body": (body or b"").decode("utf-8", "replace"),
         "body_size": size,
         "truncated": size > len(body or b""),

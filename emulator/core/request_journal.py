@@ -5,6 +5,9 @@ Recording sits on the hot path of every provider request, so `add` only keeps re
 what the request already holds (method, path, query string, the raw header list, the body
 bytes it read, the response's status and body, the account its credentials named, the refusal
 reason if any) in one tuple, and counts bytes; bodies longer than `max_body` are cut there.
+When the server hands over the request's bytes as they came (its head and whole body in one
+object, see `http/inline_requests.py`), the entry keeps that one object in place of the header
+pairs and the body (`headers_of` and `body_of` read either).
 The ring's default size is a measured trade: what an entry keeps alive costs every later request
 some cache (in process, about 2 µs per send at 200 entries, 3 at 1,000, 4 at 5,000; see
 tests/bench/bench_journal.py). Everything a reader sees is made when it asks (`entries`, `entry_json`): parameters parsed
@@ -21,7 +24,10 @@ from collections import deque
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl
 
-__all__ = ["RequestJournal", "Entry", "journal_of", "mask_params", "mask_headers", "request_params", "answer_body", "path_of", "SECRET_NAMES", "MASK"]
+__all__ = [
+    "RequestJournal", "Entry", "journal_of", "mask_params", "mask_headers", "request_params", "answer_body", "path_of", "headers_of",
+    "body_of", "SECRET_NAMES", "MASK",
+]
 
 MASK = "***"
 # Parameter and header names whose values are secrets: compared lower-case, `-` as `_`.
@@ -32,6 +38,7 @@ SECRET_NAMES = frozenset({
 })
 _SECRET_PARTS = ("password", "secret", "token", "apikey", "api_key")
 ENTRY_OVERHEAD = 400  # bytes one entry costs besides its bodies (tuple, header list, strings): an estimate
+MAX_RAW_HEAD = 16 * 1024  # a request's head longer than this is kept as header pairs, not as it came
 
 
 def _secret(name: str) -> bool:
@@ -129,9 +136,11 @@ class RequestJournal:
 
     def add(self, provider: str, method: str, path: str | bytes, query: bytes, headers: list, body: bytes | None,
             account: str | None, status: int, answer: bytes | None, answer_type: str | None,
-            duration_ns: int, reason: str | None) -> Entry:
+            duration_ns: int, reason: str | None, raw: bytes | None = None) -> Entry:
         """Record one answered request (references only; bodies over `max_body` are cut). `path`
-        may be the raw bytes the client sent (as the client wrote it: a mount may fold case)."""
+        may be the raw bytes the client sent (as the client wrote it: a mount may fold case).
+        `raw`, when given, is the request as it came: its head (the request line and `headers`,
+        each ending in CRLF, then an empty line) and then `body`, whole."""
         limit = self.max_body
         body_size = 0 if body is None else len(body)
         answer_size = 0 if answer is None else len(answer)
@@ -140,9 +149,14 @@ class RequestJournal:
         cost = ENTRY_OVERHEAD + (body_size if body_size < limit else limit) + (answer_size if answer_size < limit else limit)
         seq = self._next_seq
         self._next_seq = seq + 1
-        # The headers as a tuple of tuples of bytes: an entry then holds nothing the garbage
-        # collector must follow, and thousands of kept entries cost it nothing.
-        entry = (seq, self._now(), provider, method, path, query, tuple(headers), body, body_size, account, status,
+        if raw is not None and body is not None and body_size <= limit and len(raw) - body_size <= MAX_RAW_HEAD and raw.endswith(body):
+            kept: Any = raw  # one object for the head and the body
+            body = None
+        else:
+            # The headers as a tuple of tuples of bytes: an entry then holds nothing the garbage
+            # collector must follow, and thousands of kept entries cost it nothing.
+            kept = tuple(headers)
+        entry = (seq, self._now(), provider, method, path, query, kept, body, body_size, account, status,
                  answer, answer_size, answer_type, duration_ns, reason, cost)
         entries = self._entries
         if len(entries) == entries.maxlen:  # the deque drops the oldest itself: count it out
@@ -186,6 +200,29 @@ class RequestJournal:
         return (entries[index] for index in range(end - 1, -1, -1))
 
 
+def headers_of(entry: Entry) -> tuple[tuple[bytes, bytes], ...]:
+    """The request's headers as ASGI gives them (names in lower case), whichever way the entry
+    keeps them."""
+    kept = entry[HEADERS]
+    if type(kept) is not bytes:
+        return kept
+    head = kept[: len(kept) - entry[BODY_SIZE]]
+    pairs = []
+    for line in head.split(b"\r\n")[1:]:  # after the request line
+        name, colon, value = line.partition(b":")
+        if colon and name:
+            pairs.append((name.lower(), value.strip(b" \t")))
+    return tuple(pairs)
+
+
+def body_of(entry: Entry) -> bytes | None:
+    """The request's body as kept (cut at `max_body`; None when it was not kept)."""
+    kept = entry[HEADERS]
+    if type(kept) is bytes:
+        return kept[len(kept) - entry[BODY_SIZE]:]
+    return entry[BODY]
+
+
 def path_of(entry: Entry) -> str:
     path = entry[PATH]
     return path.decode("latin-1") if isinstance(path, bytes) else path
@@ -197,7 +234,7 @@ def _text(data: bytes | None) -> str | None:
     return data.decode("utf-8", "replace")
 
 
-def _content_type(headers: list[tuple[bytes, bytes]]) -> str:
+def _content_type(headers: tuple[tuple[bytes, bytes], ...]) -> str:
     for name, value in headers:
         if name.lower() == b"content-type":
             return value.decode("latin-1").split(";")[0].strip().lower()
@@ -211,14 +248,14 @@ def request_params(entry: Entry, masked: bool = True) -> tuple[dict[str, Any], s
     params: dict[str, Any] = {}
     for key, value in parse_qsl(entry[QUERY].decode("latin-1"), keep_blank_values=True):
         _put(params, key, value)
-    body, size = entry[BODY], entry[BODY_SIZE]
+    body, size, headers = body_of(entry), entry[BODY_SIZE], headers_of(entry)
     note = None
     if body is None and entry[METHOD] not in ("GET", "HEAD"):
-        kind = _content_type(entry[HEADERS])
+        kind = _content_type(headers)
         if kind.startswith("multipart/"):  # read as a stream by the form parser: not kept
             note = f"a {kind} body (its fields are not kept in the journal)"
     if size:
-        kind = _content_type(entry[HEADERS])
+        kind = _content_type(headers)
         cut = body is None or len(body) < size
         if cut:
             note = f"{size} bytes of {kind or 'body'} (not kept whole: the journal keeps {len(body or b'')})"

@@ -23,6 +23,10 @@ request it cannot parse) and replaces what it does for each request:
   connection ends), for less work: the default headers are rendered once a second (uvicorn
   renews their date then), not per response, and the response's headers are checked with one
   pattern over the whole head instead of two per header.
+- A request run inline whose bytes are exactly the chunk just received (its head and its whole
+  body, nothing before or after) carries that chunk in its scope (`RAW_REQUEST`): the request
+  journal keeps that one object instead of the parsed header pairs and the body, which a
+  journal of a few thousand requests would otherwise keep alive as some fifteen objects each.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ from typing import Any, Callable, Coroutine, Generator
 import httptools
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
-__all__ = ["InlineRequests", "Cycle"]
+__all__ = ["InlineRequests", "Cycle", "RAW_REQUEST"]
+
+RAW_REQUEST = "emulator.raw_request"  # scope key: the request's bytes as received (see above)
 
 # A head's header lines as uvicorn allows them (its HEADER_RE for names, HEADER_VALUE_RE for
 # values), all at once: a name cannot hold ':' or ' ', so where each line splits is certain, and
@@ -310,13 +316,19 @@ class InlineRequests:
 
     _receiving = False  # inside data_received: a request started now may run inline
     _deferred: Any = None  # (cycle, app) whose body is still being parsed
+    _chunk: bytes | None = None  # the bytes being parsed, when they began at a request's first byte
+    _begun = 0  # requests begun in them
+    _in_request = False  # between a request's first byte and its end
 
     def data_received(self, data: bytes) -> None:
         self._receiving = True
+        self._chunk = None if self._in_request else data
+        self._begun = 0
         try:
             super().data_received(data)  # type: ignore[misc]
         finally:
             self._receiving = False
+            self._chunk = None
             deferred, self._deferred = self._deferred, None
             if deferred is not None:  # the body did not all come: the usual task
                 super()._start_asgi_task(*deferred)  # type: ignore[misc]
@@ -355,7 +367,13 @@ class InlineRequests:
         else:
             super()._start_asgi_task(cycle, app)  # type: ignore[misc]
 
+    def on_message_begin(self) -> None:
+        self._in_request = True
+        self._begun += 1
+        super().on_message_begin()  # type: ignore[misc]
+
     def on_message_complete(self) -> None:
+        self._in_request = False
         super().on_message_complete()  # type: ignore[misc]
         deferred = self._deferred
         if deferred is not None and deferred[0] is self.cycle and self._runs_inline()(deferred[0].scope["path"]):  # type: ignore[attr-defined]
@@ -376,6 +394,11 @@ class InlineRequests:
         context = contextvars.copy_context()  # what a task started here would run in
         held = isinstance(cycle, Cycle)
         if held:
+            chunk = self._chunk
+            if chunk is not None and self._begun == 1:
+                head_end = chunk.find(b"\r\n\r\n")
+                if head_end >= 0 and head_end + 4 + len(cycle.body) == len(chunk):
+                    cycle.scope[RAW_REQUEST] = chunk  # exactly this request: its head, then its whole body
             cycle.hold()
         coroutine = cycle.run_asgi(app)
         try:

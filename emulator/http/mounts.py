@@ -32,6 +32,7 @@ from starlette.types import Receive, Scope, Send
 from ..core import errors
 from ..core.request_journal import RequestJournal
 from ..core.webhook_targets import HOP_HEADER, MAX_HOPS, current_hop, parse_hop
+from .inline_requests import RAW_REQUEST
 from .params import ProviderRequest
 from .reasons import log_refusal, marked_reason, reason_of, with_reason
 
@@ -102,7 +103,7 @@ class ProviderApp:
                 journal.add(
                     self.provider, scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""),
                     scope["headers"], request.__dict__.get("_body"), scope.get("emulator.account"), status,
-                    getattr(response, "body", None), response.media_type, perf_counter_ns() - started, reason,
+                    getattr(response, "body", None), response.media_type, perf_counter_ns() - started, reason, scope.get(RAW_REQUEST),
                 )
             await response(scope, receive, send)
             return
@@ -138,6 +139,7 @@ class ProviderApp:
             self.provider, scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""), scope["headers"],
             request.__dict__.get("_body") if request is not None else None, scope.get("emulator.account"), response.status_code,
             getattr(response, "body", None), response.media_type, perf_counter_ns() - started, marked_reason(response),
+            scope.get(RAW_REQUEST),
         )
 
     async def _as_hop(self, endpoint: Endpoint, request: Request, value: bytes) -> Response:

@@ -130,6 +130,42 @@ def test_a_provider_request_that_has_to_wait_goes_on_as_a_task():
     asyncio.run(scenario())
 
 
+def test_the_journal_keeps_a_request_that_came_whole_as_the_bytes_it_came_in():
+    from emulator.core import request_journal as rj
+    from emulator.control.requests import entry_json
+
+    async def scenario():
+        app, state, protocol, transport = connection(asyncio.get_running_loop())
+        journal = rj.journal_of(app.state.engine)
+        whole = send_sms_request()
+        protocol.data_received(whole)
+        entry = journal.get(journal.last_seq)
+        assert entry[rj.HEADERS] is whole and entry[rj.BODY] is None  # one object: no header pairs, no body copy kept
+        assert rj.body_of(entry) == b"to=%2B46700000000&from=Elk&message=Hi"
+        shown = entry_json(entry)
+        assert shown["headers"]["authorization"] == "Basic ***" and shown["headers"]["content-type"] == "application/x-www-form-urlencoded"
+        assert shown["params"] == {"to": "+46700000000", "from": "Elk", "message": "Hi"} and shown["status"] == 200
+
+        two = send_sms_request(b"to=%2B46700000000&from=Elk&message=One") + send_sms_request(b"to=%2B46700000000&from=Elk&message=Two")
+        protocol.data_received(two)  # pipelined in one chunk: neither is the chunk
+        for _ in range(20):
+            await asyncio.sleep(0)
+        split = send_sms_request(b"to=%2B46700000000&from=Elk&message=Three")
+        protocol.data_received(split[:30])
+        protocol.data_received(split[30:])  # a request in two chunks: the second is not all of it
+        for _ in range(20):
+            await asyncio.sleep(0)
+        entries = [journal.get(journal.last_seq - n) for n in (2, 1, 0)]
+        assert [rj.body_of(entry)[-5:] for entry in entries] == [b"e=One", b"e=Two", b"Three"]
+        assert all(type(entry[rj.HEADERS]) is tuple for entry in entries)
+        same = {name: value for name, value in shown["headers"].items() if name != "content-length"}
+        for entry in entries:  # shown as the whole request's were
+            headers = entry_json(entry)["headers"]
+            assert headers.pop("content-length") == str(entry[rj.BODY_SIZE]) and headers == same
+
+    asyncio.run(scenario())
+
+
 # -- the lean cycle: the same bytes as uvicorn's ---------------------------------------------
 
 class _Protocol:

@@ -57,3 +57,29 @@ def test_refusals_are_told_to_listeners_and_answers_are_not():
     add(journal)
     add(journal, status=403, reason="from: not a number of this account")
     assert [entry[rj.REASON] for entry in told] == ["from: not a number of this account"]
+
+
+def _raw(body: bytes) -> bytes:
+    return (b"POST /a1/SMS HTTP/1.1\r\nAuthorization:  Basic dGVzdDpwdw== \r\nX-Api-Key:k3y\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\n" + body)
+
+
+def test_a_request_kept_as_it_came_reads_as_its_pairs_and_body():
+    journal = RequestJournal(lambda: 7, max_body=100)
+    body = b"from=ElkCo&password=hunter2"
+    entry = journal.add("elks", "POST", "/a1/SMS", b"", HEADERS, body, "acc", 200, b"{}", "application/json", 1000, None, raw=_raw(body))
+    assert type(entry[rj.HEADERS]) is bytes and entry[rj.BODY] is None  # one object instead of pairs and a body
+    assert rj.headers_of(entry) == tuple(HEADERS) and rj.body_of(entry) == body
+    assert request_params(entry) == ({"from": "ElkCo", "password": "***"}, None)
+    empty = journal.add("elks", "POST", "/a1/SMS", b"", HEADERS, b"", "acc", 200, None, None, 1000, None, raw=_raw(b""))
+    assert rj.body_of(empty) == b"" and rj.headers_of(empty) == tuple(HEADERS)
+
+
+def test_a_request_is_kept_as_pairs_when_its_bytes_are_not_all_of_it_or_too_long():
+    journal = RequestJournal(lambda: 7, max_body=100)
+    cut = journal.add("elks", "POST", "/a1/SMS", b"", HEADERS, b"x" * 500, "acc", 200, None, None, 1, None, raw=_raw(b"x" * 500))
+    assert type(cut[rj.HEADERS]) is tuple and rj.body_of(cut) == b"x" * 100  # the body is cut: the bytes would keep it all
+    other = journal.add("elks", "POST", "/a1/SMS", b"", HEADERS, b"a=1", "acc", 200, None, None, 1, None, raw=_raw(b"a=2"))
+    assert type(other[rj.HEADERS]) is tuple and rj.body_of(other) == b"a=1"
+    streamed = journal.add("elks", "POST", "/a1/SMS", b"", HEADERS, None, "acc", 200, None, None, 1, None, raw=_raw(b"a=1"))
+    assert type(streamed[rj.HEADERS]) is tuple and rj.body_of(streamed) is None  # a body the app never read whole
