@@ -147,7 +147,6 @@ class HostPolicy:
         self.suffixes = tuple(name for name in names if name.startswith(".") and len(name) > 1)
         self._verdicts: dict[bytes, bool] = {}  # Host value -> allowed: a client sends the same one every time
 
-
     def _listed(self, name: str) -> bool:
         return name in self.exact or any(name == suffix[1:] or name.endswith(suffix) for suffix in self.suffixes)
 
