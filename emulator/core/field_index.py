@@ -72,6 +72,13 @@ class FieldIndex:
 
     def moved(self, entry: Entry, old: str, new: str, by_id: dict[str, Any]) -> None:
         """The record of `entry` now has `new` instead of `old`."""
+        source = self.postings.get(old)
+        in_order = False
+        if source is not None:
+            head = source.head
+            if head < len(source.entries) and source.entries[head] == entry:  # the oldest left: no record to read
+                entry = source.entries[head]  # the entry the collection made: the new value's list keeps it, not a copy
+                in_order = True
         target = self.postings.get(new)
         if target is None:
             self.postings[new] = _Postings([entry])
@@ -85,12 +92,11 @@ class FieldIndex:
                 target.stale = max(0, target.stale - 1)
             else:
                 entries.insert(position, entry)
-        source = self.postings.get(old)
         if source is None:
             return
-        entries, head = source.entries, source.head
-        if head < len(entries) and entries[head] == entry:  # the oldest left: no record to read
-            head += 1
+        entries = source.entries
+        if in_order:
+            head = source.head + 1
             if head == len(entries):
                 del self.postings[old]
             elif 8 * head > 8 * STALE_SLACK + len(entries):

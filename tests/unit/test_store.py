@@ -321,3 +321,19 @@ def test_removing_an_account_forgets_its_own_logins_without_reading_everyone_els
     assert store.account_for_login("elks", "user10").id == "a10" and len(store.credentials) == 97
     store.forget_logins("a10")
     assert store.account_for_login("elks", "user10") is None and store.accounts["a10"].id == "a10"
+
+
+def test_a_record_moving_on_in_order_keeps_one_index_entry_for_all_its_values():
+    """The entry the collection made at `add` is the one each status's list keeps: a status
+    change keeps no tuple of its own alive (two per message sent, for as long as the message)."""
+    collection: Collection[Record] = Collection(fields={"status": lambda r: r.status})
+    for i in range(100):
+        collection.add(f"id{i}", "owner", 1000 + i, Record(f"id{i}", "owner", 1000 + i, "to", "created"))
+    for status in ("sent", "delivered"):
+        for i in range(100):
+            record = collection.get(f"id{i}")
+            collection.update(record.id, record.created, record, "status", status)
+    made = collection._all
+    kept = collection._fields["status"].postings["delivered"].entries
+    assert len(kept) == 100 and all(entry is original for entry, original in zip(kept, made))
+    assert [r.id for r in collection.page(limit=3, where=lambda r: r.status == "delivered", matching={"status": "delivered"}).items] == ["id99", "id98", "id97"]
