@@ -73,12 +73,9 @@ class FieldIndex:
     def moved(self, entry: Entry, old: str, new: str, by_id: dict[str, Any]) -> None:
         """The record of `entry` now has `new` instead of `old`."""
         source = self.postings.get(old)
-        in_order = False
-        if source is not None:
-            head = source.head
-            if head < len(source.entries) and source.entries[head] == entry:  # the oldest left: no record to read
-                entry = source.entries[head]  # the entry the collection made: the new value's list keeps it, not a copy
-                in_order = True
+        in_order = source is not None and source.head < len(source.entries) and source.entries[source.head] == entry
+        if in_order:  # the oldest left: no record to read
+            entry = source.entries[source.head]  # the entry the collection made: the new value's list keeps it, not a copy
         target = self.postings.get(new)
         if target is None:
             self.postings[new] = _Postings([entry])
@@ -92,22 +89,14 @@ class FieldIndex:
                 target.stale = max(0, target.stale - 1)
             else:
                 entries.insert(position, entry)
-        if source is None:
+        if not in_order:
+            self._went_stale(old, by_id)
             return
-        entries = source.entries
-        if in_order:
-            head = source.head + 1
-            if head == len(entries):
-                del self.postings[old]
-            elif 8 * head > 8 * STALE_SLACK + len(entries):
-                del entries[:head]
-                source.head = 0
-            else:
-                source.head = head
-            return
-        source.stale += 1  # _went_stale, inlined: this runs for every status change out of order
-        if 8 * source.stale > 8 * STALE_SLACK + len(entries):
-            self._trim(old, source, by_id)
+        source.head += 1
+        if source.head == len(source.entries):
+            del self.postings[old]
+        elif 8 * source.head > 8 * STALE_SLACK + len(source.entries):
+            source.cut_head()
 
     def dropped(self, item: Any, by_id: dict[str, Any]) -> None:
         """The record `item` is no longer in the collection."""
