@@ -258,10 +258,10 @@ class Store:
     def add_login(self, provider: str, login: str, account_id: str) -> None:
         key = (provider, login)
         previous = self.credentials.get(key)
-        if previous is not None and previous != account_id:  # the login moves to another account
-            self._logins[previous].remove(key)
-        elif previous == account_id:
+        if previous == account_id:
             return
+        if previous is not None:  # the login moves to another account
+            self._logins[previous].remove(key)
         self.credentials[key] = account_id
         self._logins.setdefault(account_id, []).append(key)
 
