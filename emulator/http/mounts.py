@@ -99,12 +99,8 @@ class ProviderApp:
                 reason = marked_reason(response) or f"refused with {status}; {UNEXPLAINED}"
                 with_reason(response, reason)
                 log_refusal(scope, status, reason)
-            if journal is not None:  # inline: this is every request's path (see core/request_journal.py)
-                journal.add(
-                    self.provider, scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""),
-                    scope["headers"], request.__dict__.get("_body"), scope.get("emulator.account"), status,
-                    getattr(response, "body", None), response.media_type, perf_counter_ns() - started, reason, scope.get(RAW_REQUEST),
-                )
+            if journal is not None:
+                self._record(journal, scope, request, response, started, reason)
             await response(scope, receive, send)
             return
         except errors.EmulatorError as exc:
@@ -114,7 +110,7 @@ class ProviderApp:
             log.exception("internal error on %s %s", failed.method, failed.url.path)
             response = with_reason(self.crash(failed), "internal error in the emulator: a bug; its log has the traceback")
         if journal is not None:
-            self._record(journal, scope, request, response, started)
+            self._record(journal, scope, request, response, started, marked_reason(response))
         await response(scope, receive, send)
 
     def refusal(self, request: Request, exc: errors.EmulatorError) -> Response:
@@ -132,14 +128,15 @@ class ProviderApp:
     def record_refusal(self, scope: Scope, response: Response) -> None:
         """Journal a refusal made before the request reached this app (a body over the limit)."""
         if self.journal is not None:
-            self._record(self.journal, scope, None, response, perf_counter_ns())
+            self._record(self.journal, scope, None, response, perf_counter_ns(), marked_reason(response))
 
-    def _record(self, journal: RequestJournal, scope: Scope, request: Request | None, response: Response, started: int) -> None:
+    def _record(self, journal: RequestJournal, scope: Scope, request: Request | None, response: Response, started: int,
+                reason: str | None) -> None:
+        """Journal an answered request (every provider request comes through here; see core/request_journal.py)."""
         journal.add(
             self.provider, scope["method"], scope.get("raw_path") or scope["path"], scope.get("query_string", b""), scope["headers"],
             request.__dict__.get("_body") if request is not None else None, scope.get("emulator.account"), response.status_code,
-            getattr(response, "body", None), response.media_type, perf_counter_ns() - started, marked_reason(response),
-            scope.get(RAW_REQUEST),
+            getattr(response, "body", None), response.media_type, perf_counter_ns() - started, reason, scope.get(RAW_REQUEST),
         )
 
     async def _as_hop(self, endpoint: Endpoint, request: Request, value: bytes) -> Response:
