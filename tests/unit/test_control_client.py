@@ -1,4 +1,7 @@
-"""`emulator/control_client.py`: reading a control-API list across short pages."""
+"""`emulator/control_client.py`: reading a control-API list across short pages, the control token,
+and the plugin's keep-alive connection (`ControlConnection`)."""
+
+import pytest
 
 from emulator.control_client import collect
 
@@ -123,3 +126,79 @@ def test_a_request_sent_ahead_is_answered_later_or_found_lost():
         assert connection.request("GET", "/health") == (200, b'{"ok": true}')  # and the connection recovers
         connection.close()
     assert seen[0] == "POST /_emulator/reset HTTP/1.1" and seen[-1] == "GET /_emulator/health HTTP/1.1"
+
+
+@contextmanager
+def answering(*answers: bytes):
+    """A server that reads one request per answer, in turn on one connection, sends that answer's
+    bytes as they are, and closes the connection after the last (or when an answer is empty).
+    Yields its URL and how many connections it accepted."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    listener.settimeout(0.05)
+    accepted: list[int] = []
+    stop = threading.Event()
+    pending = list(answers)
+
+    def serve():
+        while not stop.is_set() and pending:
+            try:
+                connection, _ = listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            accepted.append(1)
+            connection.settimeout(10)
+            with connection:
+                while pending:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        chunk = connection.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                    if not data:
+                        break
+                    answer = pending.pop(0)
+                    if not answer:
+                        break
+                    connection.sendall(answer)
+                    if b"Connection: close" in answer or b"Content-Length: 99" in answer:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:%d" % listener.getsockname()[1], accepted
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(5)
+
+
+def test_answers_are_read_whole_in_any_framing_and_a_closing_one_ends_the_connection():
+    chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n"
+    closing = b"HTTP/1.1 408 Request Timeout\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+    plain = b"HTTP/1.1 201 Created\r\nContent-Length: 7\r\n\r\n{\"b\":2}"
+    with answering(chunked, closing, plain) as (url, accepted):
+        connection = ControlConnection(url)
+        assert connection.request("GET", "/wait") == (200, b'{"a":1}')
+        assert connection.request("GET", "/wait") == (408, b"{}")
+        assert connection.request("POST", "/sandboxes", body={}) == (201, b'{"b":2}')
+        connection.close()
+    assert len(accepted) == 2  # the answer that said `Connection: close` ended the first connection
+
+
+def test_an_answer_cut_off_is_an_error_and_the_next_request_has_a_new_connection():
+    import http.client
+
+    cut = b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n{\"partial\""
+    with answering(cut, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}") as (url, accepted):
+        connection = ControlConnection(url)
+        with pytest.raises(http.client.IncompleteRead):
+            connection.request("GET", "/health")
+        assert connection.request("GET", "/health") == (200, b"{}")
+        connection.close()
+    assert len(accepted) == 2
