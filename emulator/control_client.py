@@ -157,10 +157,13 @@ class ControlConnection:
             self._opened.append(connection)
         return connection
 
-    def _prepare(self, method: str, path: str, params: dict[str, Any] | None, body: Any) -> bytes:
-        """The request's bytes: its line, the connection's headers, and the body as JSON."""
+    def _prepare(self, method: str, path: str, params: dict[str, Any] | None, body: Any, minimal: bool = False) -> bytes:
+        """The request's bytes: its line, the connection's headers, and the body as JSON; with
+        `minimal`, asking for an answer without a body (`Prefer: return=minimal`)."""
         target = self.prefix + path + ("?" + urlencode(params) if params else "")
         head = f"{method} {target} HTTP/1.1\r\n".encode("latin-1") + self._head
+        if minimal:
+            head += b"Prefer: return=minimal\r\n"
         if body is not None:
             payload = json.dumps(body).encode()
             return head + b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(payload) + payload
@@ -168,14 +171,14 @@ class ControlConnection:
             return head + b"Content-Length: 0\r\n\r\n"
         return head + b"\r\n"
 
-    def send_ahead(self, method: str, path: str) -> None:
+    def send_ahead(self, method: str, path: str, minimal: bool = False) -> None:
         """Send `method /_emulator<path>` now and read its answer later (`collect_ahead`, or
         before the next request of this thread), so the emulator does the work while the caller
         does its own. A failure to send is kept quiet: `collect_ahead` then answers None."""
         self.collect_ahead()
         connection = self._connection()
         try:
-            connection.send(self._prepare(method, path, None, None), self.timeout)
+            connection.send(self._prepare(method, path, None, None, minimal), self.timeout)
         except (OSError, http.client.HTTPException):
             connection.close()
             return
@@ -197,10 +200,11 @@ class ControlConnection:
         return answer if expected is None or ahead == expected else None
 
     def request(self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None,
-                timeout: float | None = None) -> tuple[int, bytes]:
-        """(status, body) of `method /_emulator<path>?params` with `body` sent as JSON."""
+                timeout: float | None = None, minimal: bool = False) -> tuple[int, bytes]:
+        """(status, body) of `method /_emulator<path>?params` with `body` sent as JSON (see
+        `_prepare` for `minimal`)."""
         self.collect_ahead()
-        data = self._prepare(method, path, params, body)
+        data = self._prepare(method, path, params, body, minimal)
         for attempt in (1, 2):
             connection = self._connection()
             reused = connection.sock is not None

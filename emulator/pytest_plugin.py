@@ -82,12 +82,14 @@ class TelcoEmulator:
 
     def reset(self) -> None:
         """Back to the fixtures (a sandbox handle resets only its sandbox)."""
-        self._call("POST", self._reset_path())
+        status, body = self.connection.request("POST", self._reset_path(), minimal=True)
+        if status >= 400:
+            raise AssertionError(f"POST /_emulator{self._reset_path()} answered {status}: {body.decode(errors='replace')}")
 
     def _reset_for_the_next_test(self) -> None:
         """Send the reset as a test ends; `_reset_before_the_test` waits for its answer."""
         if self._resets_ahead:
-            self.connection.send_ahead("POST", self._reset_path())
+            self.connection.send_ahead("POST", self._reset_path(), minimal=True)
 
     def _reset_before_the_test(self) -> None:
         answer = self.connection.collect_ahead(("POST", self._reset_path()))

@@ -5,13 +5,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
 from ..core import errors
 from ..core.clock import utc_text
 from ..core.models import Attempt, Delivery, Message
 
-__all__ = ["iso", "error_response", "message_json", "delivery_json"]
+__all__ = ["iso", "error_response", "message_json", "delivery_json", "wants_minimal", "minimal_answer"]
+
+def wants_minimal(request: Request) -> bool:
+    """Whether the client asked for no body (`Prefer: return=minimal`, RFC 7240): the pytest
+    plugin's resets, which need only the status."""
+    prefer = request.headers.get("prefer")
+    return prefer is not None and "return=minimal" in prefer.replace(" ", "").lower()
+
+
+def minimal_answer() -> Response:
+    """A success without a body, saying the preference was applied."""
+    return Response(status_code=204, headers={"Preference-Applied": "return=minimal"})
+
 
 def iso(micros: int | None) -> str | None:
     if micros is None:

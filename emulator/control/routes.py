@@ -26,7 +26,8 @@ from ..core.models import Delivery, Message
 from ..core.snapshot import outcome_rule_to_resource
 from ..core.phone import parse_e164
 from ..http.mounts import provider_app
-from ..http.params import read_params
+from ..http.params import query_dict, read_params
+from ..http.responses import JSONBody
 from ..providers import NAMES
 from ..http.reasons import refused
 from . import (
@@ -34,7 +35,7 @@ from . import (
     seven_tracking, sink, snapshot, ui,
 )
 from .inputs import engine_of, filters, limit, list_page, page_json, provider_field, same_number, text_field
-from .render import delivery_json, error_response, iso, message_json
+from .render import delivery_json, error_response, iso, message_json, minimal_answer, wants_minimal
 
 __all__ = ["create_control_app", "ROUTES"]
 
@@ -70,7 +71,9 @@ async def health(request: Request) -> Response:
 async def reset(request: Request) -> Response:
     engine = engine_of(request)
     engine.reset()
-    return JSONResponse({"reset": True, "now": iso(engine.clock.now())})
+    if wants_minimal(request):
+        return minimal_answer()
+    return JSONBody({"reset": True, "now": iso(engine.clock.now())})
 
 
 _MESSAGE_FILTERS: dict[str, Callable[[Message, str], bool]] = {
@@ -273,7 +276,7 @@ async def _client_gone(request: Request) -> None:
 
 async def wait(request: Request) -> Response:
     """Long-poll until an event after `after` matches every other query parameter."""
-    params = dict(request.query_params)
+    params = query_dict(request.scope)
     after = _after(params)
     try:
         timeout = float(params.get("timeout", "10"))
@@ -294,7 +297,7 @@ async def wait(request: Request) -> Response:
             {"error": {"type": "Timeout", "message": f"no matching event within {timeout:g} s"}, "last_seq": events.last_seq},
             status_code=408,
         )
-    return JSONResponse({"event": event_json(event)})
+    return JSONBody({"event": event_json(event)})
 
 
 _SSE_CACHE_SIZE = 16384  # events: about 5 MB; streams that lag further make their own
@@ -314,7 +317,7 @@ async def list_events(request: Request) -> Response:
     """Events after `after` that match every other query parameter: a JSON page, or a live
     Server-Sent Events stream when asked for (from now without `after`; with it, replaying at
     most STREAM_BACKLOG events first)."""
-    params = dict(request.query_params)
+    params = query_dict(request.scope)
     after = _after(params)
     engine = engine_of(request)
     log = engine.events

@@ -12,9 +12,10 @@ from starlette.routing import Route
 from ..core.engine import Engine
 from ..core.errors import InvalidParameter
 from ..http.params import read_params
+from ..http.responses import JSONBody
 from ..providers import PROVIDERS
 from ..world.sandboxes import Sandbox, Sandboxes
-from .render import iso
+from .render import iso, minimal_answer, wants_minimal
 
 __all__ = ["ROUTES", "install", "sandboxes_of"]
 
@@ -60,7 +61,8 @@ async def get_sandbox(request: Request) -> Response:
 
 
 async def reset_sandbox(request: Request) -> Response:
-    return JSONResponse(sandbox_json(sandboxes_of(request.app.state.engine).reset(request.path_params["id"])))
+    sandbox = sandboxes_of(request.app.state.engine).reset(request.path_params["id"])
+    return minimal_answer() if wants_minimal(request) else JSONBody(sandbox_json(sandbox))
 
 
 async def delete_sandbox(request: Request) -> Response:

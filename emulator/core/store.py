@@ -139,10 +139,13 @@ class Collection(Generic[T]):
 
     def remove_owner(self, owner: str) -> list[T]:
         """Forget every record of `owner`; returns them."""
+        owned = self._by_owner.pop(owner, None)
+        if owned is None:  # never had one (an owner's kinds are listed only beside its records)
+            return []
         self._all_live = False
         for kind in self._kinds:  # not every owner's pairs: a sandbox's reset costs the same however many there are
             self._by_kind.pop((owner, kind), None)
-        removed = [item for _, key in self._by_owner.pop(owner, []) if (item := self.by_id.pop(key, None)) is not None]
+        removed = [item for _, key in owned if (item := self.by_id.pop(key, None)) is not None]
         for index in self._fields.values():
             for item in removed:
                 index.dropped(item, self.by_id)

@@ -229,6 +229,13 @@ def multipart_fields(body: bytes, content_type: str) -> list[tuple[str, str | by
     return fields
 
 
+def query_dict(scope: Scope) -> dict[str, str]:
+    """The query string's parameters, the last of a repeated one winning: what
+    `dict(request.query_params)` gives, without Starlette's multi-dict in between."""
+    query = scope.get("query_string")
+    return dict(form_fields(query.decode("latin-1"))) if query else {}
+
+
 def form_fields(text: str) -> list[tuple[str, str]]:
     """`urllib.parse.parse_qsl(text, keep_blank_values=True)`, the same pairs, without its
     generality (separator and type checks, bytes): the form body of nearly every API call."""

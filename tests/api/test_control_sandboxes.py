@@ -80,6 +80,22 @@ async def test_reset_one_sandbox_alone(emulator, client):
     assert (await client.get("/api/hooks", headers=seven_headers(first))).json()["hooks"] == []
 
 
+@pytest.mark.parametrize("prefer", ["return=minimal", "handling=lenient, Return=Minimal"])
+async def test_a_reset_asked_for_no_body_answers_204_and_still_resets(emulator, client, prefer):
+    sandbox = await create(client)
+    await client.post("/api/sms", json={"to": "+4917612345678", "text": "x"}, headers=seven_headers(sandbox))
+    reset = await client.post(f"/_emulator/sandboxes/{sandbox['id']}/reset", headers={"Prefer": prefer})
+    assert (reset.status_code, reset.content, reset.headers["preference-applied"]) == (204, b"", "return=minimal")
+    assert (await client.get("/_emulator/messages", params={"sandbox": sandbox["id"]})).json()["data"] == []
+    await client.post("/api/sms", json={"to": "+4917612345678", "text": "x"}, headers=seven_headers(sandbox))
+    reset = await client.post("/_emulator/reset", headers={"Prefer": prefer})
+    assert (reset.status_code, reset.content) == (204, b"")
+    assert (await client.get("/_emulator/sandboxes")).json()["data"] == []
+    assert (await client.get("/_emulator/messages")).json()["data"] == []
+    unknown = await client.post("/_emulator/sandboxes/nope/reset", headers={"Prefer": prefer})
+    assert unknown.status_code == 404 and unknown.json()["error"]["type"]  # a refusal keeps its body
+
+
 async def test_delete_and_global_reset(emulator, client):
     first, second = await create(client), await create(client)
     assert (await client.delete(f"/_emulator/sandboxes/{first['id']}")).json() == {"deleted": first["id"]}

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from emulator.http.params import MAX_JSON_DEPTH, TooDeep, UnencodableText, form_fields, strict_json, unencodable_path
+from emulator.http.params import MAX_JSON_DEPTH, TooDeep, UnencodableText, form_fields, query_dict, strict_json, unencodable_path
 
 FORM_ALPHABET = st.sampled_from(list("ab=&+%2B4F0zé ;\u00e5") + ["%C3%A5", "%", "%zz", "%E2%82", "==", "%2B", "%2b", "%7E", "%0A", "%3D%26"])
 
@@ -26,6 +26,15 @@ def test_form_fields_match_parse_qsl(text):
 @given(st.lists(FORM_ALPHABET, max_size=30).map("".join))
 def test_form_fields_match_parse_qsl_on_any_text(text):
     assert form_fields(text) == parse_qsl(text, keep_blank_values=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(FORM_ALPHABET, max_size=30).map("".join))
+def test_query_dict_is_what_starlette_reads_of_the_query_string(text):
+    from starlette.requests import Request
+
+    scope = {"type": "http", "query_string": text.encode("utf-8")}
+    assert query_dict(scope) == dict(Request(scope).query_params)
 
 
 @pytest.mark.parametrize("text, expected", [
