@@ -21,6 +21,8 @@ from .models import Account, Delivery, Hook, Message, Number
 __all__ = ["Collection", "Page", "Store"]
 
 T = TypeVar("T")
+# Dead entries `_all` may hold beyond half its length before they are dropped (see `Collection`).
+DEAD_SLACK = 1024
 
 
 @dataclass(slots=True)
@@ -37,6 +39,10 @@ class Collection(Generic[T]):
 
     Removing a record leaves its index entries (pages skip ids that are gone); until the first
     removal every entry is live, and a page without a filter can skip an `offset` by position.
+    Removing an owner marks its entries in the index of every record dead (the same tuples), so
+    that a record added again under the same id (a sandbox's reset adds its fixture records back)
+    is shown once; the index drops its dead entries in one pass once they are half of it, so
+    what it keeps follows the live records, however many resets come and go.
     """
 
     def __init__(self, kind_of: Callable[[T], str] | None = None, fields: Mapping[str, Callable[[T], str]] | None = None) -> None:
@@ -47,6 +53,7 @@ class Collection(Generic[T]):
         self._by_kind: dict[tuple[str, str], list[tuple[int, str]]] = {}
         self._kinds: set[str] = set()  # every kind seen (a few: messages are inbound or outbound)
         self._all_live = True  # no record removed yet
+        self._dead: dict[int, tuple[int, str]] = {}  # entries of `_all` whose owner was removed, by identity
         self._fields = {name: FieldIndex(value_of) for name, value_of in (fields or {}).items()}
 
     def __len__(self) -> int:
@@ -149,7 +156,18 @@ class Collection(Generic[T]):
         for index in self._fields.values():
             for item in removed:
                 index.dropped(item, self.by_id)
+        dead = self._dead
+        for entry in owned:
+            dead[id(entry)] = entry
+        if len(dead) > len(self._all) // 2 + DEAD_SLACK:
+            self._drop_dead()
         return removed
+
+    def _drop_dead(self) -> None:
+        """`_all` without its dead entries and without entries of records gone one by one."""
+        dead, live = self._dead, self.by_id
+        self._all = [entry for entry in self._all if id(entry) not in dead and entry[1] in live]
+        dead.clear()
 
     def indexed(self, name: str) -> bool:
         return name in self._fields
@@ -201,17 +219,19 @@ class Collection(Generic[T]):
         if offset and where is None and self._all_live:
             position, offset = max(0, position - offset), 0
         stop = 0 if scan is None else max(0, position - max(1, scan))
+        dead = self._dead if index is self._all and self._dead else None
         items: list[T] = []
         created = last = None
         while position > 0:
             if position == stop:
                 return Page(items, True, created)
             position -= 1
-            created, key = index[position]
+            entry = index[position]
+            created, key = entry
             if after is not None and created <= after:
                 break
             item = self.by_id.get(key)
-            if item is None or (where is not None and not where(item)):
+            if item is None or (dead is not None and id(entry) in dead) or (where is not None and not where(item)):
                 continue
             if offset:
                 offset -= 1
