@@ -150,6 +150,20 @@ class Lane:
         self._event = self.clock._push(dues[0], self._turn, batch=True) if dues else None
         return fired
 
+    def forget(self, dead: Callable[[Any], bool]) -> int:
+        """Drop the items `dead` picks (with their due times); returns how many are left. The
+        lane's turn moves to its new head's due time."""
+        kept = [(due, item) for due, item in zip(self.dues, self.items) if not dead(item)]
+        if len(kept) == len(self.items):
+            return len(kept)
+        self.dues = deque(due for due, _ in kept)
+        self.items = deque(item for _, item in kept)
+        event = self._event
+        if event is not None and (not kept or kept[0][0] != event.due):
+            event.cancel()
+            self._event = self.clock._push(kept[0][0], self._turn, batch=True) if kept else None
+        return len(kept)
+
     def clear(self) -> None:
         self.dues.clear()
         self.items.clear()

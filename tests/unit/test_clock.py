@@ -107,6 +107,19 @@ def test_a_lane_fires_its_items_in_order_each_at_its_due_time():
     assert clock.pending() == 0
 
 
+def test_a_lane_that_forgets_its_head_waits_for_its_new_head():
+    clock = VirtualClock(start=0)
+    seen = []
+    lane = Lane(clock, lambda due, item: seen.append((clock.now(), item)))
+    for due, item in ((10, "dead"), (20, "alive"), (30, "dead too")):
+        lane.add(due, item)
+    assert lane.forget(lambda item: item.startswith("dead")) == 1
+    assert clock.pending() == 1
+    assert clock.set(15) == 0 and seen == []  # not at the old head's time
+    assert clock.set(40) == 1 and seen == [(20, "alive")]
+    assert lane.forget(lambda item: True) == 0 and clock.pending() == 0
+
+
 def test_a_lane_item_due_before_the_last_one_is_scheduled_alone():
     clock = VirtualClock(start=0)
     seen = []

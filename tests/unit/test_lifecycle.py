@@ -115,3 +115,24 @@ def test_the_longest_delays_allowed_are_scheduled_and_fire():
     life.begin(msg)
     clock.advance(MAX_DELAY_SECONDS)
     assert msg.status == "failed"
+
+
+def test_discarded_messages_leave_the_queues_even_when_the_clock_never_moves():
+    """A sandbox's reset discards its messages; under a virtual clock that no test advances, their
+    next steps must not hold them (and their memory) for the rest of the session."""
+    from emulator.core.lifecycle import FORGET_SLACK
+
+    clock = VirtualClock(START)
+    life = Lifecycle(clock, [], Outcome(sent_after=1, final_after=3))
+    kept = message("+46700000001")
+    life.begin(kept)
+    for number in range(3 * FORGET_SLACK):
+        doomed = message("+46700000002")
+        life.begin(doomed)
+        life.discard(doomed)
+    waiting = [item for plan in life._plans.values() for lane in plan.lanes for item in lane.items]  # noqa: SLF001
+    assert kept in waiting and len(waiting) <= FORGET_SLACK + 1  # the rest were let go
+    clock.advance(1)
+    assert kept.status == "sent"  # what lives goes on at its own time
+    clock.advance(2)
+    assert [c.status for c in kept.history] == ["created", "sent", "delivered"]
