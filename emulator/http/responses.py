@@ -22,7 +22,9 @@ _CONTENT_TYPE = (b"content-type", b"application/json")
 
 def encode_json(content: Any) -> bytes:
     try:
-        return orjson.dumps(content)
+        # orjson's bytes keep the 4 KiB buffer it wrote into, however short the text; the request
+        # journal keeps the last 2,000 answers, so each answer is copied to its own size.
+        return memoryview(orjson.dumps(content)).tobytes()
     except (orjson.JSONEncodeError, TypeError):
         return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 

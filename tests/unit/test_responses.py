@@ -29,6 +29,20 @@ def test_values_orjson_refuses_fall_back_to_the_standard_encoder():
     assert json.loads(encode_json({1: "a"})) == {"1": "a"}
 
 
+def test_an_encoded_answer_takes_the_memory_of_its_size():
+    """The request journal keeps thousands of answers: each must not hold the encoder's buffer."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        kept = [encode_json({"id": f"s{number:032x}", "status": "created", "cost": 3500}) for number in range(200)]
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert used < 200 * 300, f"{used / len(kept):.0f} bytes an answer of {len(kept[0])}"
+
+
 def test_status_and_extra_headers():
     response = JSONBody({"a": 1}, 201, {"Retry-After": "3"})
     assert response.status_code == 201
