@@ -16,7 +16,10 @@ them alike:
 - `xdist`: the same suite over 2 pytest-xdist workers sharing one emulator (started here, given
   with `--telco-emulator-url`), each test in its worker's own sandbox (`telco_sandbox`), against
   `bare-xdist` (the bare tests over 2 workers), when pytest-xdist is
-  importable (`pip install pytest-xdist`, in the test extras).
+  importable (`pip install pytest-xdist`, in the test extras);
+- `xdist-floor`: the xdist suite against `stub_server.py`, which answers each call at once and
+  does no work: what pytest-xdist, httpx and the machine cost a test whatever the server does
+  (a reference beside `xdist`, without a target).
 
 The overhead of a test is its time minus the median time of a bare test of the same round;
 the first test of each process (which starts the emulator) is left out and shown on its own.
@@ -36,6 +39,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from procs import free_port, start, stop_all, wait_ready  # tests/bench/ is on sys.path when this file runs as a script
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -97,15 +102,15 @@ def run_case(case: str, tests: int, workdir: Path, shared_url: str | None = None
     for old in out.glob("*.json"):
         old.unlink()
     (suite / "conftest.py").write_text(CONFTEST)
-    fixture = "telco_sandbox" if case == "xdist" else "telco_emulator"
+    fixture = "telco_sandbox" if case.startswith("xdist") else "telco_emulator"
     body = BARE.format(n=tests) if case.startswith("bare") else WITH_FIXTURE.format(n=tests, fixture=fixture)
     (suite / "test_generated.py").write_text(body)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", str(suite)]
     if case == "thread":
         command.append("--telco-emulator-mode=thread")
-    if case.endswith("xdist"):
+    if "xdist" in case:
         command += ["-n", "2"]
-    if case == "xdist" and shared_url:
+    if case.startswith("xdist") and shared_url:
         command.append(f"--telco-emulator-url={shared_url}")
     env = {**os.environ, "BENCH_PLUGIN_OUT": str(out), "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     started = time.perf_counter()
@@ -138,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         cases.remove("xdist")
     if "xdist" in cases:
         cases.insert(cases.index("xdist"), "bare-xdist")
+        cases.insert(cases.index("xdist") + 1, "xdist-floor")
     results: dict[str, list[float]] = {case: [] for case in cases}
     firsts: dict[str, list[float]] = {case: [] for case in cases}
     walls: dict[str, list[float]] = {case: [] for case in cases}
@@ -149,11 +155,16 @@ def main(argv: list[str] | None = None) -> int:
 
         shared = ChildServer("virtual", None, 46)
         shared.start()
+        stub_port = free_port()
+        stub_log = Path(tempfile.gettempdir()) / f"bench-plugin-stub-{stub_port}.log"
+        stub = start([sys.executable, str(HERE / "stub_server.py"), str(stub_port)], stub_log)
+        wait_ready(stub, stub_port, stub_log)
     with tempfile.TemporaryDirectory(prefix="bench-plugin-") as tmp:
         for round_number in range(1, args.rounds + 1):
             bare_medians: dict[str, float] = {}
             for case in cases:
-                result = run_case(case, args.tests, Path(tmp), shared.url if shared else None)
+                url = f"http://127.0.0.1:{stub_port}" if case == "xdist-floor" else shared.url if shared else None
+                result = run_case(case, args.tests, Path(tmp), url)
                 if result["failed"]:
                     print(f"round {round_number} {case}: pytest exit status {result['exit_status']}\n{result['output']}")
                     status = max(status, 1 if result["exit_status"] == 1 else 2)
@@ -163,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
                     bare_medians[case] = statistics.median(times)
                     results[case].extend(t * 1000 for t in times)
                 else:
-                    baseline = bare_medians.get("bare-xdist" if case == "xdist" else "bare", 0.0)
+                    baseline = bare_medians.get("bare-xdist" if case.startswith("xdist") else "bare", 0.0)
                     results[case].extend((t - baseline) * 1000 for t in times)
                 firsts[case].append(result["first_test_s"])
                 walls[case].append(result["wall_s"])
@@ -171,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                       f" median {statistics.median(times) * 1000:.2f} ms a test, first test {result['first_test_s'] * 1000:.0f} ms", flush=True)
     if shared is not None:
         shared.stop()
+        stop_all([stub])
     report: dict = {"tests": args.tests, "rounds": args.rounds, "target_median_ms": TARGET_MEDIAN_MS, "target_p95_ms": TARGET_P95_MS, "cases": {}}
     print(f"\nper test, {args.tests} tests x {args.rounds} rounds (overhead = time - median bare test of the same round):")
     for case in cases:
@@ -181,8 +193,12 @@ def main(argv: list[str] | None = None) -> int:
                "first_test_ms": statistics.median(firsts[case]) * 1000, "wall_s": statistics.median(walls[case])}
         report["cases"][case] = row
         if case.startswith("bare"):
-            row["baseline_of"] = ["xdist"] if case == "bare-xdist" else ["plugin", "thread"]
+            row["baseline_of"] = ["xdist", "xdist-floor"] if case == "bare-xdist" else ["plugin", "thread"]
             print(f"  {case:10s} test time  median {row['median_ms']:.2f} ms  p95 {row['p95_ms']:.2f} ms  (baseline)")
+        elif case == "xdist-floor":
+            row["reference"] = True
+            print(f"  {case:10s} overhead   median {row['median_ms']:.2f} ms  p95 {row['p95_ms']:.2f} ms"
+                  "  (a server that does no work: the floor under xdist's figure on this machine)")
         else:
             ok = row["median_ms"] <= TARGET_MEDIAN_MS and row["p95_ms"] <= TARGET_P95_MS
             print(f"  {case:10s} overhead   median {row['median_ms']:.2f} ms  p95 {row['p95_ms']:.2f} ms"
