@@ -61,16 +61,25 @@ from contextlib import contextmanager  # noqa: E402
 from emulator.control_client import ControlConnection  # noqa: E402
 
 
+def read_head(connection: socket.socket) -> bytes:
+    """A request's bytes up to the end of its head (b"" when the client closed first)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 @contextmanager
-def one_answer_per_connection():
-    """A server that answers one request per connection, keeps-alive in its headers, then closes
-    the connection without saying so (as an idle keep-alive that timed out looks to a client).
-    Yields its URL and the request lines it received."""
+def serving(handle):
+    """A loopback server that calls `handle(connection)` for each connection it accepts, in a
+    thread, until the test ends. Yields its URL."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
     listener.settimeout(0.05)  # so that the thread sees `stop` soon after the test ends
-    seen: list[str] = []
     stop = threading.Event()
 
     def serve():
@@ -83,27 +92,35 @@ def one_answer_per_connection():
                 return
             connection.settimeout(10)
             with connection:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    chunk = connection.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                if not data:
-                    continue
-                seen.append(data.split(b"\r\n", 1)[0].decode())
-                body = b'{"ok": true}'
-                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
-                                   b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                handle(connection)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        yield "http://127.0.0.1:%d" % listener.getsockname()[1], seen
+        yield "http://127.0.0.1:%d" % listener.getsockname()[1]
     finally:
         stop.set()
         listener.close()
         thread.join(5)
+
+
+@contextmanager
+def one_answer_per_connection():
+    """A server that answers one request per connection, keeps-alive in its headers, then closes
+    the connection without saying so (as an idle keep-alive that timed out looks to a client).
+    Yields its URL and the request lines it received."""
+    seen: list[str] = []
+
+    def answer_once(connection: socket.socket) -> None:
+        data = read_head(connection)
+        if data:
+            seen.append(data.split(b"\r\n", 1)[0].decode())
+            body = b'{"ok": true}'
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
+                               b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+
+    with serving(answer_once) as url:
+        yield url, seen
 
 
 def test_a_connection_the_server_closed_is_opened_again_once():
@@ -131,51 +148,21 @@ def test_a_request_sent_ahead_is_answered_later_or_found_lost():
 @contextmanager
 def answering(*answers: bytes):
     """A server that reads one request per answer, in turn on one connection, sends that answer's
-    bytes as they are, and closes the connection after the last (or when an answer is empty).
-    Yields its URL and how many connections it accepted."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    listener.settimeout(0.05)
+    bytes as they are, and closes the connection after one that says `Connection: close` or is
+    cut short. Yields its URL and how many connections it accepted."""
     accepted: list[int] = []
-    stop = threading.Event()
     pending = list(answers)
 
-    def serve():
-        while not stop.is_set() and pending:
-            try:
-                connection, _ = listener.accept()
-            except socket.timeout:
-                continue
-            except OSError:
+    def answer_in_turn(connection: socket.socket) -> None:
+        accepted.append(1)
+        while pending and read_head(connection):
+            answer = pending.pop(0)
+            connection.sendall(answer)
+            if b"Connection: close" in answer or b"Content-Length: 99" in answer:
                 return
-            accepted.append(1)
-            connection.settimeout(10)
-            with connection:
-                while pending:
-                    data = b""
-                    while b"\r\n\r\n" not in data:
-                        chunk = connection.recv(65536)
-                        if not chunk:
-                            break
-                        data += chunk
-                    if not data:
-                        break
-                    answer = pending.pop(0)
-                    if not answer:
-                        break
-                    connection.sendall(answer)
-                    if b"Connection: close" in answer or b"Content-Length: 99" in answer:
-                        break
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield "http://127.0.0.1:%d" % listener.getsockname()[1], accepted
-    finally:
-        stop.set()
-        listener.close()
-        thread.join(5)
+    with serving(answer_in_turn) as url:
+        yield url, accepted
 
 
 def test_answers_are_read_whole_in_any_framing_and_a_closing_one_ends_the_connection():
