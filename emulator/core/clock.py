@@ -127,6 +127,7 @@ class Lane:
         self.dues: deque[int] = deque()
         self.items: deque[Any] = deque()
         self._event: ScheduledEvent | None = None
+        self._turning = False  # inside `_turn` (which re-arms the lane's event when it ends)
         clock._lanes.append(self)
 
     def add(self, due: int, item: Any) -> None:
@@ -144,22 +145,29 @@ class Lane:
         dues, items, fire = self.dues, self.items, self.fire
         now = max(self.clock.now(), dues[0])  # the head is due (even if the wall clock stepped back)
         fired = 0
-        while dues and dues[0] <= now and fired != budget:
-            fire(dues.popleft(), items.popleft())
-            fired += 1
+        self._turning = True
+        try:
+            while dues and dues[0] <= now and fired != budget:
+                fire(dues.popleft(), items.popleft())
+                fired += 1
+        finally:
+            self._turning = False
         self._event = self.clock._push(dues[0], self._turn, batch=True) if dues else None
         return fired
 
     def forget(self, dead: Callable[[Any], bool]) -> int:
         """Drop the items `dead` picks (with their due times); returns how many are left. The
-        lane's turn moves to its new head's due time."""
+        lane's turn moves to its new head's due time (during a turn, the turn's end sees to it:
+        the queues are changed in place)."""
         kept = [(due, item) for due, item in zip(self.dues, self.items) if not dead(item)]
         if len(kept) == len(self.items):
             return len(kept)
-        self.dues = deque(due for due, _ in kept)
-        self.items = deque(item for _, item in kept)
+        self.dues.clear()
+        self.dues.extend(due for due, _ in kept)
+        self.items.clear()
+        self.items.extend(item for _, item in kept)
         event = self._event
-        if event is not None and (not kept or kept[0][0] != event.due):
+        if not self._turning and event is not None and (not kept or kept[0][0] != event.due):
             event.cancel()
             self._event = self.clock._push(kept[0][0], self._turn, batch=True) if kept else None
         return len(kept)

@@ -120,6 +120,23 @@ def test_a_lane_that_forgets_its_head_waits_for_its_new_head():
     assert lane.forget(lambda item: True) == 0 and clock.pending() == 0
 
 
+def test_a_lane_forgetting_during_its_own_turn_keeps_one_turn_at_the_right_time():
+    clock = VirtualClock(start=0)
+    seen = []
+
+    def fire(due, item):
+        seen.append((clock.now(), item))
+        if item == "first":  # what a status change's listener might do
+            lane.forget(lambda other: other in ("second", "third"))
+
+    lane = Lane(clock, fire)
+    for due, item in ((10, "first"), (10, "second"), (20, "third"), (30, "fourth")):
+        lane.add(due, item)
+    assert clock.set(25) == 1 and seen == [(10, "first")]
+    assert clock.pending() == 1  # one turn armed, for the new head
+    assert clock.set(40) == 1 and seen[-1] == (30, "fourth")
+
+
 def test_a_lane_item_due_before_the_last_one_is_scheduled_alone():
     clock = VirtualClock(start=0)
     seen = []
