@@ -3,7 +3,6 @@ inbound traffic, outcome rules, and waiting for or streaming events."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import OrderedDict
 from datetime import datetime, timezone
