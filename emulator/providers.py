@@ -12,7 +12,9 @@ __all__ = ["PROVIDERS", "NAMES", "by_name"]
 
 PROVIDERS: tuple[Provider, ...] = (ELKS, SEVEN)
 NAMES: tuple[str, ...] = tuple(provider.name for provider in PROVIDERS)
+_BY_NAME: dict[str, Provider] = {provider.name: provider for provider in PROVIDERS}
 
 
 def by_name(name: str) -> Provider:
-    return next(provider for provider in PROVIDERS if provider.name == name)
+    """The provider called `name` (one of NAMES; KeyError for any other)."""
+    return _BY_NAME[name]
