@@ -139,6 +139,11 @@ class Collection(Generic[T]):
                 index.dropped(item, self.by_id)
         return item
 
+    def of_owner(self, owner: str) -> list[T]:
+        """The records of `owner`, oldest first, read through its own index (not every record's)."""
+        by_id = self.by_id
+        return [item for _, key in self._by_owner.get(owner, ()) if (item := by_id.get(key)) is not None]
+
     def owns_any(self, owner: str) -> bool:
         """Whether `owner` may have records (a cheap test before a `page`; removed records can
         leave it true)."""

@@ -17,6 +17,7 @@ import copy
 import random
 import re
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import phonenumbers
@@ -115,10 +116,9 @@ class Sandboxes:
         engine = self.engine
         owned = set(sandbox.account_ids)
         calls = getattr(engine, "calls", None)
-        if calls is not None:
-            for call in list(calls.collection):
-                if call.account_id in owned:
-                    calls.hangup(call, by="system", error="sandbox reset")
+        if calls is not None:  # the sandbox's own calls, through their accounts' index: not every call there is
+            for call in sorted((call for account_id in owned for call in calls.collection.of_owner(account_id)), key=attrgetter("created")):
+                calls.hangup(call, by="system", error="sandbox reset")
         for account_id in owned:
             for record in engine.store.remove_account(account_id):
                 if isinstance(record, Message):

@@ -117,3 +117,26 @@ async def test_unknown_sandbox(client, method, path):
 async def test_bad_name(client):
     assert (await client.post("/_emulator/sandboxes", json={"name": 5})).status_code == 400
     assert (await client.get("/_emulator/sandboxes")).json()["data"] == []
+
+
+async def test_a_reset_hangs_up_the_sandboxs_calls_without_reading_everyone_elses(emulator, client):
+    sandbox = await create(client)
+    play = '{"play": "https://sounds.example/hello.mp3"}'
+    own = await client.post("/a1/calls", auth=tuple(sandbox["elks_auth"]),
+                            data={"from": sandbox["elks"][0]["numbers"][0], "to": "+46700000123", "voice_start": play})
+    other = await client.post("/a1/calls", auth=ELKS_AUTH, data={"from": "+46766861001", "to": "+46700000124", "voice_start": play})
+    assert own.status_code == other.status_code == 200, (own.text, other.text)
+    calls = emulator.engine.calls
+    own_call = calls.get(own.json()["id"])
+
+    class NoWalk(dict):
+        def values(self):
+            raise AssertionError("a sandbox's reset walked every call")
+
+    calls.collection.by_id = NoWalk(calls.collection.by_id)
+    try:
+        assert (await client.post(f"/_emulator/sandboxes/{sandbox['id']}/reset")).status_code == 200
+    finally:
+        calls.collection.by_id = dict(calls.collection.by_id)
+    assert own_call.status in ("ended", "no_answer") and own_call.error == "sandbox reset"
+    assert (await client.get(f"/a1/calls/{other.json()['id']}", auth=ELKS_AUTH)).json()["state"] not in ("ended", "no_answer", "failed")
