@@ -66,8 +66,7 @@ class TelcoEmulator:
 
     def _call(self, method: str, path: str, params: dict[str, Any] | None = None, json: Any = None) -> Any:
         status, body = self.connection.request(method, path, params=params, body=json)
-        if status >= 400:
-            raise AssertionError(f"{method} /_emulator{path} answered {status}: {body.decode(errors='replace')}")
+        _check(method, path, status, body)
         return _json.loads(body)
 
     def _scoped(self, filters: dict[str, Any]) -> dict[str, str]:
@@ -82,9 +81,9 @@ class TelcoEmulator:
 
     def reset(self) -> None:
         """Back to the fixtures (a sandbox handle resets only its sandbox)."""
-        status, body = self.connection.request("POST", self._reset_path(), minimal=True)
-        if status >= 400:
-            raise AssertionError(f"POST /_emulator{self._reset_path()} answered {status}: {body.decode(errors='replace')}")
+        path = self._reset_path()
+        status, body = self.connection.request("POST", path, minimal=True)
+        _check("POST", path, status, body)
 
     def _reset_for_the_next_test(self) -> None:
         """Send the reset as a test ends; `_reset_before_the_test` waits for its answer."""
@@ -95,8 +94,8 @@ class TelcoEmulator:
         answer = self.connection.collect_ahead(("POST", self._reset_path()))
         if answer is None:
             self.reset()  # the first test, or the reset sent ahead was lost with its connection
-        elif answer[0] >= 400:
-            raise AssertionError(f"POST /_emulator{self._reset_path()} answered {answer[0]}: {answer[1].decode(errors='replace')}")
+        else:
+            _check("POST", self._reset_path(), *answer)
 
     def _list(self, path: str, params: dict[str, str]) -> list[dict]:
         """Up to `limit` (default 100) records, newest first, across short pages."""
@@ -152,8 +151,7 @@ class TelcoEmulator:
         status, body = self.connection.request("GET", "/wait", params={**params, "after": after, "timeout": timeout}, timeout=timeout + 60)
         if status == 408:
             raise AssertionError(f"no event matching {params} within {timeout} s")
-        if status >= 400:
-            raise AssertionError(f"GET /_emulator/wait answered {status}: {body.decode(errors='replace')}")
+        _check("GET", "/wait", status, body)
         return _json.loads(body)["event"]
 
     def wait_for_message(self, timeout: float = 10.0, kind: str = "message.*", **filters: str) -> dict:
@@ -196,6 +194,12 @@ class TelcoEmulator:
 def control_client(url: str, control_token: str | None = None) -> httpx.Client:
     """An httpx client of the control API at `url` (the emulator's base URL)."""
     return httpx.Client(base_url=url.rstrip("/") + "/_emulator", timeout=60, auth=control_token_auth(control_token))
+
+
+def _check(method: str, path: str, status: int, body: bytes) -> None:
+    """Fail the test when a control call was refused, with the emulator's answer."""
+    if status >= 400:
+        raise AssertionError(f"{method} /_emulator{path} answered {status}: {body.decode(errors='replace')}")
 
 
 def _params(filters: dict[str, Any]) -> dict[str, str]:
