@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import schemathesis
 
+from emulator.seven.auth import TOKENS
 from support import SEVEN_ACCOUNT, SEVEN_JSON, SEVEN_OTHER_KEY
 
 SEVEN_SPEC = schemathesis.openapi.from_path(Path(__file__).resolve().parents[2] / "specs" / "seven.json")
@@ -151,10 +152,18 @@ async def test_bad_updates_change_nothing(emulator, client, fields):
 async def test_delete_returns_the_balance_and_revokes_the_key(emulator, client):
     sub = await new_subaccount(client)
     await client.post("/api/subaccounts/transfer_credits", data={"id": sub["id"], "amount": "3"}, headers=SEVEN_JSON)
+    issued = await client.post("/_emulator/seven/tokens", json={"account": sub["id"], "scopes": ["balance"]})
+    bearer = {"Authorization": f"Bearer {issued.json()['token']}", "Accept": "application/json"}
+    assert (await client.get("/api/balance", headers=bearer)).json()["amount"] == 3.0
     response = await client.post("/api/subaccounts/delete", data={"id": sub["id"]}, headers=SEVEN_JSON)
     assert response.json() == {"success": True, "error": None}
     assert emulator.balance(SEVEN_ACCOUNT) == 1_000_000
     assert (await client.get("/api/balance", headers=key_of(sub))).status_code == 401
+    assert (await client.get("/api/balance", headers=bearer)).status_code == 401  # its tokens go with it
+    tokens = emulator.engine.store.collection(TOKENS)
+    assert [t for t in tokens if t.account_id == sub["id"]] == [] and len(tokens) >= 1
+    fixture_token = {"Authorization": "Bearer test_oauth_token", "Accept": "application/json"}
+    assert (await client.get("/api/balance", headers=fixture_token)).status_code == 200  # the main account's stay
     assert (await client.get("/api/subaccounts/list", headers=SEVEN_JSON)).json() == []
     again = await client.post("/api/subaccounts/delete", data={"id": sub["id"]}, headers=SEVEN_JSON)
     assert again.status_code == 404 and again.json()["success"] is False
