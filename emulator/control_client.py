@@ -84,8 +84,8 @@ class _Wire:
     of the client's time that `http.client`, which parses headers with the `email` package, takes
     for the same request)."""
 
-    def __init__(self, host: str, port: int, https: bool, timeout: float) -> None:
-        self.host, self.port, self.https, self.timeout = host, port, https, timeout
+    def __init__(self, host: str, port: int, https: bool) -> None:
+        self.host, self.port, self.https = host, port, https
         self.sock: socket.socket | None = None
 
     def send(self, data: bytes, timeout: float) -> None:
@@ -153,7 +153,7 @@ class ControlConnection:
     def _connection(self) -> _Wire:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = self._local.connection = _Wire(self.host, self.port, self.https, self.timeout)
+            connection = self._local.connection = _Wire(self.host, self.port, self.https)
             self._opened.append(connection)
         return connection
 
