@@ -18,7 +18,9 @@ from typing import Callable, Generic, Iterator, Mapping, Sequence, TypeVar
 from .field_index import FieldIndex
 from .models import Account, Delivery, Hook, Message, Number
 
-__all__ = ["Collection", "Page", "Store"]
+__all__ = ["Collection", "Page", "Store", "SANDBOX"]
+
+SANDBOX = "sandbox"  # the account attribute naming the sandbox an account belongs to (emulator/world/sandboxes.py)
 
 T = TypeVar("T")
 # Dead entries `_all` may hold beyond half its length before they are dropped (see `Collection`).
@@ -279,6 +281,12 @@ class Store:
         return found
 
     def add_account(self, account: Account, login: str) -> Account:
+        """Add `account` with its first login. A subaccount joins its parent's sandbox (the
+        `sandbox` attribute): what it sends is the sandbox's, and the sandbox's reset or deletion
+        removes it."""
+        parent = self.accounts.get(account.parent_id) if account.parent_id is not None else None
+        if parent is not None and SANDBOX in parent.attributes:
+            account.attributes.setdefault(SANDBOX, parent.attributes[SANDBOX])
         self.accounts[account.id] = account
         self.add_login(account.provider, login, account.id)
         return account

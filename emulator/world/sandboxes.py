@@ -26,6 +26,7 @@ from ..core.engine import Engine
 from ..core.errors import NotFound
 from ..core.models import Message
 from ..core.snapshot import Section, SnapshotError, Staging, copy_plain, parse_time, plain, register_section, time_text
+from ..core.store import SANDBOX
 from ..providers import by_name
 from .fixtures import PROVIDERS, _check_account, _Checker, add_fixture_account
 
@@ -109,12 +110,20 @@ class Sandboxes:
         for account_id in sandbox.account_ids:
             account = self.engine.store.accounts.get(account_id)
             if account is not None:
-                account.attributes["sandbox"] = sandbox.id
+                account.attributes[SANDBOX] = sandbox.id
+
+    def members(self, sandbox: Sandbox) -> set[str]:
+        """The ids of the sandbox's accounts: its copies of the fixture accounts, and the
+        subaccounts made in it since (they carry its name: `Store.add_account`). The accounts
+        are few (a handful per sandbox), so they are read by walking them."""
+        return set(sandbox.account_ids) | {
+            account.id for account in self.engine.store.accounts.values() if account.attributes.get(SANDBOX) == sandbox.id
+        }
 
     def _remove_records(self, sandbox: Sandbox) -> None:
         """Forget the sandbox's accounts and all they own; stop what they have in flight."""
         engine = self.engine
-        owned = set(sandbox.account_ids)
+        owned = self.members(sandbox)
         calls = getattr(engine, "calls", None)
         if calls is not None:  # the sandbox's own calls, through their accounts' index: not every call there is
             for call in sorted((call for account_id in owned for call in calls.collection.of_owner(account_id)), key=attrgetter("created")):

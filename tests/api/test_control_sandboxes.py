@@ -140,3 +140,37 @@ async def test_a_reset_hangs_up_the_sandboxs_calls_without_reading_everyone_else
         calls.collection.by_id = dict(calls.collection.by_id)
     assert own_call.status in ("ended", "no_answer") and own_call.error == "sandbox reset"
     assert (await client.get(f"/a1/calls/{other.json()['id']}", auth=ELKS_AUTH)).json()["state"] not in ("ended", "no_answer", "failed")
+
+
+async def test_subaccounts_made_in_a_sandbox_are_its_own_and_go_with_its_reset(emulator, client):
+    sandbox, other = await create(client), await create(client)
+    made = (await client.post("/a1/subaccounts", auth=tuple(sandbox["elks_auth"]), data={"name": "made in the test", "usagelimit": "1000000"})).json()
+    sub_auth = (made["id"], made["secret"])
+    await client.post("/a1/subaccounts", auth=tuple(other["elks_auth"]), data={"name": "the other sandbox's"})
+    seven = (await client.post("/api/subaccounts", headers=seven_headers(sandbox),
+                               data={"action": "create", "name": "made in the test", "email": "made@example.com"})).json()["subaccount"]
+    seven_sub = {"X-Api-Key": seven["api_key"], "Accept": "application/json"}
+    # What a subaccount made in the sandbox sends is the sandbox's, as the fixture copies' is.
+    sent = await client.post("/a1/sms", auth=sub_auth, data={"from": "ElkCo", "to": "+46700000001", "message": "x"})
+    assert sent.status_code == 200
+    listed = (await client.get("/_emulator/messages", params={"sandbox": sandbox["id"]})).json()["data"]
+    assert [m["account_id"] for m in listed] == [made["id"]]
+    accounts = (await client.get("/_emulator/accounts", params={"sandbox": sandbox["id"]})).json()["data"]
+    assert {made["id"], seven["id"]} <= {a["id"] for a in accounts}
+
+    reset = await client.post(f"/_emulator/sandboxes/{sandbox['id']}/reset")
+    assert reset.status_code == 200
+    names = [s["name"] for s in (await client.get("/a1/subaccounts", auth=tuple(sandbox["elks_auth"]))).json()["data"]]
+    assert names == ["Test Subaccount"]  # the fixture's copy only
+    assert (await client.get("/a1/me", auth=sub_auth)).status_code == 401
+    assert (await client.get("/api/subaccounts", headers=seven_headers(sandbox), params={"action": "read"})).json() == []
+    assert (await client.get("/api/balance", headers=seven_sub)).status_code == 401
+    assert (await client.get("/_emulator/messages", params={"sandbox": sandbox["id"]})).json()["data"] == []
+    # The other sandbox keeps what it made.
+    others = [s["name"] for s in (await client.get("/a1/subaccounts", auth=tuple(other["elks_auth"]))).json()["data"]]
+    assert "the other sandbox's" in others
+
+    made = (await client.post("/a1/subaccounts", auth=tuple(sandbox["elks_auth"]), data={"name": "again"})).json()
+    assert (await client.delete(f"/_emulator/sandboxes/{sandbox['id']}")).status_code == 200
+    assert (await client.get("/a1/me", auth=(made["id"], made["secret"]))).status_code == 401
+    assert made["id"] not in emulator.engine.store.accounts
