@@ -271,6 +271,9 @@ class Store:
         self.hooks = Collection[Hook]()
         self.deliveries = Collection[Delivery]()
         self._named: dict[str, Collection] = {}
+        self._every: list[tuple[str, Collection]] = [  # every collection with its name, for `account_state`
+            ("numbers", self.numbers), ("messages", self.messages), ("hooks", self.hooks), ("deliveries", self.deliveries),
+        ]
 
     def collection(self, name: str) -> Collection:
         """A collection for records one provider keeps (contacts, calls, images ...), created on
@@ -278,6 +281,7 @@ class Store:
         found = self._named.get(name)
         if found is None:
             found = self._named[name] = Collection()
+            self._every.append((name, found))
         return found
 
     def add_account(self, account: Account, login: str) -> Account:
@@ -307,7 +311,16 @@ class Store:
             del self.credentials[key]
 
     def all_collections(self) -> list[Collection]:
-        return [self.numbers, self.messages, self.hooks, self.deliveries, *self._named.values()]
+        return [collection for _, collection in self._every]
+
+    def account_state(self, account_id: str) -> tuple:
+        """Everything the store holds of one account, as a value that compares equal exactly when
+        two states are the same: the account, its logins, and its records in each collection
+        that has any (`{name: records oldest first}`). A sandbox's reset compares its accounts
+        with this to find those a test changed."""
+        owned = {name: records for name, collection in self._every
+                 if collection.owns_any(account_id) and (records := collection.of_owner(account_id))}
+        return self.accounts.get(account_id), tuple(self._logins.get(account_id, ())), owned
 
     def remove_account(self, account_id: str) -> list:
         """Forget an account, its logins and every record it owns; returns those records."""

@@ -26,7 +26,7 @@ from ..core.engine import Engine
 from ..core.errors import NotFound
 from ..core.models import Message
 from ..core.snapshot import Section, SnapshotError, Staging, copy_plain, parse_time, plain, register_section, time_text
-from ..core.store import SANDBOX
+from ..core.store import SANDBOX, Store
 from ..providers import by_name
 from .fixtures import PROVIDERS, _check_account, _Checker, add_fixture_account
 
@@ -39,15 +39,27 @@ class Sandbox:
     name: str | None
     created: int
     accounts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # provider -> raw fixture accounts
+    # What its reset restores, made at the first reset (see `Sandboxes.reset`); not part of the snapshot.
+    pristine: list[_Pristine] | None = field(default=None, repr=False, compare=False)
 
     @property
     def account_ids(self) -> list[str]:
-        ids = []
-        for raws in self.accounts.values():
-            for raw in raws:
-                ids.append(str(raw["id"]))
-                ids.extend(str(sub["id"]) for sub in raw.get("subaccounts") or [])
-        return ids
+        return [account_id for raws in self.accounts.values() for raw in raws for account_id in _account_ids(raw)]
+
+
+def _account_ids(raw: dict[str, Any]) -> list[str]:
+    """The ids of a fixture account and of its subaccounts."""
+    return [str(raw["id"]), *(str(sub["id"]) for sub in raw.get("subaccounts") or [])]
+
+
+@dataclass(frozen=True)
+class _Pristine:
+    """One fixture account of a sandbox (with its subaccounts) as its reset restores it: the
+    store's state of each of its accounts (`Store.account_state`) just after it was installed."""
+
+    provider: str
+    raw: dict[str, Any]
+    states: dict[str, tuple]  # account id -> its state when pristine
 
 
 def sandboxes_of(engine: Engine) -> Sandboxes:
@@ -90,40 +102,67 @@ class Sandboxes:
         return sandbox
 
     def reset(self, sandbox_id: str) -> Sandbox:
+        """Back to the state the sandbox was made in, down to the creation times of its accounts
+        and numbers. Only what a test changed is done again: a fixture account (with its
+        subaccounts) whose state in the store is still the pristine one is left as it is; the
+        others are removed with all they own and installed again, and the accounts made in the
+        sandbox since are removed. A test usually touches one account of the sandbox's few, so
+        a reset before each test costs that one."""
         sandbox = self.get(sandbox_id)
-        self._remove_records(sandbox)
-        self._install(sandbox)
+        store = self.engine.store
+        changed = [pristine for pristine in self._pristine(sandbox)
+                   if any(store.account_state(account_id) != state for account_id, state in pristine.states.items())]
+        made = self._made_in(sandbox)
+        self._remove_accounts(made.union(*(pristine.states for pristine in changed)))
+        for pristine in changed:
+            self._install_account(sandbox, pristine.provider, pristine.raw)
         self.engine.events.emit("sandbox.reset", None, None, sandbox=sandbox.id)
         return sandbox
 
     def delete(self, sandbox_id: str) -> None:
         sandbox = self.get(sandbox_id)
-        self._remove_records(sandbox)
+        self._remove_accounts(set(sandbox.account_ids) | self._made_in(sandbox))
         del self.by_id[sandbox_id]
         self.engine.events.emit("sandbox.deleted", None, None, sandbox=sandbox.id)
 
     def _install(self, sandbox: Sandbox) -> None:
-        created = self.engine.clock.now()
         for provider, raws in sandbox.accounts.items():
             for raw in raws:
-                add_fixture_account(self.engine.store, provider, raw, created)
-        for account_id in sandbox.account_ids:
-            account = self.engine.store.accounts.get(account_id)
-            if account is not None:
-                account.attributes[SANDBOX] = sandbox.id
+                self._install_account(sandbox, provider, raw)
 
-    def members(self, sandbox: Sandbox) -> set[str]:
-        """The ids of the sandbox's accounts: its copies of the fixture accounts, and the
-        subaccounts made in it since (they carry its name: `Store.add_account`). The accounts
-        are few (a handful per sandbox), so they are read by walking them."""
-        return set(sandbox.account_ids) | {
-            account.id for account in self.engine.store.accounts.values() if account.attributes.get(SANDBOX) == sandbox.id
-        }
+    def _install_account(self, sandbox: Sandbox, provider: str, raw: dict[str, Any], store: Store | None = None) -> list[str]:
+        """Add one of the sandbox's fixture accounts (with its subaccounts and numbers), made
+        when the sandbox was; returns the ids of its accounts."""
+        store = store or self.engine.store
+        add_fixture_account(store, provider, raw, sandbox.created)
+        ids = _account_ids(raw)
+        for account_id in ids:
+            store.accounts[account_id].attributes[SANDBOX] = sandbox.id
+        return ids
 
-    def _remove_records(self, sandbox: Sandbox) -> None:
-        """Forget the sandbox's accounts and all they own; stop what they have in flight."""
+    def _pristine(self, sandbox: Sandbox) -> list[_Pristine]:
+        """The sandbox's fixture accounts as a reset restores them, each installed once into a
+        store of its own (`_install_account` makes the same records from the same entry)."""
+        if sandbox.pristine is None:
+            scratch = Store()
+            sandbox.pristine = [
+                _Pristine(provider, raw, {account_id: scratch.account_state(account_id)
+                                          for account_id in self._install_account(sandbox, provider, raw, scratch)})
+                for provider, raws in sandbox.accounts.items() for raw in raws
+            ]
+        return sandbox.pristine
+
+    def _made_in(self, sandbox: Sandbox) -> set[str]:
+        """The ids of the accounts made in the sandbox since it was (subaccounts carry their
+        parent's sandbox: `Store.add_account`). Accounts are few (a handful per sandbox): they
+        are read by walking them."""
+        fixture_ids = set(sandbox.account_ids)
+        return {account.id for account in self.engine.store.accounts.values()
+                if account.attributes.get(SANDBOX) == sandbox.id and account.id not in fixture_ids}
+
+    def _remove_accounts(self, owned: set[str]) -> None:
+        """Forget these accounts of a sandbox and all they own; stop what they have in flight."""
         engine = self.engine
-        owned = self.members(sandbox)
         calls = getattr(engine, "calls", None)
         if calls is not None:  # the sandbox's own calls, through their accounts' index: not every call there is
             for call in sorted((call for account_id in owned for call in calls.collection.of_owner(account_id)), key=attrgetter("created")):

@@ -1,6 +1,7 @@
 """Sandboxes: isolated copies of the fixture accounts, used in parallel, reset or deleted alone."""
 
 import asyncio
+import copy
 
 import pytest
 
@@ -174,3 +175,34 @@ async def test_subaccounts_made_in_a_sandbox_are_its_own_and_go_with_its_reset(e
     assert (await client.delete(f"/_emulator/sandboxes/{sandbox['id']}")).status_code == 200
     assert (await client.get("/a1/me", auth=(made["id"], made["secret"]))).status_code == 401
     assert made["id"] not in emulator.engine.store.accounts
+
+
+async def test_a_reset_undoes_every_change_and_leaves_the_untouched_accounts_as_they_are(emulator, client):
+    sandbox = await create(client)
+    store = emulator.engine.store
+    ids = [a["account_id"] for a in sandbox["elks"]] + [s["id"] for a in sandbox["elks"] for s in a["subaccounts"]]
+    ids += [a["account_id"] for a in sandbox["seven"]]
+    made = copy.deepcopy({account_id: store.account_state(account_id) for account_id in ids})  # the live records change in place
+    untouched = store.accounts[sandbox["elks"][1]["account_id"]]
+    elks_auth = tuple(sandbox["elks_auth"])
+    # A change of every kind, each to the accounts of one fixture entry (the first of each provider).
+    sent = await client.post("/a1/sms", auth=elks_auth, data={"from": "ElkCo", "to": "+46700000001", "message": "x"})
+    number_id = (await client.get("/a1/numbers", auth=elks_auth)).json()["data"][0]["id"]
+    configured = await client.post(f"/a1/numbers/{number_id}", auth=elks_auth, data={"sms_url": "http://hooks.test/in"})
+    sub = sandbox["elks"][0]["subaccounts"][0]
+    renamed = await client.post(f"/a1/subaccounts/{sub['id']}", auth=elks_auth, data={"name": "renamed"})
+    hook = await client.post("/api/hooks", json={"target_url": "http://hooks.test/sb", "event_type": "dlr"}, headers=seven_headers(sandbox))
+    assert [r.status_code for r in (sent, configured, renamed, hook)] == [200, 200, 200, 200]
+    assert [store.account_state(account_id) == made[account_id] for account_id in ids] == [False, True, False, False, True]
+    await emulator.advance(60)  # what the reset restores was made when the sandbox was: its times too
+
+    await client.post(f"/_emulator/sandboxes/{sandbox['id']}/reset")
+    assert {account_id: store.account_state(account_id) for account_id in ids} == made
+    assert store.accounts[untouched.id] is untouched  # left as it was, not made again
+    assert (await client.get("/_emulator/messages", params={"sandbox": sandbox["id"]})).json()["data"] == []
+    assert (await client.get(f"/a1/numbers/{number_id}", auth=elks_auth)).json().get("sms_url") is None
+    assert (await client.get("/api/hooks", headers=seven_headers(sandbox))).json()["hooks"] == []
+    # A change to an account that had none before the reset is undone by the next one as well.
+    await client.post("/a1/sms", auth=(sub["id"], sub["secret"]), data={"from": "ElkCo", "to": "+46700000001", "message": "x"})
+    await client.post(f"/_emulator/sandboxes/{sandbox['id']}/reset")
+    assert {account_id: store.account_state(account_id) for account_id in ids} == made
