@@ -102,6 +102,10 @@ class Event:
         """The data field `name` (None when absent)."""
         return self.data.get(name)
 
+    def index_key(self, name: str) -> str | None:
+        """The key of this event in the index of the field `name` (see `_key`)."""
+        return _key_of(self, name)
+
     def matches(self, filters: dict[str, str]) -> bool:
         """Equality on `kind`, `provider`, `account`, `sandbox` or any scalar data field;
         numbers match with or without their leading `+`; `kind` may end in `*` to match a
@@ -157,6 +161,18 @@ class MessageEvent(Event):
             return self.status
         getter = _MESSAGE_FIELDS.get(name)
         return getter(self.message) if getter is not None else None
+
+    def index_key(self, name: str) -> str | None:
+        # `_key_of` without its turns: every event of a message is indexed by each indexed field
+        if name == "id":
+            return self.message.id.lstrip("+")
+        if name == "kind":
+            return self.kind
+        if name == "to":
+            return self.message.recipient.lstrip("+")
+        if name == "status":
+            return self.status.lstrip("+")
+        return _key_of(self, name)
 
 
 _MESSAGE_FIELDS = {"id": attrgetter("id"), "direction": attrgetter("direction"), "from": attrgetter("sender"), "to": attrgetter("recipient")}
@@ -246,16 +262,18 @@ class EventLog:
             self._forget_oldest()
         self._log.append(event)
         offered: list[_Postings] | None = None
-        if self._indexed:
-            for table, key in self._keys(event):
-                postings = table.get(key)
-                if postings is None:
-                    postings = table[key] = _Postings()
-                postings.events.append(event)
-                if postings.waiters:
-                    if offered is None:
-                        offered = []
-                    offered.append(postings)
+        for name, table in self._indexed.items():
+            key = event.index_key(name)
+            if key is None:
+                continue
+            postings = table.get(key)
+            if postings is None:
+                postings = table[key] = _Postings()
+            postings.events.append(event)
+            if postings.waiters:
+                if offered is None:
+                    offered = []
+                offered.append(postings)
         if offered is not None or self._prefix_waiters or self._open_waiters:
             self._offer(event, offered or ())
         if self._news is not None:
@@ -269,7 +287,7 @@ class EventLog:
     def _keys(self, event: Event) -> Iterator[tuple[dict[str, _Postings], str]]:
         """The (index, key) pairs of the event, in the indexed fields only."""
         for name, table in self._indexed.items():
-            key = _key_of(event, name)
+            key = event.index_key(name)
             if key is not None:
                 yield table, key
 
@@ -284,10 +302,7 @@ class EventLog:
                 return None
             table = self._indexed[name] = self._fields[name] if name in _FIELDS else self._data.setdefault(name, {})
             events = self._log[self._dead:]  # one pass, in order: each list comes out sorted
-            if name in _FIELDS:
-                keys = [_key_of(event, name) for event in events]
-            else:
-                keys = [value.lstrip("+") if type(value) is str else _key(value) for value in [event.data_field(name) for event in events]]
+            keys = [event.index_key(name) for event in events]
             groups: dict[str, list[Event]] = {}
             for key, event in zip(keys, events):
                 if key is not None:

@@ -455,3 +455,13 @@ def test_a_message_event_shows_the_message_as_it_was_then_and_keeps_no_mapping_o
     assert not any(isinstance(referent, dict) for referent in gc.get_referents(created))
     assert log.find({"status": "created"}) is created and log.find({"to": "46700000123", "status": "sent"}) is sent
     assert created.matches({"from": "ElkCo", "kind": "message.*"}) and not created.matches({"text": "Hi"})
+
+
+@pytest.mark.parametrize("name", ["id", "kind", "to", "from", "status", "direction", "provider", "account", "sandbox", "text", "nothing"])
+def test_a_message_event_has_the_index_keys_of_an_event_with_the_same_data(name):
+    message = new_message(id="m1", provider="elks", account_id="acct1", direction=OUTBOUND, sender="+46700000999",
+                          recipient="+46700000123", text="Hi", encoding="gsm", parts=1, cost=3500, created=1, status="sent")
+    quick = MessageEvent(1, 1, "message.status", message, "sent", "sb1")
+    plain = Event(1, 1, "message.status", "elks", "acct1", quick.data, "sb1")
+    assert quick.index_key(name) == plain.index_key(name)
+    assert quick.index_key(name) is not None or name in ("text", "nothing")
