@@ -60,10 +60,10 @@ def _find(engine: Engine, parent: Account, params: dict[str, Any]) -> Account:
 
 
 def _total_usage(engine: Engine, account: Account) -> int:
-    messages = engine.store.messages.page(account.id, limit=10_000_000, where=lambda m: m.direction != INBOUND).items
-    lookups = engine.store.collection(LOOKUPS).page(account.id, limit=10_000_000).items
-    numbers = engine.store.numbers.page(account.id, limit=10_000_000).items
-    return sum(m.cost for m in messages) + sum(r.price for r in lookups) + sum(n.attributes.get("billed", 0) for n in numbers)
+    store = engine.store
+    return (sum(m.cost for m in store.messages.of_owner(account.id) if m.direction != INBOUND)
+            + sum(r.price for r in store.collection(LOOKUPS).of_owner(account.id))
+            + sum(n.attributes.get("billed", 0) for n in store.numbers.of_owner(account.id)))
 
 
 def _subaccount_json(engine: Engine, account: Account) -> dict[str, Any]:
@@ -172,7 +172,7 @@ async def delete(ctx: RequestContext) -> Response:
     del engine.store.accounts[account.id]
     engine.store.forget_logins(account.id)
     engine.store.collection(TOKENS).remove_owner(account.id)  # its own tokens, not a walk over everyone's
-    for number in engine.store.numbers.page(account.id, limit=100_000).items:
+    for number in engine.store.numbers.of_owner(account.id):
         number.active = False
     engine.events.emit("subaccount.deleted", "seven", account.id, parent=parent.id)
     return success()
