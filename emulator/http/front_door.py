@@ -59,6 +59,14 @@ class EmulatorApp(Starlette):
             return False
         return path.startswith(self._inline_prefixes) or _INLINE_CONTROL.fullmatch(path) is not None
 
+    def waits_for_body(self, path: str, length: int) -> bool:
+        """Whether the server may hold a request whose head has come, with a body of `length`
+        bytes still on its way, until the body is all there and run it inline then, instead of
+        starting a task that waits for it (`inline_requests.py`). Clients such as httpx send a
+        request's head and body in two writes, which often arrive apart. A body over the bound
+        is refused as soon as its head is read (413, unread), so it does not wait."""
+        return length <= self._max_body_size and self.runs_inline(path)
+
     def __init__(
         self, *args: Any, engine: Engine, providers: dict[str, ASGIApp],
         control: ASGIApp | None = None, guard: ExposureGuard | None = None, max_body_size: int = DEFAULT_MAX_BODY_SIZE,

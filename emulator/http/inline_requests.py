@@ -15,8 +15,12 @@ request it cannot parse) and replaces what it does for each request:
   run right there, in a copy of the context as a task would be, and the response's writes are
   held and sent as one. If the application has to wait for anything (a long-poll, a stream, a
   webhook), the rest of it goes on as an ordinary task, with what it wrote so far sent first. A
-  request whose body is still to come, and a pipelined request started later, take a task as
-  uvicorn starts it, so a refusal of a too-large body still goes out before the body is read.
+  request whose head came without all of its body (httpx writes the two apart) waits for the
+  rest and then runs inline, where the application's `waits_for_body(path, length)` allows it
+  and nothing needs the application earlier: a declared length within the flow control's limit,
+  no `Expect: 100-continue`. Any other body still to come, and a pipelined request started
+  later, take a task as uvicorn starts it, so a refusal of a too-large body still goes out
+  before the body is read.
 - Every request's cycle is a `Cycle`: uvicorn's request-response cycle with the same checks
   and the same bytes on the wire (the status line, the server's default headers, a refusal of a
   header with a control character, `Content-Length` kept to, `connection: close` when the
@@ -40,7 +44,10 @@ import urllib.parse
 from typing import Any, Callable, Coroutine, Generator
 
 import httptools
+from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+from .params import headers_by_name
 
 __all__ = ["InlineRequests", "Cycle", "RAW_REQUEST"]
 
@@ -288,6 +295,10 @@ def _never(path: str) -> bool:
     return False
 
 
+def _never_waits(path: str, length: int) -> bool:
+    return False
+
+
 @types.coroutine
 def _go_on(coroutine: Coroutine[Any, Any, Any], waiting_for: Any) -> Generator[Any, Any, Any]:
     """Drive `coroutine`, which has already run up to yielding `waiting_for`, as a task would."""
@@ -330,8 +341,23 @@ class InlineRequests:
             self._receiving = False
             self._chunk = None
             deferred, self._deferred = self._deferred, None
-            if deferred is not None:  # the body did not all come: the usual task
-                super()._start_asgi_task(*deferred)  # type: ignore[misc]
+            if deferred is not None:  # the body did not all come
+                if self._in_request and self._waits_for_body(deferred[0]):
+                    self._deferred = deferred  # run whole when the rest has come (on_message_complete)
+                else:
+                    super()._start_asgi_task(*deferred)  # type: ignore[misc]  # the usual task
+
+    def _waits_for_body(self, cycle: Any) -> bool:
+        """Whether a request whose head came without all of its body waits for the rest before
+        it runs (inline then), instead of starting a task that waits: a body of a declared length
+        the flow control never pauses for, no `Expect: 100-continue` (the client waits for the
+        application's first read), and the application's `waits_for_body(path, length)`."""
+        if self.expect_100_continue:  # type: ignore[attr-defined]
+            return False
+        length = headers_by_name(cycle.scope).get(b"content-length")
+        if length is None or not length.isdigit() or len(length) > 6 or int(length) > HIGH_WATER_LIMIT:
+            return False
+        return self._hook("waits_for_body", _never_waits)(cycle.scope["path"], int(length))
 
     def on_headers_complete(self) -> None:
         parser = self.parser  # type: ignore[attr-defined]
@@ -376,19 +402,20 @@ class InlineRequests:
         self._in_request = False
         super().on_message_complete()  # type: ignore[misc]
         deferred = self._deferred
-        if deferred is not None and deferred[0] is self.cycle and self._runs_inline()(deferred[0].scope["path"]):  # type: ignore[attr-defined]
+        if deferred is not None and deferred[0] is self.cycle and self._hook("runs_inline", _never)(deferred[0].scope["path"]):  # type: ignore[attr-defined]
             self._deferred = None
             self._run_inline(*deferred)
 
-    def _runs_inline(self) -> Callable[[str], bool]:
-        """The `runs_inline` of the application (looked for through wrappers' `.app`)."""
-        runs_inline = self.__dict__.get("_runs_inline_of_app")
-        if runs_inline is None:
+    def _hook(self, name: str, default: Callable[..., bool]) -> Callable[..., bool]:
+        """The application's method `name` (looked for through wrappers' `.app`), or `default`."""
+        hooks = self.__dict__.setdefault("_hooks_of_app", {})
+        found = hooks.get(name)
+        if found is None:
             app = self.app  # type: ignore[attr-defined]
-            while app is not None and not hasattr(app, "runs_inline"):
+            while app is not None and not hasattr(app, name):
                 app = getattr(app, "app", None)
-            runs_inline = self._runs_inline_of_app = getattr(app, "runs_inline", _never)
-        return runs_inline
+            found = hooks[name] = getattr(app, name, default)
+        return found
 
     def _run_inline(self, cycle: Any, app: Any) -> None:
         context = contextvars.copy_context()  # what a task started here would run in

@@ -1,7 +1,7 @@
 """The server's HTTP protocol (`emulator/http/inline_requests.py` inside `header_deadline.py`): a
 provider request that arrives whole is answered before `data_received` returns, in one write, and
-so are the control API's resets, waits and health; anything else (a body still to come, the rest
-of the control API) takes uvicorn's task as before."""
+so are the control API's resets, waits and health, also when the body comes after the head; anything
+else (a body that may not wait, the rest of the control API) takes uvicorn's task as before."""
 
 from __future__ import annotations
 
@@ -94,22 +94,71 @@ def test_what_a_test_asks_of_the_control_api_is_answered_at_once():
     asyncio.run(scenario())
 
 
-def test_a_body_still_to_come_and_the_rest_of_the_control_api_take_a_task():
+def test_a_body_that_comes_after_its_head_is_waited_for_and_answered_at_once_in_one_write():
     async def scenario():
         app, state, protocol, transport = connection(asyncio.get_running_loop())
         request = send_sms_request()
-        protocol.data_received(request[:-5])
-        assert transport.writes == [] and len(state.tasks) == 1  # started, waiting for the body
+        head_end = request.index(b"\r\n\r\n") + 4
+        protocol.data_received(request[:head_end])  # httpx writes a request's head and its body apart
+        assert transport.writes == [] and not state.tasks  # nothing started: the body is on its way
+        protocol.data_received(request[head_end:-5])
+        assert transport.writes == [] and not state.tasks
         protocol.data_received(request[-5:])
-        for _ in range(10):
+        assert len(transport.writes) == 1 and transport.writes[0].startswith(b"HTTP/1.1 200") and not state.tasks
+        assert b'"status":"created"' in transport.writes[0]
+        protocol.data_received(send_sms_request())  # the connection goes on as before
+        assert len(transport.writes) == 2 and transport.writes[1].startswith(b"HTTP/1.1 200")
+
+    asyncio.run(scenario())
+
+
+def test_a_body_that_may_not_wait_and_the_rest_of_the_control_api_take_a_task():
+    async def scenario():
+        loop = asyncio.get_running_loop()
+
+        async def answered(transport, state) -> bytes:
+            for _ in range(20):
+                await asyncio.sleep(0)
+            assert not state.tasks
+            return b"".join(transport.writes)
+
+        # The client waits for `100 Continue` before it sends the body: the application must start.
+        app, state, protocol, transport = connection(loop)
+        request = send_sms_request()
+        head_end = request.index(b"\r\n\r\n") + 4
+        protocol.data_received(request[:head_end - 2] + b"Expect: 100-continue\r\n\r\n")
+        assert len(state.tasks) == 1
+        for _ in range(5):
             await asyncio.sleep(0)
-        assert b"".join(transport.writes).startswith(b"HTTP/1.1 200")
-        transport.writes.clear()
+        assert transport.writes[0].startswith(b"HTTP/1.1 100 Continue")
+        protocol.data_received(request[head_end:])
+        assert b"HTTP/1.1 200" in await answered(transport, state)
+
+        # A body of no declared length (chunked).
+        app, state, protocol, transport = connection(loop)
+        body = b"to=%2B46700000000&from=Elk&message=Hi"
+        head = request[:head_end].replace(b"Content-Length: %d" % len(body), b"Transfer-Encoding: chunked")
+        protocol.data_received(head)
+        assert len(state.tasks) == 1
+        protocol.data_received(b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body))
+        assert (await answered(transport, state)).startswith(b"HTTP/1.1 200")
+
+        # A body over the emulator's bound is refused as soon as its head is read.
+        settings = Settings(clock="virtual", log_level="warning", max_body_size=10)
+        config = uvicorn_config(create_app(settings), settings)
+        config.load()
+        state = ServerState()
+        protocol = config.http_protocol_class(config=config, server_state=state, app_state={}, _loop=loop)
+        transport = Transport()
+        protocol.connection_made(transport)
+        protocol.data_received(request[:head_end])
+        assert (await answered(transport, state)).startswith(b"HTTP/1.1 413")
+
+        # The control API, but for what a test asks of it, takes a task as uvicorn starts it.
+        app, state, protocol, transport = connection(loop)
         protocol.data_received(b"GET /_emulator/clock HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        assert transport.writes == []  # a task, as uvicorn starts it
-        for _ in range(10):
-            await asyncio.sleep(0)
-        assert b"".join(transport.writes).startswith(b"HTTP/1.1 200")
+        assert transport.writes == [] and len(state.tasks) == 1
+        assert (await answered(transport, state)).startswith(b"HTTP/1.1 200")
 
     asyncio.run(scenario())
 
