@@ -9,7 +9,9 @@ Two applications, each under both protocols, over 16 kept-alive connections with
 only counts what is written (no sockets: the kernel's share is left out):
 - `trivial`: an ASGI app that reads the body and answers `{}` (what the HTTP layer alone costs);
 - `send`: the emulator's 46elks `POST /a1/SMS` (virtual clock, so no status change fires while it
-  is measured).
+  is measured);
+- `send-apart`: the same with each request's head and body read apart, a turn of the loop
+  between them (httpx writes them in two writes, which often arrive apart).
 CPU time of this process (`time.process_time`), so other processes on the machine move the figures
 less than wall-clock throughput does. No target: the ratio to uvicorn's own protocol shows what the
 emulator's protocol saves (below 1) or costs.
@@ -88,8 +90,12 @@ class Trivial:
         await send({"type": "http.response.body", "body": b"{}"})
 
 
-async def drive(protocol_class: type, app, config, count: int) -> float:
-    """CPU microseconds per request for `count` requests over CONNECTIONS connections."""
+HEAD_END = REQUEST.index(b"\r\n\r\n") + 4
+
+
+async def drive(protocol_class: type, app, config, count: int, apart: bool = False) -> float:
+    """CPU microseconds per request for `count` requests over CONNECTIONS connections; with
+    `apart`, each request's head and body arrive in two reads (as httpx writes them)."""
     loop = asyncio.get_running_loop()
     state = ServerState()
     connections = []
@@ -103,7 +109,12 @@ async def drive(protocol_class: type, app, config, count: int) -> float:
         protocol, transport = connections[number % CONNECTIONS]
         while transport.answers < number // CONNECTIONS:  # as a client does: the next request after the answer
             await asyncio.sleep(0)  # the tasks uvicorn's own protocol starts run here
-        protocol.data_received(REQUEST)
+        if apart:
+            protocol.data_received(REQUEST[:HEAD_END])
+            await asyncio.sleep(0)  # the body comes in a later turn of the loop
+            protocol.data_received(REQUEST[HEAD_END:])
+        else:
+            protocol.data_received(REQUEST)
     for _ in range(1000):  # the last tasks finish
         if sum(transport.answers for _, transport in connections) == count:
             break
@@ -123,14 +134,14 @@ async def measure(requests: int, rounds: int, fixtures: Path) -> dict:
     config = uvicorn_config(emulator, settings)
     config.load()
     ours = config.http_protocol_class
-    cases = {"trivial": Trivial(), "send": emulator}
+    cases = {"trivial": (Trivial(), False), "send": (emulator, False), "send-apart": (emulator, True)}
     results: dict[str, dict[str, list[float]]] = {name: {"uvicorn": [], "emulator": []} for name in cases}
     async with emulator.router.lifespan_context(emulator):
         for _ in range(rounds):
-            for name, app in cases.items():
+            for name, (app, apart) in cases.items():
                 config.app = config.loaded_app = app
-                results[name]["uvicorn"].append(await drive(HttpToolsProtocol, app, config, requests))
-                results[name]["emulator"].append(await drive(ours, app, config, requests))
+                results[name]["uvicorn"].append(await drive(HttpToolsProtocol, app, config, requests, apart))
+                results[name]["emulator"].append(await drive(ours, app, config, requests, apart))
                 emulator.state.engine.reset()
     report = {}
     for name, runs in results.items():
