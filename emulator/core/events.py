@@ -38,7 +38,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from itertools import islice
 from operator import attrgetter
-from typing import Any, AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from typing import Any, AsyncIterator, Callable, Coroutine, Iterable
 
 from .models import Message
 
@@ -284,13 +284,6 @@ class EventLog:
             listener(event)
         return event
 
-    def _keys(self, event: Event) -> Iterator[tuple[dict[str, _Postings], str]]:
-        """The (index, key) pairs of the event, in the indexed fields only."""
-        for name, table in self._indexed.items():
-            key = event.index_key(name)
-            if key is not None:
-                yield table, key
-
     def _index(self, name: str) -> dict[str, _Postings] | None:
         """The index of the field `name`: built from the events in the log the first time it is
         asked for, then kept up to date by `record` (and emptied, not dropped, by `clear`).
@@ -327,9 +320,10 @@ class EventLog:
         if self._dead > 1024 and self._dead * 2 > len(self._log):
             del self._log[:self._dead]
             self._dead = 0
-        if not self._indexed:
-            return
-        for table, key in self._keys(oldest):
+        for name, table in self._indexed.items():
+            key = oldest.index_key(name)
+            if key is None:
+                continue
             postings = table[key]
             postings.events[postings.dead] = None  # type: ignore[call-overload]  # it is the oldest there too
             postings.dead += 1
