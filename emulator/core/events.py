@@ -47,6 +47,7 @@ __all__ = ["Broadcast", "Event", "EventLog", "MessageEvent", "TooBusy"]
 _SEQ = attrgetter("seq")
 _FIELDS = ("kind", "provider", "account", "sandbox")  # filter names that are not data fields
 SCAN_CHUNK = 2000  # candidates one wait examines before letting other work in
+BUILD_CHUNK = 5000  # events a wait's build of an index reads before letting other work in (see `EventLog._build`)
 
 
 class TooBusy(Exception):
@@ -58,6 +59,14 @@ class Closed(Exception):
 
 
 _CLOSED = object()  # what a closed log settles the futures of its waits with
+
+
+class _NotBuilt(Exception):
+    """The index of `name` has not been built yet (see `EventLog._built`)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
 
 
 def _key(value: Any) -> str | None:
@@ -222,6 +231,7 @@ class EventLog:
         self._dead = 0  # events at the head of _log that have left it
         self._next_seq = 1
         self._indexed: dict[str, dict[str, _Postings]] = {}  # field -> its index, once asked for (kept by clear)
+        self._building: dict[str, asyncio.Future] = {}  # field -> the build under way for a wait (`_build`)
         self._fields: dict[str, dict[str, _Postings]] = {name: {} for name in _FIELDS}
         self._data: dict[str, dict[str, _Postings]] = {}
         self._watched: dict[_Postings, tuple[dict[str, _Postings], str]] = {}  # postings waits hang on
@@ -309,6 +319,95 @@ class EventLog:
                 postings.events = found
         return table
 
+    def _built(self, name: str) -> dict[str, _Postings] | None:
+        """The index of `name` if it is built (None for a field that may not have one); raises
+        `_NotBuilt` if it would have to be built first."""
+        table = self._indexed.get(name)
+        if table is None and (name in _FIELDS or len(self._data) < self.max_indexed_fields):
+            raise _NotBuilt(name)
+        return table
+
+    async def _build_for(self, filters: dict[str, str], waiting: bool) -> None:
+        """Build, in turns (`_build`), the indexes a look for `filters` would build at once, and
+        with `waiting` those a wait hung on them uses too (every field but a kind prefix)."""
+        while True:
+            try:
+                self._candidates(filters, self._built)
+                break
+            except _NotBuilt as missing:
+                await self._build(missing.name)
+                if missing.name not in self._indexed:  # cleared meanwhile: the look builds from the new log
+                    break
+        if waiting:
+            for name, wanted in filters.items():
+                if not (name == "kind" and wanted.endswith("*")):
+                    await self._build(name)
+
+    async def _build(self, name: str) -> None:
+        """Make sure the field `name` has its index (if it may have one), built for a wait or a
+        stream: the events already in the log are read `BUILD_CHUNK` at a time with other work
+        let in between (the synchronous build, `_index`, reads them all at once: 200,000 events
+        held every request up for some 150 ms). Events added meanwhile are read too, and the
+        index starts being kept by `record` at the moment it is complete; those that left the
+        log meanwhile are left out. A clear meanwhile ends the build (the next reader builds from
+        the new log). Waits that name the same field share one build."""
+        if name in self._indexed or (name not in _FIELDS and len(self._data) >= self.max_indexed_fields):
+            return
+        if len(self) <= BUILD_CHUNK:
+            self._index(name)
+            return
+        under_way = self._building.get(name)
+        if under_way is not None:
+            await asyncio.shield(under_way)
+            return
+        done = self._building[name] = asyncio.get_running_loop().create_future()
+        try:
+            await self._build_in_turns(name)
+        finally:
+            del self._building[name]
+            done.set_result(None)
+
+    async def _build_in_turns(self, name: str) -> None:
+        log = self._log
+        groups: dict[str, _Postings] = {}
+        read: list[Event] = []  # in order, to find those that leave the log before the end
+        seen = 0
+        while True:
+            if self._log is not log:  # cleared
+                return
+            start = bisect_right(log, seen, lo=self._dead, key=_SEQ)
+            chunk = log[start:start + BUILD_CHUNK]
+            for event in chunk:
+                key = event.index_key(name)
+                if key is not None:
+                    postings = groups.get(key)
+                    if postings is None:
+                        postings = groups[key] = _Postings()
+                    postings.events.append(event)
+            read += chunk
+            if chunk:
+                seen = chunk[-1].seq
+            if start + len(chunk) >= len(log):
+                break
+            await asyncio.sleep(0)
+        # Complete: what follows runs without a pause, so `record` keeps the index from here on.
+        if name in self._indexed or (name not in _FIELDS and len(self._data) >= self.max_indexed_fields):
+            return  # a reader built it at once meanwhile, or the data fields that get one are taken
+        first_live = log[self._dead].seq if self._dead < len(log) else self._next_seq
+        for event in read:  # those that left the log meanwhile are the first read, and the first of their keys
+            if event.seq >= first_live:
+                break
+            key = event.index_key(name)
+            if key is not None:
+                postings = groups[key]
+                postings.events[postings.dead] = None  # type: ignore[call-overload]
+                postings.dead += 1
+                if postings.dead == len(postings.events):
+                    del groups[key]
+        table = self._fields[name] if name in _FIELDS else self._data.setdefault(name, {})
+        table.update(groups)
+        self._indexed[name] = table
+
     def _forget_oldest(self) -> None:
         """Let the oldest event go. Its places in the log and in its postings are emptied at once,
         so that each event is freed as it leaves, one at a time: the dead heads of the lists are
@@ -361,10 +460,12 @@ class EventLog:
         end = len(self._log) if limit is None else min(len(self._log), start + limit)
         return self._log[start:end]
 
-    def _candidates(self, filters: dict[str, str]) -> list[_Postings] | None:
+    def _candidates(self, filters: dict[str, str], index: Callable[[str], dict[str, _Postings] | None] | None = None) -> list[_Postings] | None:
         """The fewest posting lists that hold every event the filters can match (None: the
         whole log, when no filter narrows it). Fields with an index are looked at first, and no
-        new index (a pass over the log) is built once the candidates are a hundredth of the log."""
+        new index (a pass over the log) is built once the candidates are a hundredth of the log.
+        `index` gives a field's index (`_index` by default, which builds it at once)."""
+        index = index or self._index
         best: list[_Postings] | None = None
         best_size = -1
         indexed = self._indexed
@@ -375,9 +476,9 @@ class EventLog:
                 prefix = wanted[:-1]
                 if not prefix:
                     continue
-                lists = [postings for kind, postings in self._index("kind").items() if kind.startswith(prefix)]  # type: ignore[union-attr]
+                lists = [postings for kind, postings in index("kind").items() if kind.startswith(prefix)]  # type: ignore[union-attr]
             else:
-                table = self._index(name)
+                table = index(name)
                 if table is None:
                     continue
                 postings = table.get(wanted.lstrip("+"))
@@ -455,6 +556,11 @@ class EventLog:
         timer = None
         watch: asyncio.Future | None = None
         try:
+            # The indexes the look and the wait below use, built without holding up the rest (the
+            # wait is hung on them right after the last look, with no pause between).
+            await self._build_for(filters, waiting=timeout > 0)
+            if self.closed:
+                raise Closed("the emulator is shutting down")
             seen = after
             while seen < self.last_seq:  # what already happened, a chunk at a time
                 upto = self.last_seq
@@ -598,6 +704,8 @@ class EventLog:
         `streams` before starting one)."""
         rest = self._open_stream()
         try:
+            if filters:  # the indexes its looks and its waits use, built without holding up the rest
+                await self._build_for(filters, waiting=True)
             seen = self.last_seq if after is None else after
             while not self.closed:
                 upto = self.last_seq
@@ -652,6 +760,8 @@ class EventLog:
         broadcast = self.broadcast(render)
         rest = self._open_stream()
         try:
+            if filters:  # the indexes its looks and its waits use, built without holding up the rest
+                await self._build_for(filters, waiting=True)
             seen = self.last_seq if after is None else after
             while not self.closed:
                 upto = self.last_seq

@@ -159,6 +159,9 @@ def rows_waits(report: dict) -> list[tuple]:
     for name in ("wait_present_ms", "wait_none_ms", "wait_kind_ms"):
         if name in report:
             rows.append(("waits", f"{name[5:-3]}: one wait at {events} events, ms", f"{report[name]:.2f}", "< 5", verdict(report[name] < 5)))
+    first = report.get("first_waits", {}).get("health_max_ms")
+    if first is not None:
+        rows.append(("waits", "health max ms while those first waits build their indexes", f"{first:.0f}", "< 50", verdict(first < 50)))
     idle = report.get("idle", {})
     for name, label in (("storm_scoped", "waits + streams of a sandbox each"), ("storm_all", "waits + streams of everything")):
         storm = report.get(name)

@@ -10,6 +10,7 @@ import gc
 
 import pytest
 
+from emulator.core import events as events_module
 from emulator.core.events import Broadcast, Closed, Event, EventLog, MessageEvent, TooBusy
 from emulator.core.models import OUTBOUND, new_message
 
@@ -465,3 +466,70 @@ def test_a_message_event_has_the_index_keys_of_an_event_with_the_same_data(name)
     plain = Event(1, 1, "message.status", "elks", "acct1", quick.data, "sb1")
     assert quick.index_key(name) == plain.index_key(name)
     assert quick.index_key(name) is not None or name in ("text", "nothing")
+
+
+def index_of(log: EventLog, name: str) -> dict[str, list[int]]:
+    """The index of `name` as the live sequence numbers under each key."""
+    table = log._indexed[name]
+    return {key: [event.seq for event in postings.events[postings.dead:]] for key, postings in table.items() if postings.live()}
+
+
+def test_a_wait_builds_a_new_index_in_turns_letting_other_work_in(monkeypatch):
+    monkeypatch.setattr(events_module, "BUILD_CHUNK", 1000)
+    log = filled(20_000, capacity=15_000)  # the 5,000 oldest have left the log
+    turns = []
+
+    async def scenario():
+        async def meanwhile():  # other requests: each turn of the loop, one event (and one leaves)
+            for index in range(1_000):
+                turns.append("id" in log._indexed)
+                log.emit("message.status", "elks", "acct1", id=f"m{19_000 + index % 1_000}", status="sent")
+                await asyncio.sleep(0)
+
+        other = asyncio.create_task(meanwhile())
+        await asyncio.sleep(0)
+        found = await log.wait_for({"id": "m19500", "status": "sent"}, after=0, timeout=5)
+        await other
+        return found
+
+    found = asyncio.run(scenario())
+    assert found is not None and found.data == {"id": "m19500", "status": "sent"}
+    assert turns.count(False) >= 10  # the other work ran while the index was being built (15 chunks of 1,000)
+    # The indexes built in turns are what a build at once gives for the log as it is now, and the
+    # log goes on keeping them (events added while they were built are in, those gone are out).
+    built = {name: index_of(log, name) for name in ("id", "status")}
+    again = filled(0)
+    again._log, again._dead, again._next_seq = list(log._log), log._dead, log._next_seq
+    assert built == {name: index_of(again, name) for name in ("id", "status") if again._index(name) is not None}
+    log.emit("message.status", "elks", "acct1", id="m19500", status="delivered")
+    assert [e.data["status"] for e in log.matching({"id": "m19500"})][-2:] == ["sent", "delivered"]
+    oldest = log.since(0)[0].data["id"]  # m6001: 1,001 more events came, as many left
+    assert oldest in log._indexed["id"] and "m5000" not in log._indexed["id"]  # m5000 was in the log when the build began
+
+
+def test_a_clear_during_a_build_in_turns_ends_it_and_the_wait_still_answers(monkeypatch):
+    monkeypatch.setattr(events_module, "BUILD_CHUNK", 500)
+    log = filled(10_000)
+
+    async def scenario():
+        wait = asyncio.create_task(log.wait_for({"to": "46700000001"}, after=log.last_seq, timeout=5))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert "to" in log._building  # under way
+        log.clear()
+        log.emit("message.created", "elks", "acct1", id="new", to="+46700000001")
+        return await wait
+
+    found = asyncio.run(scenario())
+    assert found is not None and found.data["id"] == "new"
+    assert not log._building and index_of(log, "to") == {"46700000001": [found.seq]}
+
+
+def test_a_wait_builds_the_indexes_its_look_needs_and_if_it_waits_those_it_hangs_on(monkeypatch):
+    monkeypatch.setattr(events_module, "BUILD_CHUNK", 1000)
+    log = filled(20_000)
+    assert asyncio.run(log.wait_for({"id": "m5"}, timeout=0)).data["id"] == "m5"
+    assert asyncio.run(log.wait_for({"id": "nothing", "kind": "message.status"}, timeout=0)) is None
+    assert set(log._indexed) == {"id"}  # no event has the id: the kind was not worth an index
+    assert asyncio.run(log.wait_for({"id": "nothing", "status": "sent"}, timeout=0.01)) is None
+    assert set(log._indexed) == {"id", "status"}  # a wait that waits hangs on its most selective field
