@@ -37,7 +37,7 @@ import urllib.request
 from pathlib import Path
 
 import loadgen  # tests/bench/ is on sys.path when this file runs as a script
-from procs import FIXTURE, HERE, ROOT, SEVEN_KEY, emulator_command, free_port, http_json, memory_kb, start, stop_all, wait_ready
+from procs import FIXTURE, HERE, SEVEN_KEY, emulator_command, free_port, http_json, memory_kb, start, stop_all, wait_ready
 
 SEND_BODY = json.dumps({"to": "+4917612345678", "text": "Hello"}).encode()
 SEND_REQUEST = (
