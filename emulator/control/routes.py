@@ -322,7 +322,7 @@ async def list_events(request: Request) -> Response:
     log = engine.events
     filters = {key: value for key, value in params.items() if key not in _EVENTS_CONTROL}
     if "text/event-stream" not in request.headers.get("accept", ""):
-        events = log.matching(filters, after, limit(params))
+        events = await log.matching_in_turns(filters, after, limit(params))
         return JSONResponse({"data": [event_json(e) for e in events], "last_seq": log.last_seq})
     if log.streams >= log.max_streams:
         return _busy(f"{log.streams} event streams are open; at most {log.max_streams} at once: retry later")

@@ -533,3 +533,25 @@ def test_a_wait_builds_the_indexes_its_look_needs_and_if_it_waits_those_it_hangs
     assert set(log._indexed) == {"id"}  # no event has the id: the kind was not worth an index
     assert asyncio.run(log.wait_for({"id": "nothing", "status": "sent"}, timeout=0.01)) is None
     assert set(log._indexed) == {"id", "status"}  # a wait that waits hangs on its most selective field
+
+
+def test_a_filtered_page_builds_its_index_in_turns_too(monkeypatch):
+    monkeypatch.setattr(events_module, "BUILD_CHUNK", 1000)
+    log = filled(20_000)
+    turns = []
+
+    async def scenario():
+        async def meanwhile():
+            for _ in range(100):
+                turns.append("to" in log._indexed)
+                await asyncio.sleep(0)
+
+        other = asyncio.create_task(meanwhile())
+        await asyncio.sleep(0)
+        page = await log.matching_in_turns({"to": "+46700012345"}, after=0, limit=10)
+        await other
+        return page
+
+    page = asyncio.run(scenario())
+    assert [event.data["id"] for event in page] == ["m12345"] == [event.data["id"] for event in log.matching({"to": "46700012345"})]
+    assert turns.count(False) >= 10
