@@ -301,7 +301,7 @@ class EventLog:
         costs every event a look): filters on it are checked on the candidates of the others."""
         table = self._indexed.get(name)
         if table is None:
-            if name not in _FIELDS and len(self._data) >= self.max_indexed_fields:
+            if not self._room_for(name):
                 return None
             table = self._indexed[name] = self._fields[name] if name in _FIELDS else self._data.setdefault(name, {})
             events = self._log[self._dead:]  # one pass, in order: each list comes out sorted
@@ -319,11 +319,16 @@ class EventLog:
                 postings.events = found
         return table
 
+    def _room_for(self, name: str) -> bool:
+        """Whether the field `name`, not indexed yet, may get an index: the event's own fields
+        always, data fields until `max_indexed_fields` of them have one."""
+        return name in _FIELDS or len(self._data) < self.max_indexed_fields
+
     def _built(self, name: str) -> dict[str, _Postings] | None:
         """The index of `name` if it is built (None for a field that may not have one); raises
         `_NotBuilt` if it would have to be built first."""
         table = self._indexed.get(name)
-        if table is None and (name in _FIELDS or len(self._data) < self.max_indexed_fields):
+        if table is None and self._room_for(name):
             raise _NotBuilt(name)
         return table
 
@@ -351,7 +356,7 @@ class EventLog:
         index starts being kept by `record` at the moment it is complete; those that left the
         log meanwhile are left out. A clear meanwhile ends the build (the next reader builds from
         the new log). Waits that name the same field share one build."""
-        if name in self._indexed or (name not in _FIELDS and len(self._data) >= self.max_indexed_fields):
+        if name in self._indexed or not self._room_for(name):
             return
         if len(self) <= BUILD_CHUNK:
             self._index(name)
@@ -391,7 +396,7 @@ class EventLog:
                 break
             await asyncio.sleep(0)
         # Complete: what follows runs without a pause, so `record` keeps the index from here on.
-        if name in self._indexed or (name not in _FIELDS and len(self._data) >= self.max_indexed_fields):
+        if name in self._indexed or not self._room_for(name):
             return  # a reader built it at once meanwhile, or the data fields that get one are taken
         first_live = log[self._dead].seq if self._dead < len(log) else self._next_seq
         for event in read:  # those that left the log meanwhile are the first read, and the first of their keys

@@ -291,11 +291,8 @@ def _head_of(headers: Any, defaults: _Head) -> _Head:
     return head
 
 
-def _never(path: str) -> bool:
-    return False
-
-
-def _never_waits(path: str, length: int) -> bool:
+def _never(*_: Any) -> bool:
+    """What an application without `runs_inline` or `waits_for_body` answers."""
     return False
 
 
@@ -357,7 +354,7 @@ class InlineRequests:
         length = headers_by_name(cycle.scope).get(b"content-length")
         if length is None or not length.isdigit() or len(length) > 6 or int(length) > HIGH_WATER_LIMIT:
             return False
-        return self._hook("waits_for_body", _never_waits)(cycle.scope["path"], int(length))
+        return self._hook("waits_for_body")(cycle.scope["path"], int(length))
 
     def on_headers_complete(self) -> None:
         parser = self.parser  # type: ignore[attr-defined]
@@ -402,19 +399,19 @@ class InlineRequests:
         self._in_request = False
         super().on_message_complete()  # type: ignore[misc]
         deferred = self._deferred
-        if deferred is not None and deferred[0] is self.cycle and self._hook("runs_inline", _never)(deferred[0].scope["path"]):  # type: ignore[attr-defined]
+        if deferred is not None and deferred[0] is self.cycle and self._hook("runs_inline")(deferred[0].scope["path"]):  # type: ignore[attr-defined]
             self._deferred = None
             self._run_inline(*deferred)
 
-    def _hook(self, name: str, default: Callable[..., bool]) -> Callable[..., bool]:
-        """The application's method `name` (looked for through wrappers' `.app`), or `default`."""
+    def _hook(self, name: str) -> Callable[..., bool]:
+        """The application's method `name` (looked for through wrappers' `.app`), or `_never`."""
         hooks = self.__dict__.setdefault("_hooks_of_app", {})
         found = hooks.get(name)
         if found is None:
             app = self.app  # type: ignore[attr-defined]
             while app is not None and not hasattr(app, name):
                 app = getattr(app, "app", None)
-            found = hooks[name] = getattr(app, name, default)
+            found = hooks[name] = getattr(app, name, _never)
         return found
 
     def _run_inline(self, cycle: Any, app: Any) -> None:
