@@ -19,6 +19,7 @@ from starlette.routing import Route
 from ..core import request_journal as rj
 from ..core.errors import InvalidParameter, NotFound
 from ..core.request_journal import RequestJournal, journal_of
+from ..core.store import SANDBOX
 from ..http.params import read_params
 from .inputs import cursor, engine_of, limit, provider_field
 from .render import iso
@@ -118,7 +119,7 @@ def request_tests(request: Request, params: dict[str, Any]) -> list[Test]:
 
         def in_sandbox(entry: Entry) -> bool:
             found = accounts.get(entry[rj.ACCOUNT]) if entry[rj.ACCOUNT] else None
-            return found is not None and found.attributes.get("sandbox") == sandbox
+            return found is not None and found.attributes.get(SANDBOX) == sandbox
 
         tests.append(in_sandbox)
     return tests

@@ -24,6 +24,7 @@ from ..core.lifecycle import InvalidRule, Outcome, OutcomeRule
 from ..core.models import Delivery, Message
 from ..core.snapshot import outcome_rule_to_resource
 from ..core.phone import parse_e164
+from ..core.store import SANDBOX
 from ..http.mounts import provider_app
 from ..http.params import query_dict, read_params
 from ..http.responses import JSONBody
@@ -101,7 +102,7 @@ def _owners(request: Request, params: dict[str, Any], everyone: bool = False) ->
     if provider is None and sandbox is None and not everyone:
         return None
     return [account.id for account in engine_of(request).store.accounts.values()
-            if (provider is None or account.provider == provider) and (sandbox is None or account.attributes.get("sandbox") == sandbox)]
+            if (provider is None or account.provider == provider) and (sandbox is None or account.attributes.get(SANDBOX) == sandbox)]
 
 _DELIVERY_FILTERS: dict[str, Callable[[Delivery, str], bool]] = {
     "provider": lambda d, v: d.provider == v,
@@ -119,7 +120,7 @@ def _in_sandbox(request: Request, params: dict[str, Any]) -> Callable[[Any], boo
     if wanted in (None, ""):
         return None
     accounts = engine_of(request).store.accounts
-    return lambda item: (account := accounts.get(item.account_id)) is not None and account.attributes.get("sandbox") == wanted
+    return lambda item: (account := accounts.get(item.account_id)) is not None and account.attributes.get(SANDBOX) == wanted
 
 
 async def list_messages(request: Request) -> Response:

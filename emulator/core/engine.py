@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any, Callable
 
 from .billing import PriceTable, charge, refund
-from .calls import CallEngine, CallOutcome
+from .calls import CallEngine
 from .clock import MICROS, Clock, Run, ScheduledEvent, VirtualClock
 from .ids import IdFactory
 from .events import EventLog
@@ -20,7 +20,7 @@ from .faults import FaultSet
 from .lifecycle import Lifecycle, Outcome, OutcomeRule
 from .models import INBOUND, OUTBOUND, SMS, Account, Attempt, Delivery, Message, Number, StatusChange, new_message
 from .phone import ParsedNumber
-from .store import Store
+from .store import SANDBOX, Store
 from .text import Segmentation, segment
 from .webhook_targets import current_hop
 from .webhooks import Outbox
@@ -236,7 +236,7 @@ class Engine:
     # -- events --------------------------------------------------------------------------
     def _sandbox_of(self, account_id: str | None) -> str | None:
         account = self.store.accounts.get(account_id) if account_id else None
-        return account.attributes.get("sandbox") if account else None
+        return account.attributes.get(SANDBOX) if account else None
 
     def _emit_message(self, kind: str, message: Message) -> None:
         self.events.record_message(kind, message, message.status_at)

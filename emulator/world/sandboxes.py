@@ -245,7 +245,7 @@ def _stage_sandboxes(raws: list[dict[str, Any]], staging: Staging) -> dict[str, 
 
     def members_exist() -> None:
         for i, account in enumerate(staging.store.accounts.values()):
-            sandbox_id = account.attributes.get("sandbox")
+            sandbox_id = account.attributes.get(SANDBOX)
             if sandbox_id is not None and sandbox_id not in staged:
                 raise SnapshotError(f"$.accounts[{i}].attributes.sandbox", f"no sandbox {sandbox_id!r} in the snapshot")
 
