@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default="plugin,thread,xdist", help="cases besides the bare ones (default plugin,thread,xdist)")
     parser.add_argument("--json", metavar="PATH", help="write the figures as JSON")
     args = parser.parse_args(argv)
-    cases = ["bare", *dict.fromkeys(m.strip() for m in args.modes.split(",") if m.strip() and m.strip() not in ("bare", "bare-xdist", "xdist-floor"))]
+    modes = (mode.strip() for mode in args.modes.split(","))
+    cases = ["bare", *dict.fromkeys(mode for mode in modes if mode and mode not in ("bare", "bare-xdist", "xdist-floor"))]  # those come with their cases
     if "xdist" in cases and not xdist_available():
         print("bench_plugin: pytest-xdist is not installed: the xdist case is left out (pip install pytest-xdist)")
         cases.remove("xdist")
