@@ -169,12 +169,11 @@ async def delete(ctx: RequestContext) -> Response:
     account = _find(engine, parent, ctx.params)
     refund(parent, account.balance)
     account.balance = 0
-    del engine.store.accounts[account.id]
-    engine.store.forget_logins(account.id)
+    engine.events.emit("subaccount.deleted", "seven", account.id, parent=parent.id)  # while it is there: a sandbox's event
+    engine.store.retire_account(account.id)
     engine.store.collection(TOKENS).remove_owner(account.id)  # its own tokens, not a walk over everyone's
     for number in engine.store.numbers.of_owner(account.id):
         number.active = False
-    engine.events.emit("subaccount.deleted", "seven", account.id, parent=parent.id)
     return success()
 
 

@@ -154,11 +154,16 @@ class Sandboxes:
 
     def _made_in(self, sandbox: Sandbox) -> set[str]:
         """The ids of the accounts made in the sandbox since it was (subaccounts carry their
-        parent's sandbox: `Store.add_account`). Accounts are few (a handful per sandbox): they
-        are read by walking them."""
+        parent's sandbox: `Store.add_account`), with those retired since, whose records stay
+        (`Store.retire_account`: a deleted seven.io subaccount). Accounts are few (a handful per
+        sandbox): they are read by walking them."""
         fixture_ids = set(sandbox.account_ids)
-        return {account.id for account in self.engine.store.accounts.values()
+        store = self.engine.store
+        made = {account.id for account in store.accounts.values()
                 if account.attributes.get(SANDBOX) == sandbox.id and account.id not in fixture_ids}
+        if store.retired:
+            made.update(account_id for account_id, sandbox_id in store.retired.items() if sandbox_id == sandbox.id)
+        return made
 
     def _remove_accounts(self, owned: set[str]) -> None:
         """Forget these accounts of a sandbox and all they own; stop what they have in flight."""
