@@ -21,9 +21,23 @@ def wants_minimal(request: Request) -> bool:
     return prefer is not None and "return=minimal" in prefer.replace(" ", "").lower()
 
 
+_PREFERENCE_APPLIED = (b"preference-applied", b"return=minimal")
+
+
+class _Minimal(Response):
+    """A success without a body, saying the preference was applied (its headers made once)."""
+
+    status_code = 204
+    background = None
+    body = b""
+
+    def __init__(self) -> None:
+        self.raw_headers = [_PREFERENCE_APPLIED]
+
+
 def minimal_answer() -> Response:
     """A success without a body, saying the preference was applied."""
-    return Response(status_code=204, headers={"Preference-Applied": "return=minimal"})
+    return _Minimal()
 
 
 def iso(micros: int | None) -> str | None:

@@ -65,7 +65,7 @@ async def health(request: Request) -> Response:
     replica = getattr(request.app, "replica", None)
     if replica is not None:  # a shared world: this process has applied the log up to `applied` (it caught up first)
         body |= {"store": "redis", "process": replica.me, "applied": replica.applied_id}
-    return JSONResponse(body)
+    return JSONBody(body)
 
 
 async def reset(request: Request) -> Response:
