@@ -11,7 +11,16 @@ only counts what is written (no sockets: the kernel's share is left out):
 - `send`: the emulator's 46elks `POST /a1/SMS` (virtual clock, so no status change fires while it
   is measured);
 - `send-apart`: the same with each request's head and body read apart, a turn of the loop
-  between them (httpx writes them in two writes, which often arrive apart).
+  between them (httpx writes them in two writes, which often arrive apart);
+- `bare`: the bare Starlette form endpoint of `bare_app.py`, the baseline of issue 17's throughput
+  target (`bench_send_sms.py`), on the same request.
+
+Beside them, `handler`: the 46elks send handler alone (`emulator.elks.sms.send_sms` awaited with a
+request built from a scope, its answer not sent), the emulator's own work on a send without the
+HTTP layer, the front door, the error boundary and the request journal. Under load every request
+also costs the kernel and the event loop some time K, the same for both servers, so a throughput
+of r times the bare endpoint's needs the emulator's whole request in process to take at most
+bare / r - K (1 - 1/r): the `budget` printed is bare / 1.2, that bound with K taken as nothing.
 CPU time of this process (`time.process_time`), so other processes on the machine move the figures
 less than wall-clock throughput does. No target: the ratio to uvicorn's own protocol shows what the
 emulator's protocol saves (below 1) or costs.
@@ -38,6 +47,12 @@ from emulator.http.server import uvicorn_config  # noqa: E402
 from emulator.settings import Settings  # noqa: E402
 
 from procs import ELKS_AUTH, FIXTURE  # noqa: E402  (the bench accounts: a balance no run uses up)
+from bare_app import app as bare_app  # noqa: E402
+
+from emulator.elks.sms import send_sms  # noqa: E402
+from emulator.http.params import ProviderRequest  # noqa: E402
+
+THROUGHPUT_TARGET = 1.2  # bench_send_sms.py's: the emulator's sends against the bare form endpoint's
 
 BODY = b"from=ElkCo&to=%2B46700000123&message=Hello+there"
 REQUEST = (b"POST /a1/SMS HTTP/1.1\r\nHost: 127.0.0.1:8046\r\nContent-Type: application/x-www-form-urlencoded\r\n"
@@ -128,14 +143,45 @@ async def drive(protocol_class: type, app, config, count: int, apart: bool = Fal
     return elapsed / count * 1e6
 
 
+def _handler_scope(emulator) -> dict:
+    """The scope the 46elks mount gives its send handler for REQUEST (`EmulatorApp._enter`)."""
+    head = REQUEST[:HEAD_END].decode("latin-1").split("\r\n")[1:-2]
+    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, _, value in (line.partition(": ") for line in head)]
+    scope = {"type": "http", "http_version": "1.1", "method": "POST", "scheme": "http", "path": "/a1/sms", "raw_path": b"/a1/SMS",
+             "query_string": b"", "root_path": "", "headers": headers, "server": ("127.0.0.1", 8046), "client": ("127.0.0.1", 50000),
+             "path_params": {}}
+    emulator._enter(scope, "/a1")
+    return scope
+
+
+async def handler_alone(emulator, count: int) -> float:
+    """CPU microseconds per call of the 46elks send handler, below the HTTP layer (see above)."""
+    body = REQUEST[HEAD_END:]
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        raise AssertionError("the handler alone sends nothing")
+
+    template = _handler_scope(emulator)
+    started = time.process_time()
+    for _ in range(count):
+        response = await send_sms(ProviderRequest(dict(template), receive, send))
+        if response.status_code != 200:
+            raise SystemExit(f"the send handler answered {response.status_code}: {response.body[:200]!r}")
+    return (time.process_time() - started) / count * 1e6
+
+
 async def measure(requests: int, rounds: int, fixtures: Path) -> dict:
     settings = Settings(clock="virtual", log_level="warning", fixtures=str(fixtures))
     emulator = create_app(settings)
     config = uvicorn_config(emulator, settings)
     config.load()
     ours = config.http_protocol_class
-    cases = {"trivial": (Trivial(), False), "send": (emulator, False), "send-apart": (emulator, True)}
+    cases = {"trivial": (Trivial(), False), "send": (emulator, False), "send-apart": (emulator, True), "bare": (bare_app, False)}
     results: dict[str, dict[str, list[float]]] = {name: {"uvicorn": [], "emulator": []} for name in cases}
+    handler: list[float] = []
     async with emulator.router.lifespan_context(emulator):
         for _ in range(rounds):
             for name, (app, apart) in cases.items():
@@ -143,10 +189,16 @@ async def measure(requests: int, rounds: int, fixtures: Path) -> dict:
                 results[name]["uvicorn"].append(await drive(HttpToolsProtocol, app, config, requests, apart))
                 results[name]["emulator"].append(await drive(ours, app, config, requests, apart))
                 emulator.state.engine.reset()
-    report = {}
+            handler.append(await handler_alone(emulator, requests))
+            emulator.state.engine.reset()
+    report: dict = {"cases": {}}
     for name, runs in results.items():
         theirs, ours_us = statistics.median(runs["uvicorn"]), statistics.median(runs["emulator"])
-        report[name] = {"uvicorn_us": theirs, "emulator_us": ours_us, "ratio": ours_us / theirs, "rounds": runs}
+        report["cases"][name] = {"uvicorn_us": theirs, "emulator_us": ours_us, "ratio": ours_us / theirs, "rounds": runs}
+    bare_us = report["cases"]["bare"]["uvicorn_us"]
+    report["handler_us"] = statistics.median(handler)
+    report["handler_rounds"] = handler
+    report["budget_us"] = bare_us / THROUGHPUT_TARGET  # the emulator's whole send in process, with the kernel's share taken as nothing
     return report
 
 
@@ -162,10 +214,14 @@ def main(argv: list[str] | None = None) -> int:
         report = asyncio.run(measure(args.requests, args.rounds, fixtures))
     print(f"CPU us per request, median of {args.rounds} rounds of {args.requests} (in process, no sockets)")
     print(f"{'app':<10}{'uvicorn protocol':>18}{'emulator protocol':>19}{'ratio':>8}")
-    for name, figures in report.items():
+    for name, figures in report["cases"].items():
         print(f"{name:<10}{figures['uvicorn_us']:>18.1f}{figures['emulator_us']:>19.1f}{figures['ratio']:>8.2f}")
+    send_us = report["cases"]["send"]["emulator_us"]
+    print(f"the 46elks send handler alone, below HTTP: {report['handler_us']:.1f} us; the whole send: {send_us:.1f} us; "
+          f"at most {report['budget_us']:.1f} us (bare / {THROUGHPUT_TARGET:g}) for {THROUGHPUT_TARGET:g}x the bare endpoint's "
+          f"throughput, less the kernel's share")
     if args.json:
-        Path(args.json).write_text(json.dumps({"requests": args.requests, "rounds": args.rounds, "cases": report}, indent=2))
+        Path(args.json).write_text(json.dumps({"requests": args.requests, "rounds": args.rounds, **report}, indent=2))
     return 0
 
 

@@ -182,6 +182,10 @@ def rows_protocol(report: dict) -> list[tuple]:
     for name, figures in report.get("cases", {}).items():
         rows.append(("protocol", f"{name}: CPU us a request, emulator's protocol (uvicorn's own)",
                      f"{figures['emulator_us']:.1f} ({figures['uvicorn_us']:.1f})", "reference", ""))
+    if "handler_us" in report:
+        send = report["cases"]["send"]["emulator_us"]
+        rows.append(("protocol", "send: CPU us, the 46elks handler alone (the whole request)", f"{report['handler_us']:.1f} ({send:.1f})",
+                     f"<= {report['budget_us']:.1f} (bare / 1.2, less the kernel's share)", verdict(send <= report["budget_us"])))
     return rows
 
 
