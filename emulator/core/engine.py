@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable
+from operator import attrgetter
+from typing import Any, Callable, Iterable
 
 from .billing import PriceTable, charge, refund
 from .calls import CallEngine
@@ -268,6 +269,24 @@ class Engine:
         if message is not None:
             self._set_status(message, "created")
             self.lifecycle.begin(message)
+
+    def remove_accounts(self, account_ids: Iterable[str], reason: str) -> None:
+        """Forget these accounts and all they own (their logins and their records in every
+        collection), and stop what they have in flight: their calls are hung up (with `reason`),
+        their messages' scheduled sends and status changes never come. A sandbox's reset and a
+        deleted seven.io subaccount come through here: no record outlives its account, so every
+        snapshot can be restored."""
+        owned = list(account_ids)
+        calls = self.calls  # through their accounts' index: not every call there is
+        for call in sorted((call for account_id in owned for call in calls.collection.of_owner(account_id)), key=attrgetter("created")):
+            calls.hangup(call, by="system", error=reason)
+        for account_id in owned:
+            for record in self.store.remove_account(account_id):
+                if isinstance(record, Message):
+                    self.lifecycle.discard(record)
+                    scheduled = self._scheduled.pop(record.id, None)
+                    if scheduled is not None:
+                        scheduled.cancel()
 
     def cancel_scheduled(self, account: Account, message_ids: list[str]) -> list[str]:
         """Cancel messages that are still waiting for their send time; refund and forget them.

@@ -266,7 +266,6 @@ class Store:
         self.accounts: dict[str, Account] = {}
         self.credentials: dict[tuple[str, str], str] = {}  # (provider, login) -> account id: changed through add_login, forget_logins
         self._logins: dict[str, list[tuple[str, str]]] = {}  # account id -> its keys in `credentials`
-        self.retired: dict[str, str] = {}  # account id -> sandbox id: accounts of a sandbox retired with their records kept
         self.numbers = Collection[Number]()
         self.messages = Collection[Message](kind_of=lambda message: message.direction, fields=MESSAGE_FIELDS)
         self.hooks = Collection[Hook]()
@@ -323,21 +322,9 @@ class Store:
                  if collection.owns_any(account_id) and (records := collection.of_owner(account_id))}
         return self.accounts.get(account_id), tuple(self._logins.get(account_id, ())), owned
 
-    def retire_account(self, account_id: str) -> Account | None:
-        """The account stops existing for its provider's API (a deleted subaccount): it goes, with
-        its logins, and its records stay as its history. One of a sandbox is remembered with the
-        sandbox (`retired`), so that the sandbox's reset or deletion finds its records to remove
-        them (a snapshot does not keep that: restored, they stay until a global reset)."""
-        account = self.accounts.pop(account_id, None)
-        self.forget_logins(account_id)
-        if account is not None and SANDBOX in account.attributes:
-            self.retired[account_id] = account.attributes[SANDBOX]
-        return account
-
     def remove_account(self, account_id: str) -> list:
         """Forget an account, its logins and every record it owns; returns those records."""
         self.accounts.pop(account_id, None)
-        self.retired.pop(account_id, None)
         self.forget_logins(account_id)
         return [item for collection in self.all_collections() for item in collection.remove_owner(account_id)]
 

@@ -24,7 +24,6 @@ from ..core.billing import charge, format_units, refund
 from ..core.engine import Engine
 from ..core.errors import InvalidParameter, MissingParameter, NotFound, PermissionDenied
 from ..core.models import INBOUND, Account
-from .auth import TOKENS
 from .context import RequestContext, begin
 from .lookup import LOOKUPS
 from .render import RESULT_STYLE, answering, json_response
@@ -163,17 +162,15 @@ async def transfer_credits(ctx: RequestContext) -> Response:
 
 async def delete(ctx: RequestContext) -> Response:
     """The subaccount's credentials stop working at once; what is left of its balance goes back
-    to the main account and its numbers are released."""
+    to the main account, and the subaccount goes with all it owns (its numbers are released, its
+    tokens, messages, lookups and hooks removed: nobody can read them through the API any more)."""
     parent = _main_account(ctx)
     engine = ctx.engine
     account = _find(engine, parent, ctx.params)
     refund(parent, account.balance)
     account.balance = 0
     engine.events.emit("subaccount.deleted", "seven", account.id, parent=parent.id)  # while it is there: a sandbox's event
-    engine.store.retire_account(account.id)
-    engine.store.collection(TOKENS).remove_owner(account.id)  # its own tokens, not a walk over everyone's
-    for number in engine.store.numbers.of_owner(account.id):
-        number.active = False
+    engine.remove_accounts([account.id], "subaccount deleted")
     return success()
 
 

@@ -17,14 +17,12 @@ import copy
 import random
 import re
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
 
 import phonenumbers
 
 from ..core.engine import Engine
 from ..core.errors import NotFound
-from ..core.models import Message
 from ..core.snapshot import Section, SnapshotError, Staging, copy_plain, parse_time, plain, register_section, time_text
 from ..core.store import SANDBOX, Store
 from ..providers import by_name
@@ -154,28 +152,15 @@ class Sandboxes:
 
     def _made_in(self, sandbox: Sandbox) -> set[str]:
         """The ids of the accounts made in the sandbox since it was (subaccounts carry their
-        parent's sandbox: `Store.add_account`), with those retired since, whose records stay
-        (`Store.retire_account`: a deleted seven.io subaccount). Accounts are few (a handful per
-        sandbox): they are read by walking them."""
+        parent's sandbox: `Store.add_account`). Accounts are few (a handful per sandbox): they
+        are read by walking them."""
         fixture_ids = set(sandbox.account_ids)
-        store = self.engine.store
-        made = {account.id for account in store.accounts.values()
+        return {account.id for account in self.engine.store.accounts.values()
                 if account.attributes.get(SANDBOX) == sandbox.id and account.id not in fixture_ids}
-        if store.retired:
-            made.update(account_id for account_id, sandbox_id in store.retired.items() if sandbox_id == sandbox.id)
-        return made
 
     def _remove_accounts(self, owned: set[str]) -> None:
         """Forget these accounts of a sandbox and all they own; stop what they have in flight."""
-        engine = self.engine
-        calls = getattr(engine, "calls", None)
-        if calls is not None:  # the sandbox's own calls, through their accounts' index: not every call there is
-            for call in sorted((call for account_id in owned for call in calls.collection.of_owner(account_id)), key=attrgetter("created")):
-                calls.hangup(call, by="system", error="sandbox reset")
-        for account_id in owned:
-            for record in engine.store.remove_account(account_id):
-                if isinstance(record, Message):
-                    engine.lifecycle.discard(record)
+        self.engine.remove_accounts(owned, "sandbox reset")
 
     # -- copying fixture accounts ------------------------------------------------------------
     def _copy(self, provider: str, raw: dict[str, Any], rng: random.Random, taken: set[str]) -> dict[str, Any]:

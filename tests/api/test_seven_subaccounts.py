@@ -169,6 +169,24 @@ async def test_delete_returns_the_balance_and_revokes_the_key(emulator, client):
     assert again.status_code == 404 and again.json()["success"] is False
 
 
+async def test_a_deleted_subaccount_goes_with_what_it_owned_and_the_world_still_restores(emulator, client):
+    sub = await new_subaccount(client)
+    await client.post("/api/subaccounts/transfer_credits", data={"id": sub["id"], "amount": "3"}, headers=SEVEN_JSON)
+    sent = await client.post("/api/sms", json={"to": "+4917612345678", "text": "now"}, headers=key_of(sub))
+    later = await client.post("/api/sms", json={"to": "+4917612345678", "text": "later", "delay": "2099-01-01 00:00:00"}, headers=key_of(sub))
+    assert sent.status_code == 200 and later.status_code == 200
+    store = emulator.engine.store
+    assert sorted(m.text for m in store.messages if m.account_id == sub["id"]) == ["later", "now"]
+    assert (await client.post("/api/subaccounts/delete", data={"id": sub["id"]}, headers=SEVEN_JSON)).json()["success"] is True
+    assert [m for m in store.messages if m.account_id == sub["id"]] == []
+    assert emulator.engine._scheduled == {}  # the scheduled send will not come
+    # No record names an account that is gone: the world's snapshot restores as it was taken.
+    document = (await client.get("/_emulator/snapshot")).json()
+    assert (await client.put("/_emulator/snapshot", json=document)).status_code == 200
+    restored = (await client.get("/_emulator/snapshot")).json()
+    assert {key: value for key, value in restored.items() if key != "events"} == {key: value for key, value in document.items() if key != "events"}
+
+
 async def test_x_account_id_acts_as_the_subaccount(emulator, client):
     sub = await new_subaccount(client)
     await client.post("/api/subaccounts/transfer_credits", data={"id": sub["id"], "amount": "1"}, headers=SEVEN_JSON)
