@@ -1,7 +1,8 @@
 """A hypothesis state machine drives the whole world in-process (issue 12, item 12): sends on
 both providers (valid and invalid, GSM and UCS-2, several recipients, scheduled), lists,
-46elks history deletes, seven.io cancels, resets, clock advances, snapshot GET then PUT (of the
-world as it is, or as it was a few steps back) and inbound SMS. After every step:
+46elks history deletes, seven.io cancels, a seven.io subaccount made, funded, sending and deleted,
+resets, clock advances, snapshot GET then PUT (of the world as it is, or as it was a few steps back)
+and inbound SMS. After every step:
 
 - the books balance to the unit: for each account, its starting balance minus the charges of
   every stored outbound message, minus those of messages deleted from the 46elks history, is its
@@ -178,6 +179,32 @@ class World(RuleBasedStateMachine):
         for message in messages:
             assert message["id"] not in self.model.messages
             self.model.messages[message["id"]] = Known("seven", account, True, _units(message["price"]), send_at)
+
+    @rule(to=st.sampled_from(SEVEN_RECIPIENTS), text=texts())
+    def seven_subaccount_sends_and_goes(self, to, text):
+        """A subaccount of the main seven.io account gets 5 EUR, sends, and is deleted: what it sent
+        goes with it, the rest of its money comes back, so its send's cost stays charged to the
+        main account, as a deleted 46elks message's does."""
+        main = {"X-Api-Key": SEVEN_KEY, "Accept": "application/json"}
+        transfer = 50_000
+        if self.balance(SEVEN_ACCOUNT) < transfer:
+            return
+        made = self.call("POST", "/api/subaccounts/create", data={"name": "passing", "email": "passing@example.com"}, headers=main)
+        assert made.status_code == 200, made.text
+        sub = made.json()["subaccount"]
+        funded = self.call("POST", "/api/subaccounts/transfer_credits", data={"id": sub["id"], "amount": "5"}, headers=main)
+        assert funded.status_code == 200 and funded.json()["success"] is True, funded.text
+        cost = self.engine.quote_sms("seven", parse_loose(to), text).cost
+        sent = self.call("POST", "/api/sms", json={"to": to, "text": text, "no_reload": "1"},
+                         headers={"X-Api-Key": sub["api_key"], "Accept": "application/json"})
+        if cost > transfer:
+            assert sent.status_code == 402, sent.text
+            cost = 0
+        else:
+            assert sent.status_code == 200 and _units(sent.json()["total_price"]) == cost, sent.text
+        deleted = self.call("POST", "/api/subaccounts/delete", data={"id": sub["id"]}, headers=main)
+        assert deleted.status_code == 200 and deleted.json()["success"] is True, deleted.text
+        self.model.deleted_cost[SEVEN_ACCOUNT] = self.model.deleted_cost.get(SEVEN_ACCOUNT, 0) + cost
 
     @rule(account=st.sampled_from(sorted(SEVEN_ACCOUNTS)), body=st.sampled_from([
         {"to": "abc", "text": "x"}, {"to": "+4917612345678,+49+1", "text": "x"}, {"text": "x"}, {"to": "+4917612345678"},
