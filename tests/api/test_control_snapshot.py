@@ -167,7 +167,7 @@ def _mutations():
         ("sandbox member of nothing", at(["accounts", 0, "attributes", "sandbox"], "sb99-x"), "$.accounts[0].attributes.sandbox"),
         ("bad base64 image", lambda d: d["mms_images"].append({**d["mms_images"][0], "id": "other", "data": "%%%"}), "$.mms_images[1].data"),
         ("token on a 46elks account", lambda d: d["access_tokens"].append({**d["access_tokens"][0], "token": "t2", "account_id": "u5a9566c072160b318445d163949bf505"}), "$.access_tokens"),
-        ("recording of no call", at(["recordings", 0, "call_id"], "c0"), "$.recordings[0].call_id"),
+        ("recording of another account's call", at(["recordings", 0, "account_id"], "u0b7c3f1e2d4a5968778695a4b3c2d1e0"), "$.recordings[0].call_id"),
         ("contact in a missing group", at(["contacts", 0, "groups"], [424242]), "$.contacts[0].groups[0]"),
     ]
 

@@ -51,6 +51,18 @@ async def test_record_posts_the_recording_and_serves_its_wav(voice):
     assert capitalised.content == audio.content
 
 
+async def test_a_recording_outlives_its_calls_deletion_and_the_world_still_restores(voice):
+    body = await place(voice.client, {"record": f"{HOOKS}/recording", "timelimit": 3})
+    await run_call(voice, body["id"])
+    assert (await voice.client.delete(f"/a1/calls/{body['id']}", auth=ELKS_AUTH)).status_code == 200
+    assert (await voice.client.get(f"/a1/calls/{body['id']}", auth=ELKS_AUTH)).status_code == 404
+    recording = await voice.client.get(f"/a1/recordings/{body['id']}-r0", auth=ELKS_AUTH)
+    assert recording.status_code == 200 and recording.json()["callid"] == body["id"]
+    document = (await voice.client.get("/_emulator/snapshot")).json()
+    assert (await voice.client.put("/_emulator/snapshot", json=document)).status_code == 200
+    assert (await voice.client.get(f"/a1/recordings/{body['id']}-r0", auth=ELKS_AUTH)).json() == recording.json()
+
+
 async def test_a_record_cut_short_by_the_callee_keeps_what_was_said(voice):
     voice.engine.calls.add_rule(CallRule("+46709000000", CallOutcome(talk_time=2)))
     body = await place(voice.client, {"record": f"{HOOKS}/recording"}, to="+46709000000")
