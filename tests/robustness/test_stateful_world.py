@@ -1,7 +1,7 @@
 """A hypothesis state machine drives the whole world in-process (issue 12, item 12): sends on
 both providers (valid and invalid, GSM and UCS-2, several recipients, scheduled), lists,
 46elks history deletes, seven.io cancels, a seven.io subaccount made, funded, sending and deleted,
-resets, clock advances, snapshot GET then PUT (of the world as it is, or as it was a few steps back)
+a 46elks call that records and is then deleted from the history, resets, clock advances, snapshot GET then PUT (of the world as it is, or as it was a few steps back)
 and inbound SMS. After every step:
 
 - the books balance to the unit: for each account, its starting balance minus the charges of
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -270,6 +271,24 @@ class World(RuleBasedStateMachine):
         assert self.balance(account) == before + refund
         for message_id in cancellable:
             del self.model.messages[message_id]
+
+    @rule()
+    def elks_call_recorded_then_deleted(self):
+        """A call records, ends and is deleted from the history: its cost stays charged and its
+        recording stays, as 46elks keeps it (and every snapshot still restores)."""
+        before = self.balance(ELKS_ACCOUNT)
+        placed = self.call("POST", "/a1/calls", auth=ELKS_AUTH, data={
+            "from": "+46766861001", "to": "+46701234567", "voice_start": json.dumps({"record": "http://hooks.test/recording", "timelimit": 2})})
+        if placed.status_code != 200:
+            assert placed.status_code == 402 and self.balance(ELKS_ACCOUNT) == before, placed.text
+            return
+        call_id = placed.json()["id"]
+        assert self.call("POST", "/_emulator/clock/advance", json={"seconds": 120}).status_code == 200
+        ended = self.call("GET", f"/a1/calls/{call_id}", auth=ELKS_AUTH).json()
+        assert ended["state"] != "ongoing" and [r for r in ended.get("recordings", [])] == [f"{call_id}-r0"], ended
+        assert self.call("DELETE", f"/a1/calls/{call_id}", auth=ELKS_AUTH).status_code == 200
+        assert self.call("GET", f"/a1/recordings/{call_id}-r0", auth=ELKS_AUTH).status_code == 200
+        self.model.deleted_cost[ELKS_ACCOUNT] = self.model.deleted_cost.get(ELKS_ACCOUNT, 0) + before - self.balance(ELKS_ACCOUNT)
 
     # -- time, reset, snapshots -------------------------------------------------------------
     @rule(seconds=st.sampled_from([0, 0.5, 1, 5, 300, 301, 3600, 7200]))
