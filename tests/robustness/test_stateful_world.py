@@ -1,7 +1,8 @@
 """A hypothesis state machine drives the whole world in-process (issue 12, item 12): sends on
 both providers (valid and invalid, GSM and UCS-2, several recipients, scheduled), lists,
 46elks history deletes, seven.io cancels, a seven.io subaccount made, funded, sending and deleted,
-a 46elks call that records and is then deleted from the history, resets, clock advances, snapshot GET then PUT (of the world as it is, or as it was a few steps back)
+a 46elks call that records and is then deleted from the history, sandboxes made (used, reset) and
+deleted, resets, clock advances, snapshot GET then PUT (of the world as it is, or as it was a few steps back)
 and inbound SMS. After every step:
 
 - the books balance to the unit: for each account, its starting balance minus the charges of
@@ -289,6 +290,32 @@ class World(RuleBasedStateMachine):
         assert self.call("DELETE", f"/a1/calls/{call_id}", auth=ELKS_AUTH).status_code == 200
         assert self.call("GET", f"/a1/recordings/{call_id}-r0", auth=ELKS_AUTH).status_code == 200
         self.model.deleted_cost[ELKS_ACCOUNT] = self.model.deleted_cost.get(ELKS_ACCOUNT, 0) + before - self.balance(ELKS_ACCOUNT)
+
+    @rule(seven=st.booleans())
+    def sandbox_made_used_and_reset(self, seven):
+        """A sandbox is made (it stays, for the snapshots, restores and resets that follow), sends,
+        and is reset: what it sent goes, the world's own books are untouched."""
+        count = self.count()
+        made = self.call("POST", "/_emulator/sandboxes", json={})
+        assert made.status_code == 201, made.text
+        sandbox = made.json()
+        if seven:
+            sent = self.call("POST", "/api/sms", json={"to": "+4917612345678", "text": "sandboxed"},
+                             headers={"X-Api-Key": sandbox["seven_api_key"], "Accept": "application/json"})
+        else:
+            sent = self.call("POST", "/a1/SMS", data={"from": "ElkCo", "to": "+46700000123", "message": "sandboxed"}, auth=tuple(sandbox["elks_auth"]))
+        assert sent.status_code == 200 and self.count() == count + 1, sent.text
+        assert self.call("POST", f"/_emulator/sandboxes/{sandbox['id']}/reset").status_code == 200
+        assert self.count() == count
+
+    @rule()
+    def sandbox_deleted(self):
+        listed = self.call("GET", "/_emulator/sandboxes")
+        assert listed.status_code == 200, listed.text
+        body = listed.json()
+        sandboxes = body["data"] if isinstance(body, dict) else body
+        if sandboxes:
+            assert self.call("DELETE", f"/_emulator/sandboxes/{sandboxes[0]['id']}").status_code == 200
 
     # -- time, reset, snapshots -------------------------------------------------------------
     @rule(seconds=st.sampled_from([0, 0.5, 1, 5, 300, 301, 3600, 7200]))
