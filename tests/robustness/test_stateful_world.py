@@ -2,7 +2,8 @@
 both providers (valid and invalid, GSM and UCS-2, several recipients, scheduled), lists,
 46elks history deletes, seven.io cancels, a seven.io subaccount made, funded, sending and deleted,
 a 46elks call that records and is then deleted from the history, sandboxes made (used, reset) and
-deleted, resets, clock advances, snapshot GET then PUT (of the world as it is, or as it was a few steps back)
+deleted, seven.io groups with contacts made and deleted, 46elks numbers allocated and given back,
+outcome rules, resets, clock advances, snapshot GET then PUT (of the world as it is, or as it was a few steps back)
 and inbound SMS. After every step:
 
 - the books balance to the unit: for each account, its starting balance minus the charges of
@@ -316,6 +317,38 @@ class World(RuleBasedStateMachine):
         sandboxes = body["data"] if isinstance(body, dict) else body
         if sandboxes:
             assert self.call("DELETE", f"/_emulator/sandboxes/{sandboxes[0]['id']}").status_code == 200
+
+    @rule(account=st.sampled_from(sorted(SEVEN_ACCOUNTS)), members=st.integers(0, 3), delete_contacts=st.booleans())
+    def seven_group_with_contacts_deleted(self, account, members, delete_contacts):
+        headers = {"X-Api-Key": SEVEN_ACCOUNTS[account], "Accept": "application/json"}
+        group = self.call("POST", "/api/groups", json={"name": "passing"}, headers=headers)
+        assert group.status_code == 200, group.text
+        group_id = group.json()["id"]
+        for k in range(members):
+            contact = self.call("POST", "/api/contacts", json={"firstname": f"c{k}", "mobile_number": f"+491761234567{k}", "groups": [group_id]},
+                                headers=headers)
+            assert contact.status_code == 200, contact.text
+        deleted = self.call("DELETE", f"/api/groups/{group_id}", params={"delete_contacts": str(delete_contacts).lower()}, headers=headers)
+        assert deleted.status_code == 200, deleted.text
+
+    @rule(give_back=st.booleans())
+    def elks_number_allocated(self, give_back):
+        """A number is rented (its price charged, which stays charged) and maybe given back."""
+        before = self.balance(ELKS_ACCOUNT)
+        allocated = self.call("POST", "/a1/numbers", data={"country": "se", "sms_url": "http://hooks.test/in"}, auth=ELKS_AUTH)
+        if allocated.status_code != 200:
+            assert allocated.status_code in (400, 402, 403) and self.balance(ELKS_ACCOUNT) == before, allocated.text
+            return
+        self.model.deleted_cost[ELKS_ACCOUNT] = self.model.deleted_cost.get(ELKS_ACCOUNT, 0) + before - self.balance(ELKS_ACCOUNT)
+        if give_back:
+            released = self.call("POST", f"/a1/numbers/{allocated.json()['id']}", data={"active": "no"}, auth=ELKS_AUTH)
+            assert released.status_code == 200, released.text
+
+    @rule(match=st.sampled_from(["+46700000123", "+4917612345678", "+44*", "re:^\\+46"]),
+          status=st.sampled_from(["delivered", "failed", "expired", "rejected"]))
+    def outcome_rule(self, match, status):
+        added = self.call("POST", "/_emulator/outcomes", json={"match": match, "status": status})
+        assert added.status_code in (200, 201), added.text
 
     # -- time, reset, snapshots -------------------------------------------------------------
     @rule(seconds=st.sampled_from([0, 0.5, 1, 5, 300, 301, 3600, 7200]))
