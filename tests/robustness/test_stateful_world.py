@@ -3,7 +3,8 @@ both providers (valid and invalid, GSM and UCS-2, several recipients, scheduled)
 46elks history deletes, seven.io cancels, a seven.io subaccount made, funded, sending and deleted,
 a 46elks call that records and is then deleted from the history, sandboxes made (used, reset) and
 deleted, seven.io groups with contacts made and deleted, 46elks numbers allocated and given back,
-outcome rules, resets, clock advances, snapshot GET then PUT (of the world as it is, or as it was a few steps back)
+46elks MMS with an image sent and deleted, seven.io lookups and text-to-speech calls, outcome rules,
+resets, clock advances, snapshot GET then PUT (of the world as it is, or as it was a few steps back)
 and inbound SMS. After every step:
 
 - the books balance to the unit: for each account, its starting balance minus the charges of
@@ -22,13 +23,16 @@ ASGITransport."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
+import io
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import httpx
+from PIL import Image
 from hypothesis import HealthCheck, Phase, settings, strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, multiple, precondition, rule
 
@@ -85,7 +89,7 @@ class Known:
 class Model:
     start: dict[str, int]
     messages: dict[str, Known] = field(default_factory=dict)
-    deleted_cost: dict[str, int] = field(default_factory=dict)
+    deleted_cost: dict[str, int] = field(default_factory=dict)  # what accounts paid beside the messages listed
 
     def reset(self) -> None:
         self.messages.clear()
@@ -349,6 +353,39 @@ class World(RuleBasedStateMachine):
     def outcome_rule(self, match, status):
         added = self.call("POST", "/_emulator/outcomes", json={"match": match, "status": status})
         assert added.status_code in (200, 201), added.text
+
+    def _charged_beside(self, account: str, before: int) -> None:
+        """What `account` paid since `before` stays charged, with no listed message to show it."""
+        self.model.deleted_cost[account] = self.model.deleted_cost.get(account, 0) + before - self.balance(account)
+
+    @rule(size=st.integers(1, 40))
+    def elks_mms_with_an_image_sent_and_deleted(self, size):
+        out = io.BytesIO()
+        Image.new("RGB", (size, size), (200, 10, 10)).save(out, format="PNG")
+        image = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+        before = self.balance(ELKS_ACCOUNT)
+        sent = self.call("POST", "/a1/MMS", data={"from": "+46766861001", "to": "+46700000123", "message": "pic", "image": image}, auth=ELKS_AUTH)
+        if sent.status_code != 200:
+            assert sent.status_code == 403 and self.balance(ELKS_ACCOUNT) == before, sent.text
+            return
+        assert self.call("DELETE", f"/a1/MMS/{sent.json()['id']}", auth=ELKS_AUTH).status_code == 200
+        self._charged_beside(ELKS_ACCOUNT, before)
+
+    @rule(account=st.sampled_from(sorted(SEVEN_ACCOUNTS)), kind=st.sampled_from(["format", "hlr", "mnp", "cnam"]),
+          number=st.sampled_from(SEVEN_RECIPIENTS + ["not a number"]))
+    def seven_lookup(self, account, kind, number):
+        before = self.balance(account)
+        looked = self.call("GET", f"/api/lookup/{kind}", params={"number": number}, headers={"X-Api-Key": SEVEN_ACCOUNTS[account], "Accept": "application/json"})
+        assert looked.status_code < 500, looked.text
+        self._charged_beside(account, before)
+
+    @rule(account=st.sampled_from(sorted(SEVEN_ACCOUNTS)), to=st.sampled_from(["+4917612345678", "+4915700000404"]))
+    def seven_voice_call(self, account, to):
+        before = self.balance(account)
+        placed = self.call("POST", "/api/voice", data={"to": to, "text": "Hallo"}, headers={"X-Api-Key": SEVEN_ACCOUNTS[account], "Accept": "application/json"})
+        assert placed.status_code < 500, placed.text
+        assert self.call("POST", "/_emulator/clock/advance", json={"seconds": 120}).status_code == 200
+        self._charged_beside(account, before)
 
     # -- time, reset, snapshots -------------------------------------------------------------
     @rule(seconds=st.sampled_from([0, 0.5, 1, 5, 300, 301, 3600, 7200]))
