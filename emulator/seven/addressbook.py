@@ -141,7 +141,9 @@ def _name_resolver(store: Store, account_id: str) -> Callable[[str], list[Parsed
     return resolve
 
 
-def recipients_for(params: dict[str, Any], store: Store, account: Account, field: str = "to") -> list[ParsedNumber]:
+def recipients_for(params: dict[str, Any], store: Store, account: Account, field: str = "to",
+                   rejected: list[tuple[int, str, InvalidNumber]] | None = None) -> list[ParsedNumber]:
     """The recipients of a send request: phone numbers, contact names and group names of the
-    account. An item that is neither refuses the request (seven's return code 202)."""
-    return recipients(params, field, names=_name_resolver(store, account.id))
+    account. An item that is neither refuses the request (seven's return code 202), or with
+    `rejected` is noted there (see `validate.recipients`)."""
+    return recipients(params, field, names=_name_resolver(store, account.id), rejected=rejected)

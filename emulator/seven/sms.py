@@ -9,8 +9,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..core.engine import Engine, Outgoing
-from ..core.errors import InvalidParameter, TextTooLong
-from ..core.text import Segmentation, segment_binary, segment_ucs2
+from ..core.errors import InvalidNumber, InvalidParameter, TextTooLong
+from ..core.text import Segmentation, segment, segment_binary, segment_ucs2
 from ..core.models import Message
 from . import reload_lock, short_links
 from .addressbook import recipients_for
@@ -97,10 +97,24 @@ def _linked_batch(engine: Engine, account_id: str, numbers: list, from_: str, bo
     return batch
 
 
+def _rejected_json(item: str, exc: InvalidNumber, sender_: str, body: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    """The `messages[]` entry of a recipient that is not a phone number (nor a contact or group
+    name) in a send to several: nothing sent, nothing charged, seven's code 202."""
+    segmentation = segment(body)
+    return {
+        "id": None, "sender": sender_, "recipient": item, "text": body, "encoding": segmentation.encoding,
+        "label": attributes.get("label"), "parts": segmentation.parts, "udh": attributes.get("udh"), "is_binary": False,
+        "price": 0, "success": False, "error": "202", "error_text": exc.message,
+    }
+
+
 async def send_sms(request: Request) -> Response:
     ctx = await begin(request)
     engine, account, params = ctx.engine, ctx.account, ctx.params
-    numbers = recipients_for(params, engine.store, account)
+    # A recipient that is not a number is refused alone when others are (seven's 101, "sending to
+    # at least one of several recipients failed"); when none is, the whole request (202).
+    rejected: list[tuple[int, str, InvalidNumber]] = []
+    numbers = recipients_for(params, engine.store, account, rejected=rejected)
     body = required(params, "text")
     if len(body) > MAX_TEXT_LENGTH:
         raise TextTooLong("text", len(body), MAX_TEXT_LENGTH)
@@ -141,16 +155,20 @@ async def send_sms(request: Request) -> Response:
             short_links.note_links(engine, messages)
         prices = [item.quote.cost for item in batch]
     total = sum(prices)
+    code = "101" if rejected else "100"
     if ctx.as_json:
+        entries = [message_json(m, item, p) for m, item, p in zip(messages, batch, prices)]
+        for shift, (place, item_text, exc) in enumerate(rejected):  # where they stood among the recipients
+            entries.insert(place + shift, _rejected_json(item_text, exc, from_, body, attributes))
         return json_response({
-            "success": "100",
+            "success": code,
             "total_price": euros(total),
             "balance": euros(account.balance),
             "debug": "true" if debug else "false",
             "sms_type": sms_type,
-            "messages": [message_json(m, item, p) for m, item, p in zip(messages, batch, prices)],
+            "messages": entries,
         })
-    lines = ["100"]
+    lines = [code]
     if boolean(params, "return_msg_id"):
         lines.append(",".join("1234567890" if m is None else m.id for m in messages))
     if boolean(params, "details"):

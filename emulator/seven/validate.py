@@ -56,12 +56,14 @@ def boolean(params: dict[str, Any], name: str) -> bool:
 
 
 def recipients(
-    params: dict[str, Any], field: str = "to", names: Callable[[str], list[ParsedNumber] | None] | None = None
+    params: dict[str, Any], field: str = "to", names: Callable[[str], list[ParsedNumber] | None] | None = None,
+    rejected: list[tuple[int, str, InvalidNumber]] | None = None,
 ) -> list[ParsedNumber]:
     """`to` as a comma-separated string or a JSON array of numbers. With `names`, an item that is
     not a phone number is looked up there (contact and group names, see `addressbook`) and adds
     the numbers it stands for that are not in the list yet; an item that is neither is an invalid
-    number."""
+    number. With `rejected`, such an item is noted there instead (the place among the numbers it
+    would have taken, the item, the refusal), unless no item is valid."""
     raw = params.get(field)
     if type(raw) is str and "," not in raw:  # one number, the common case
         items = [item] if (item := raw.strip()) else []
@@ -79,11 +81,16 @@ def recipients(
     for item in items:
         try:
             numbers.append(parse_loose(item, field))
-        except InvalidNumber:
+        except InvalidNumber as exc:
             named = names(item) if names is not None else None
             if not named:
-                raise
+                if rejected is None:
+                    raise
+                rejected.append((len(numbers), item, exc))
+                continue
             numbers.extend(number for number in named if number not in numbers)  # one message per person
+    if not numbers and rejected:
+        raise rejected[0][2]
     return numbers
 
 

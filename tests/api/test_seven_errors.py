@@ -15,7 +15,7 @@ GOOD = {"to": "+4917612345678", "text": "Hello"}
         ({"to": "+4917612345678"}, 305),
         (GOOD | {"text": ""}, 305),
         (GOOD | {"to": "abc"}, 202),
-        (GOOD | {"to": "+4917612345678,nonsense"}, 202),  # one bad recipient refuses the whole request
+        (GOOD | {"to": "nonsense,+49+1"}, 202),  # no recipient is a number: the whole request is refused
         (GOOD | {"from": "TwelveChars!"}, 201),
         (GOOD | {"from": "12345678901234567"}, 201),
         (GOOD | {"text": "a" * 1521}, 401),

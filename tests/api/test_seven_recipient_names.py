@@ -55,12 +55,19 @@ async def test_plain_text_answer_for_a_group(client, book):
     assert response.text == "100\n77000000001,77000000002"
 
 
-@pytest.mark.parametrize("to", ["Stranger", "Team,Stranger", "Nobody Here", "Carl No Number"])
+@pytest.mark.parametrize("to", ["Stranger", "Stranger,Nobody Here", "Nobody Here", "Carl No Number"])
 async def test_unknown_or_numberless_names_are_refused(emulator, client, book, to):
     response = await send(client, to)
     assert response.status_code == 400 and response.json() == 202
     assert len(emulator.engine.store.messages) == 0
     assert emulator.balance(SEVEN_ACCOUNT) == 1_000_000
+
+
+async def test_an_unknown_name_beside_a_group_fails_alone(emulator, client, book):
+    body = (await send(client, "Team,Stranger")).json()
+    assert body["success"] == "101"
+    assert [(m["recipient"], m["success"]) for m in body["messages"]] == [("4917612345671", True), ("4917612345672", True), ("Stranger", False)]
+    assert len(emulator.engine.store.messages) == 2
 
 
 async def test_names_are_per_account(emulator, client, book):

@@ -24,6 +24,27 @@ async def test_json_send_to_several_recipients(emulator, client):
     assert (first["success"], first["error"], first["error_text"], first["label"], first["udh"]) == (True, None, None, None, None)
 
 
+async def test_a_recipient_that_is_not_a_number_fails_alone_among_several(emulator, client):
+    before, stored = emulator.balance(SEVEN_ACCOUNT), len(emulator.engine.store.messages)
+    response = await client.post("/api/sms", json={"to": "+4917612345678,nobody,004915123456789", "text": "Hallo"}, headers=SEVEN_JSON)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["success"] == "101" and body["total_price"] == 0.15
+    assert [(m["recipient"], m["success"], m["error"], m["price"]) for m in body["messages"]] == [
+        ("4917612345678", True, None, 0.075), ("nobody", False, "202", 0), ("4915123456789", True, None, 0.075)]
+    refused = body["messages"][1]
+    assert refused["id"] is None and refused["error_text"] and refused["text"] == "Hallo"
+    assert emulator.balance(SEVEN_ACCOUNT) == before - 1500 and len(emulator.engine.store.messages) == stored + 2
+    plain = await client.post("/api/sms", data={"to": "+4917612345678,nobody", "text": "x", "return_msg_id": "1"}, headers={"X-Api-Key": SEVEN_KEY})
+    code, message_id = plain.text.split("\n")
+    assert code == "101" and message_id.isdigit()
+    # When no recipient is a number, the whole request is refused and nothing changes.
+    before, stored = emulator.balance(SEVEN_ACCOUNT), len(emulator.engine.store.messages)
+    none = await client.post("/api/sms", json={"to": "nobody,0", "text": "x"}, headers=SEVEN_JSON)
+    assert none.status_code == 400 and none.json() == 202
+    assert emulator.balance(SEVEN_ACCOUNT) == before and len(emulator.engine.store.messages) == stored
+
+
 async def test_json_array_of_recipients_and_form_body(client):
     response = await client.post("/api/sms", json={"to": ["+4917612345678", "+447700900123"], "text": "x"}, headers=SEVEN_JSON)
     assert [m["price"] for m in response.json()["messages"]] == [0.075, 0.042]
