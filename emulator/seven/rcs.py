@@ -1,6 +1,7 @@
 """seven.io RCS: `POST /api/rcs/messages` sends Rich Communication Services messages,
 `DELETE /api/rcs/messages/{id}` cancels a scheduled one, `POST /api/rcs/events` sends a typing
-indicator or read receipt to a phone; status changes of RCS messages fire `rcs` webhooks.
+indicator or read receipt to a phone, `GET /api/rcs/agents` lists the account's agent; status
+changes of RCS messages fire `rcs` webhooks.
 
 Whether a recipient can take RCS is what `GET /api/lookup/rcs` says of its number (a non-empty
 `rcs_capabilities`). A recipient that cannot gets the text as an SMS when the request says
@@ -36,7 +37,7 @@ from .render import RESULT_STYLE, STATUS_NAMES, answering, euros, json_response,
 from .sms import MAX_TEXT_LENGTH as MAX_SMS_LENGTH, message_json, next_sms_id
 from .validate import boolean, required, send_time, tag, text
 
-__all__ = ["send_rcs", "delete_rcs", "send_event", "rcs_price", "is_rcs", "install", "ROUTES", "CHANNEL", "RCS_EVENTS"]
+__all__ = ["send_rcs", "delete_rcs", "send_event", "list_agents", "rcs_price", "is_rcs", "install", "ROUTES", "CHANNEL", "RCS_EVENTS"]
 
 CHANNEL = "channel"  # message attribute: "RCS", or "SMS" for a fallback
 RCS, SMS = "RCS", "SMS"
@@ -203,6 +204,17 @@ async def send_event(request: Request) -> Response:
     return json_response({"success": True})
 
 
+async def list_agents(request: Request) -> Response:
+    """`GET /api/rcs/agents`: the account's RCS agents. Every account has its default one,
+    `agent_<account id>` (what a send without `from` comes from), named after the account; a
+    send from another agent id is taken as it is and does not add one here."""
+    ctx = await begin(request)
+    account = ctx.account
+    agent = {"id": f"agent_{account.id}", "display_name": account.name, "status": "active", "logo_url": None,
+             "created": moment(account.created, fraction=0), "is_generic": True}
+    return json_response({"agents": [agent]})
+
+
 def report_status(engine: Engine, message: Message, change: StatusChange) -> None:
     """Lifecycle listener: an `rcs` event for each status change of an RCS message."""
     if message.provider != "seven" or message.attributes.get(CHANNEL) != RCS:
@@ -225,6 +237,7 @@ def install(engine: Engine) -> None:
 
 ROUTES = [
     Route("/rcs/messages", send_rcs, methods=["POST"]),
+    Route("/rcs/agents", list_agents, methods=["GET"]),
     *answering(RESULT_STYLE, [
         Route("/rcs/messages/{id}", delete_rcs, methods=["DELETE"]),
         Route("/rcs/events", send_event, methods=["POST"]),

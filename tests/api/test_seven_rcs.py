@@ -246,3 +246,15 @@ async def test_scope_and_credentials(emulator, client):
     assert denied.status_code == 403 and messages(emulator) == []
     wrong = await client.post("/api/rcs/events", data={"event": "READ", "to": CAPABLE}, headers={"X-Api-Key": "nope"})
     assert wrong.status_code == 401 and rcs_events(emulator) == []
+
+
+async def test_agents_lists_the_accounts_default_agent(emulator, client):
+    mine = await client.get("/api/rcs/agents", headers=SEVEN_JSON)
+    assert mine.status_code == 200
+    (agent,) = mine.json()["agents"]
+    account = emulator.engine.store.accounts[SEVEN_ACCOUNT]
+    assert agent["id"] == f"agent_{SEVEN_ACCOUNT}" and agent["display_name"] == account.name
+    assert set(agent) == {"id", "display_name", "status", "logo_url", "created", "is_generic"}
+    other = (await client.get("/api/rcs/agents", headers={"X-Api-Key": SEVEN_OTHER_KEY, "Accept": "application/json"})).json()
+    assert [a["id"] for a in other["agents"]] != [agent["id"]]
+    assert (await client.get("/api/rcs/agents", headers={"X-Api-Key": "wrong"})).status_code == 401

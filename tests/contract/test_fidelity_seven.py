@@ -568,8 +568,7 @@ FACTS = [
     # -- 8.9 RCS -----------------------------------------------------------------------------
     Fact("8.9", "RCS send: the SMS envelope, messages with channel and fallback", [ask("POST", "/api/rcs/messages", data={**SMS, "fallback": "sms"})],
          that(lambda r: r.json()["success"] == "100" and {"channel", "fallback"} <= set(r.json()["messages"][0]))),
-    Fact("8.9", "GET /rcs/agents", [ask("GET", "/api/rcs/agents")], that(lambda r: "agents" in r.json()),
-         xfail="RCS agents are not emulated (README: seven.io RCS)"),
+    Fact("8.9", "GET /rcs/agents", [ask("GET", "/api/rcs/agents")], that(lambda r: "agents" in r.json())),
     # -- 9 quirks ----------------------------------------------------------------------------
     Fact("9", "no rate limit: 30 quick requests all pass", [ask("GET", "/api/balance") for _ in range(30)], body_has(currency="EUR")),
     Fact("9", "delay as a millisecond epoch (one SDK)", [ask("POST", "/api/sms", data={**SMS, "delay": "1767229200000"}),

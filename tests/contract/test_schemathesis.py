@@ -288,7 +288,8 @@ def spec_operations(name: str, fold_case: bool = False) -> set[tuple[str, str]]:
 
 
 # Forms the providers serve beyond their specs, which older clients still use (46elks: the lists
-# the official CLI reads, `elks billing` and `elks transactions`).
+# the official CLI reads, `elks billing` and `elks transactions`), and seven.io's RCS agents,
+# which the seed spec leaves out (tests/api/test_seven_rcs.py).
 LEGACY = {
     "46elks.yaml": {
         ("GET", "/billing"),
@@ -304,6 +305,7 @@ LEGACY = {
         ("GET", "/subaccounts/read"),
         ("GET", "/lookup"),  # the legacy lookup, ?type=format|hlr|mnp|cnam
         ("POST", "/lookup"),
+        ("GET", "/rcs/agents"),
     },
 }
 

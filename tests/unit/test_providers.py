@@ -29,7 +29,7 @@ ROUTE_TABLES = {
         "GET /journal", "GET POST /lookup", "GET /lookup/format", "GET /lookup/hlr", "GET /lookup/mnp",
         "GET /lookup/cnam", "GET /lookup/rcs", "GET /numbers/available", "POST /numbers/order",
         "GET /numbers/active", "GET /numbers/active/{number}", "PATCH /numbers/active/{number}",
-        "DELETE /numbers/active/{number}", "GET /pricing", "POST /rcs/messages", "DELETE /rcs/messages/{id}",
+        "DELETE /numbers/active/{number}", "GET /pricing", "POST /rcs/messages", "GET /rcs/agents", "DELETE /rcs/messages/{id}",
         "POST /rcs/events", "GET POST /sms", "DELETE /sms", "GET POST /status", "GET /subaccounts/list",
         "POST /subaccounts/create", "POST /subaccounts/update", "POST /subaccounts/transfer_credits",
         "POST /subaccounts/delete", "GET /subaccounts/read", "GET POST /subaccounts", "POST /voice",
