@@ -184,6 +184,17 @@ class MessageEvent(Event):
         return _key_of(self, name)
 
 
+def _group(events: Iterable[Event], name: str, groups: dict[str, _Postings]) -> None:
+    """Add each event, in order, to the postings of its key in the index of the field `name`."""
+    for event in events:
+        key = event.index_key(name)
+        if key is not None:
+            postings = groups.get(key)
+            if postings is None:
+                postings = groups[key] = _Postings()
+            postings.events.append(event)
+
+
 _MESSAGE_FIELDS = {"id": attrgetter("id"), "direction": attrgetter("direction"), "from": attrgetter("sender"), "to": attrgetter("recipient")}
 
 
@@ -304,20 +315,18 @@ class EventLog:
             if not self._room_for(name):
                 return None
             table = self._indexed[name] = self._fields[name] if name in _FIELDS else self._data.setdefault(name, {})
-            events = self._log[self._dead:]  # one pass, in order: each list comes out sorted
-            keys = [event.index_key(name) for event in events]
-            groups: dict[str, list[Event]] = {}
-            for key, event in zip(keys, events):
-                if key is not None:
-                    found = groups.get(key)
-                    if found is None:
-                        groups[key] = [event]
-                    else:
-                        found.append(event)
-            for key, found in groups.items():
-                postings = table[key] = _Postings()
-                postings.events = found
+            groups: dict[str, _Postings] = {}
+            _group(self._log[self._dead:], name, groups)  # one pass, in order: each list comes out sorted
+            table.update(groups)
         return table
+
+    def _all_indexed(self, filters: dict[str, str]) -> bool:
+        """Whether every field the filters name has its index already."""
+        indexed = self._indexed
+        for name in filters:
+            if name not in indexed:
+                return False
+        return True
 
     def _room_for(self, name: str) -> bool:
         """Whether the field `name`, not indexed yet, may get an index: the event's own fields
@@ -335,11 +344,7 @@ class EventLog:
     async def _build_for(self, filters: dict[str, str], waiting: bool) -> None:
         """Build, in turns (`_build`), the indexes a look for `filters` would build at once, and
         with `waiting` those a wait hung on them uses too (every field but a kind prefix)."""
-        indexed = self._indexed
-        for name in filters:
-            if name not in indexed:
-                break
-        else:  # every field has its index (a test suite's waits after the first): nothing to build
+        if self._all_indexed(filters):  # a test suite's waits after the first: nothing to build
             return
         while True:
             try:
@@ -388,13 +393,7 @@ class EventLog:
                 return
             start = bisect_right(log, seen, lo=self._dead, key=_SEQ)
             chunk = log[start:start + BUILD_CHUNK]
-            for event in chunk:
-                key = event.index_key(name)
-                if key is not None:
-                    postings = groups.get(key)
-                    if postings is None:
-                        postings = groups[key] = _Postings()
-                    postings.events.append(event)
+            _group(chunk, name, groups)
             read += chunk
             if chunk:
                 seen = chunk[-1].seq
@@ -481,10 +480,8 @@ class EventLog:
         best_size = -1
         indexed = self._indexed
         items: Iterable[tuple[str, str]] = filters.items()
-        for name in filters:
-            if name not in indexed:  # the fields with an index first
-                items = sorted(items, key=lambda item: item[0] not in indexed)
-                break
+        if not self._all_indexed(filters):  # the fields with an index first
+            items = sorted(items, key=lambda item: item[0] not in indexed)
         for name, wanted in items:
             if best is not None and best_size * 100 <= len(self) and name not in indexed:
                 break

@@ -210,7 +210,7 @@ async def list_agents(request: Request) -> Response:
     send from another agent id is taken as it is and does not add one here."""
     ctx = await begin(request)
     account = ctx.account
-    agent = {"id": f"agent_{account.id}", "display_name": account.name, "status": "active", "logo_url": None,
+    agent = {"id": _agent(account, None), "display_name": account.name, "status": "active", "logo_url": None,
              "created": moment(account.created, fraction=0), "is_generic": True}
     return json_response({"agents": [agent]})
 
